@@ -1,0 +1,61 @@
+"""modelcheck: an exhaustive model checker for plan-application protocols.
+
+Write a protocol as a :class:`Spec` with :class:`State` records, actions and
+properties; :func:`check` explores every interleaving breadth-first and
+returns a :class:`CheckResult` with a shortest counterexample per violated
+property.
+"""
+
+from modelcheck.api import assert_holds, check
+from modelcheck.engines.bfs import CheckOptions, Progress
+from modelcheck.errors import (
+    ModelcheckError,
+    ParameterError,
+    PropertyViolation,
+    SpecError,
+    SpecLoadError,
+    SpecRuntimeError,
+    TraceFormatError,
+)
+from modelcheck.model import ActionInstance, Model, PropertyDef, compile_spec
+from modelcheck.result import CheckResult, ExitCode, Statistics, Status, Verdict
+from modelcheck.spec import Spec, action, action_property, invariant, recoverable, terminal
+from modelcheck.state import State
+from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
+
+__all__ = [
+    "ActionInstance",
+    "CheckOptions",
+    "CheckResult",
+    "ExitCode",
+    "Model",
+    "ModelcheckError",
+    "ParameterError",
+    "Progress",
+    "PropertyDef",
+    "PropertyViolation",
+    "ReplayResult",
+    "Spec",
+    "SpecError",
+    "SpecLoadError",
+    "SpecRuntimeError",
+    "State",
+    "Statistics",
+    "Status",
+    "Step",
+    "Trace",
+    "TraceFormatError",
+    "Verdict",
+    "action",
+    "action_property",
+    "assert_holds",
+    "check",
+    "compile_spec",
+    "invariant",
+    "load_trace",
+    "recoverable",
+    "replay",
+    "save_trace",
+    "terminal",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""Library entry points: check a spec instance in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelcheck.engines.bfs import CheckOptions, ProgressCallback
+from modelcheck.engines.bfs import check as _bfs_check
+from modelcheck.errors import PropertyViolation
+from modelcheck.model import compile_spec
+from modelcheck.result import CheckResult
+from modelcheck.spec import Spec
+
+
+def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: Any) -> CheckResult:
+    """Explore every reachable state of ``spec`` and return the verdicts.
+
+    ``options`` are the fields of :class:`CheckOptions` (``properties``,
+    ``max_states``, ``max_depth``, ``time_limit``, ``stop_at_first``)::
+
+        result = check(DnsRace(check_at_apply=True))
+        assert result.ok
+    """
+    if "properties" in options and options["properties"] is not None:
+        options["properties"] = tuple(options["properties"])
+    return _bfs_check(compile_spec(spec), CheckOptions(**options), progress)
+
+
+def assert_holds(spec: Spec, **options: Any) -> CheckResult:
+    """Like :func:`check`, but raise :class:`PropertyViolation` (an ``AssertionError``).
+
+    For pytest: the message contains the shortest counterexample as a table.
+    An incomplete search also fails, since nothing was proved.
+    """
+    from modelcheck.render.text import render_trace  # rendering only when failing
+
+    result = check(spec, **options)
+    for verdict in result.violated:
+        trace = verdict.counterexample
+        table = render_trace(trace) if trace is not None else verdict.reason
+        raise PropertyViolation(
+            f"{result.spec}: {verdict.property} is violated.\n{table}", trace
+        )
+    if not result.ok:
+        raise PropertyViolation(
+            f"{result.spec}: the search was incomplete (stopped by {result.stopped_by}); "
+            "nothing was proved"
+        )
+    return result

@@ -1,0 +1,388 @@
+"""Exhaustive breadth-first exploration.
+
+The search keeps every distinct state in a list that is also the BFS queue
+(state ``i`` is expanded once all states before it are), and a dict from each
+state to its parent's position.  States are numbered in discovery order, so
+depth never decreases with the number: the first violation found for a
+property is a shortest one, and following parents gives its trace.
+
+Properties are evaluated inside the loop (invariants per state, action
+properties per step, the terminal check on states without successors);
+recoverability needs the whole graph, so edges are recorded only when such a
+property is checked and analysed after the search
+(:mod:`modelcheck.engines.graph`).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from modelcheck.errors import SpecError, SpecRuntimeError
+from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
+from modelcheck.properties import explain
+from modelcheck.result import CheckResult, Statistics, Status, Verdict
+from modelcheck.trace import Step, Trace
+
+
+@attrs.frozen
+class CheckOptions:
+    """How to run a check.  ``None`` means no limit."""
+
+    #: Names of the properties to check (``None``: all the spec declares).
+    properties: tuple[str, ...] | None = None
+    max_states: int | None = None
+    max_depth: int | None = None
+    #: Seconds.
+    time_limit: float | None = None
+    #: Stop as soon as any property is violated.
+    stop_at_first: bool = False
+    #: Call the progress callback every this many expanded states.
+    progress_every: int = 1 << 15
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("max_states", "max_depth", "progress_every"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit must be a positive number of seconds, not {self.time_limit!r}")
+
+
+@attrs.frozen
+class Progress:
+    """A snapshot passed to the progress callback."""
+
+    states: int
+    transitions: int
+    depth: int
+    queued: int
+    seconds: float
+    peak_memory_bytes: int
+
+    @property
+    def states_per_second(self) -> float:
+        """Distinct states found per second so far."""
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def peak_memory_bytes() -> int:
+    """Peak resident set size of this process, in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
+    if names is None:
+        return list(model.properties)
+    return [model.property(n) for n in names]
+
+
+class _Stop(Exception):
+    """Raised inside the loop to end the search early with a reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check(model: Model, options: CheckOptions | None = None,
+          progress: ProgressCallback | None = None) -> CheckResult:
+    """Explore every reachable state of ``model`` breadth-first and check its properties."""
+    options = options or CheckOptions()
+    props = _selected(model, options.properties)
+    invariants = [p for p in props if p.kind == "invariant"]
+    action_props = [p for p in props if p.kind == "action"]
+    terminals = [p for p in props if p.kind == "terminal"]
+    recoverables = [p for p in props if p.kind == "recoverable"]
+
+    # Hot-loop tables: (action index, function, argument).
+    det = [(a.index, *a.fast) for a in model.actions if not a.nondeterministic]
+    nondet = [(a.index, *a.fast) for a in model.actions if a.nondeterministic]
+
+    states: list[Any] = list(model.initial_states)
+    index: dict[Any, int] = dict.fromkeys(states, -1)  # state -> parent position
+    record_graph = bool(recoverables)
+    ids: dict[Any, int] | None = {s: n for n, s in enumerate(states)} if record_graph else None
+    edge_offsets: list[int] = []
+    edge_targets: list[int] = []
+    edge_actions: list[int] = []
+
+    # First violation per property: (state position, successor or None).
+    found: dict[str, tuple[int, Any]] = {}
+    live_invariants = [(p.name, p.check) for p in invariants]
+    live_actions = [(p.name, p.check) for p in action_props]
+    live_terminals = [(p.name, p.check) for p in terminals]
+
+    max_states = options.max_states or sys.maxsize
+    max_depth = options.max_depth if options.max_depth is not None else sys.maxsize
+    deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
+    every = options.progress_every
+    stop_at_first = options.stop_at_first
+
+    transitions = 0
+    known_violations = 0
+    depth = 0
+    level_end = len(states)
+    truncated_depth = False
+    stopped_by: str | None = None
+    i = 0
+    started = time.perf_counter()
+    s: Any = None
+    try:
+        while i < len(states):
+            if i == level_end:
+                depth += 1
+                level_end = len(states)
+            s = states[i]
+            for name, inv in live_invariants:
+                if not inv(s):
+                    found[name] = (i, None)
+            if record_graph:
+                edge_offsets.append(len(edge_targets))
+            n = 0
+            next_depth_ok = depth < max_depth
+            for k, f, a in det:
+                t = f(s, a)
+                if t is None:
+                    continue
+                n += 1
+                if t not in index:
+                    if not next_depth_ok:
+                        truncated_depth = True
+                        continue
+                    if len(states) >= max_states:
+                        raise _Stop("max_states")
+                    index[t] = i
+                    states.append(t)
+                if live_actions:
+                    _check_step(live_actions, found, i, s, t)
+                if record_graph:
+                    edge_targets.append(ids.setdefault(t, len(ids)))  # type: ignore[union-attr]
+                    edge_actions.append(k)
+            for k, f, a in nondet:
+                for t in f(s, a):
+                    n += 1
+                    if t not in index:
+                        if not next_depth_ok:
+                            truncated_depth = True
+                            continue
+                        if len(states) >= max_states:
+                            raise _Stop("max_states")
+                        index[t] = i
+                        states.append(t)
+                    if live_actions:
+                        _check_step(live_actions, found, i, s, t)
+                    if record_graph:
+                        edge_targets.append(ids.setdefault(t, len(ids)))  # type: ignore[union-attr]
+                        edge_actions.append(k)
+            transitions += n
+            if n == 0 and live_terminals:
+                for name, term in live_terminals:
+                    if not term(s):
+                        found[name] = (i, None)
+            if len(found) != known_violations:
+                # A property's verdict is settled by its first (shortest) violation.
+                known_violations = len(found)
+                live_invariants = [x for x in live_invariants if x[0] not in found]
+                live_actions = [x for x in live_actions if x[0] not in found]
+                live_terminals = [x for x in live_terminals if x[0] not in found]
+                if stop_at_first:
+                    raise _Stop("first_violation")
+            i += 1
+            if not i % every:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise _Stop("time_limit")
+                if progress is not None:
+                    progress(Progress(len(states), transitions, depth, len(states) - i,
+                                      time.perf_counter() - started, peak_memory_bytes()))
+    except _Stop as stop:
+        stopped_by = stop.reason
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
+    except RecursionError:
+        raise
+    except Exception as exc:
+        raise _diagnose(model, states, index, i, s, exc) from exc
+    seconds = time.perf_counter() - started
+    if stopped_by is None and truncated_depth:
+        stopped_by = "max_depth"
+    complete = stopped_by is None
+
+    if edge_offsets:
+        edge_offsets.append(len(edge_targets))
+    verdicts = []
+    for prop in props:
+        if prop.name in found:
+            pos, succ = found[prop.name]
+            verdicts.append(_violation(model, prop, states, index, pos, succ))
+        elif prop.kind == "recoverable":
+            verdicts.append(
+                _recoverability(model, prop, states, ids, edge_offsets, edge_targets,
+                                edge_actions, complete, index)
+            )
+        else:
+            verdicts.append(Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN))
+    stats = Statistics(len(states), transitions, depth, seconds, peak_memory_bytes())
+    return CheckResult(
+        spec=model.name,
+        parameters=dict(model.parameters),
+        verdicts=tuple(verdicts),
+        statistics=stats,
+        complete=complete,
+        stopped_by=stopped_by,
+    )
+
+
+def _check_step(live: list[tuple[str, Any]], found: dict[str, tuple[int, Any]],
+                i: int, s: Any, t: Any) -> None:
+    for name, prop in live:
+        if name not in found and not prop(s, t):
+            found[name] = (i, t)
+
+
+# --- after the search -----------------------------------------------------------------
+
+
+def path_to(model: Model, states: list[Any], index: dict[Any, int], pos: int) -> Trace:
+    """The trace from an initial state to ``states[pos]``, following parent links."""
+    chain = [states[pos]]
+    parent = index[states[pos]]
+    while parent != -1:
+        chain.append(states[parent])
+        parent = index[states[parent]]
+    chain.reverse()
+    steps = []
+    for before, after in zip(chain, chain[1:], strict=False):
+        act = model.action_between(before, after)
+        steps.append(Step(act.family, act.args, after))
+    return Trace(chain[0], tuple(steps), spec=model.name, parameters=dict(model.parameters))
+
+
+def _violation(model: Model, prop: PropertyDef, states: list[Any], index: dict[Any, int],
+               pos: int, succ: Any) -> Verdict:
+    trace = path_to(model, states, index, pos)
+    if succ is not None:
+        act = model.action_between(states[pos], succ)
+        trace = attrs.evolve(trace, steps=(*trace.steps, Step(act.family, act.args, succ)))
+        reason = explain(prop, states[pos], succ)
+    elif prop.kind == "terminal":
+        reason = f"no action is enabled and {explain(prop, states[pos])}"
+    else:
+        reason = explain(prop, states[pos])
+    trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason)
+    return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
+
+
+def _recoverability(model: Model, prop: PropertyDef, states: list[Any], ids: Any,
+                    offsets: list[int], targets: list[int], actions: list[int],
+                    complete: bool, index: dict[Any, int]) -> Verdict:
+    from modelcheck.engines.graph import unrecoverable  # beside the search, not in it
+
+    if not complete:
+        return Verdict(prop.name, prop.kind, Status.UNKNOWN)
+    # ``ids`` numbers states in discovery order, the same order as ``states``.
+    allowed = [prop.using is None or a.family in prop.using for a in model.actions]
+    bad = unrecoverable(len(states), offsets, targets, actions, allowed,
+                        [bool(prop.check(s)) for s in states])
+    if not bad:
+        return Verdict(prop.name, prop.kind, Status.HOLDS)
+    first = bad[0]
+    using = "any action" if prop.using is None else "only " + ", ".join(sorted(prop.using))
+    reason = (
+        f"from the last state no state satisfying {prop.name} is reachable using {using} "
+        f"({len(bad)} of {len(states)} reachable states are unrecoverable)"
+    )
+    trace = attrs.evolve(path_to(model, states, index, first), violates=prop.name,
+                         kind=prop.kind, reason=reason)
+    return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
+
+
+def _diagnose(model: Model, states: list[Any], index: dict[Any, int], i: int, s: Any,
+              exc: Exception) -> SpecError:
+    """Turn an exception from inside the loop into a spec error with a trace."""
+    if isinstance(exc, SpecError):
+        return exc
+    where = "the state being expanded"
+    try:
+        check_state(s, f"a step of {model.name}")
+    except SpecError as bad_state:
+        # A previous step returned something that is not a state; find which.
+        parent = index.get(s, -1) if _hashable(s) else -1
+        if parent >= 0:
+            culprit = _producer(model, states[parent], s)
+            if culprit is not None:
+                return SpecError(
+                    f"{model.name}.{culprit.family} with {culprit.label} returned {s!r} "
+                    f"({type(s).__name__}) instead of a state or None. Return the next state, "
+                    "None when the action is disabled, or declare "
+                    "@action(nondeterministic=True) to return several states."
+                )
+        return bad_state
+    trace = path_to(model, states, index, i) if i < len(states) else None
+    for act in model.actions:
+        try:
+            for t in act.successors(s):
+                check_state(t, f"{model.name}.{act.family} ({act.label})")
+        except SpecError as bad:
+            return SpecRuntimeError(str(bad), trace)
+        except Exception as inner:
+            return SpecRuntimeError(
+                f"{model.name}.{act.family} raised {type(inner).__name__}: {inner} "
+                f"when run as {act.label} in {where} (reached in "
+                f"{len(trace) if trace else 0} steps; the trace is attached). "
+                f"State: {_state_text(s)}",
+                trace,
+            )
+    for prop in model.properties:
+        try:
+            if prop.kind in ("invariant", "terminal", "recoverable"):
+                prop.check(s)
+            elif prop.kind == "action":
+                for t in model.successors(s):
+                    prop.check(s, t[1])
+        except Exception as inner:
+            return SpecRuntimeError(
+                f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "
+                f"in a state reached in {len(trace) if trace else 0} steps (the trace is "
+                f"attached). State: {_state_text(s)}",
+                trace,
+            )
+    return SpecRuntimeError(
+        f"{model.name}: the search failed with {type(exc).__name__}: {exc}", trace
+    )
+
+
+def _producer(model: Model, before: Any, after: Any) -> ActionInstance | None:
+    for act in model.actions:
+        try:
+            result = act.call(before)
+        except Exception:
+            continue
+        if act.nondeterministic:
+            continue
+        if result is after or result == after:
+            return act
+    return None
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _state_text(s: Any) -> str:
+    from modelcheck.properties import describe_state
+
+    return describe_state(s) if s is not None else "(none)"

@@ -1,0 +1,374 @@
+"""What engines see: the small contract a spec compiles into.
+
+Every engine (BFS, simulation, Hypothesis, z3) consumes a :class:`Model`
+and nothing else: initial states, the action instances (one per family and
+argument tuple, in declaration order) and the properties.  No engine reads a
+:class:`~modelcheck.spec.Spec` directly, and no spec knows about engines.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from typing import Any
+
+import attrs
+
+from modelcheck.errors import SpecError, SpecRuntimeError, closest
+from modelcheck.spec import (
+    _ACTION_ATTR,
+    _PROPERTY_ATTR,
+    ActionInfo,
+    PropertyInfo,
+    PropertyKind,
+    Spec,
+)
+from modelcheck.state import is_frozen_state
+
+
+@attrs.frozen
+class ActionInstance:
+    """One member of an action family: the family with its arguments fixed.
+
+    ``call(state)`` returns the next state or ``None`` (deterministic
+    actions), or an iterable of next states (nondeterministic ones).
+    """
+
+    index: int
+    family: str
+    args: tuple[tuple[str, Any], ...]
+    nondeterministic: bool
+    call: Callable[[Any], Any] = attrs.field(repr=False, eq=False)
+    actor: str | None = None
+    #: ``(function, argument)`` such that ``function(state, argument)`` equals
+    #: ``call(state)``; engines' hot loops use it to save a Python call for
+    #: the common one-parameter family.
+    fast: tuple[Callable[[Any, Any], Any], Any] = attrs.field(repr=False, eq=False, default=None)
+
+    @property
+    def label(self) -> str:
+        """``family(name=value, ...)``, as shown in traces."""
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        return f"{self.family}({inner})"
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The arguments as a dict."""
+        return dict(self.args)
+
+    def successors(self, state: Any) -> list[Any]:
+        """The next states this action gives from ``state`` (empty when disabled)."""
+        result = self.call(state)
+        if self.nondeterministic:
+            return list(result)
+        return [] if result is None else [result]
+
+
+@attrs.frozen
+class PropertyDef:
+    """One property of a model."""
+
+    name: str
+    kind: PropertyKind
+    doc: str
+    check: Callable[..., Any] = attrs.field(repr=False, eq=False)
+    using: frozenset[str] | None = None
+    source: str = ""
+
+
+@attrs.frozen
+class Model:
+    """A spec instance compiled for the engines."""
+
+    spec: Spec = attrs.field(repr=False)
+    name: str
+    parameters: dict[str, Any]
+    initial_states: tuple[Any, ...]
+    actions: tuple[ActionInstance, ...]
+    properties: tuple[PropertyDef, ...]
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """Action family names in declaration order."""
+        return tuple(dict.fromkeys(a.family for a in self.actions))
+
+    def property(self, name: str) -> PropertyDef:
+        """The property called ``name`` (a clear error if there is none)."""
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        names = [p.name for p in self.properties]
+        raise SpecError(
+            f"{self.name} has no property {name!r}.{closest(name, names)} "
+            f"Its properties are: {', '.join(names) or '(none)'}."
+        )
+
+    def find_action(self, family: str, arguments: dict[str, Any]) -> ActionInstance | None:
+        """The action instance with this family and these arguments, if any."""
+        wanted = tuple(sorted(arguments.items()))
+        for act in self.actions:
+            if act.family == family and tuple(sorted(act.args)) == wanted:
+                return act
+        return None
+
+    def successors(self, state: Any) -> list[tuple[ActionInstance, Any]]:
+        """Every ``(action, next_state)`` pair from ``state``, in declaration order."""
+        return [(act, nxt) for act in self.actions for nxt in act.successors(state)]
+
+    def action_between(self, before: Any, after: Any) -> ActionInstance:
+        """The first action (in declaration order) that leads from ``before`` to ``after``."""
+        for act in self.actions:
+            if after in act.successors(before):
+                return act
+        raise SpecError(
+            f"{self.name}: no action leads from {before!r} to {after!r}; the spec's actions "
+            "gave different results when re-run. Actions must be deterministic functions of "
+            "the state (do not read clocks, random numbers or mutable globals)."
+        )
+
+
+# --- compiling a spec ---------------------------------------------------------------
+
+
+@attrs.frozen
+class _ClassScan:
+    actions: tuple[tuple[str, Callable[..., Any], ActionInfo], ...]
+    properties: tuple[tuple[str, Callable[..., Any], PropertyInfo], ...]
+
+
+def _where(cls: type, name: str, fn: Callable[..., Any]) -> str:
+    try:
+        line = inspect.getsourcelines(fn)[1]
+        return f"{cls.__name__}.{name} ({inspect.getsourcefile(fn)}:{line})"
+    except (OSError, TypeError):
+        return f"{cls.__name__}.{name}"
+
+
+_PROPERTY_ARITY = {"invariant": 1, "action": 2, "terminal": 1, "recoverable": 1}
+
+
+@cache
+def _scan(cls: type) -> _ClassScan:
+    actions = []
+    properties = []
+    for name in _definition_order(cls):
+        fn = getattr(cls, name, None)
+        if fn is None:
+            continue
+        info = getattr(fn, _ACTION_ATTR, None)
+        pinfo = getattr(fn, _PROPERTY_ATTR, None)
+        if info is not None and pinfo is not None:
+            raise SpecError(
+                f"{_where(cls, name, fn)} is marked both as an action and as a property; "
+                "keep one decorator."
+            )
+        if info is not None:
+            params = _positional_names(fn)
+            expected = ["self", "state", *(n for n, _ in info.domains)]
+            if len(params) != len(expected) or params[2:] != expected[2:]:
+                raise SpecError(
+                    f"{_where(cls, name, fn)} has parameters ({', '.join(params)}) but "
+                    f"@action declares ({', '.join(n for n, _ in info.domains) or 'none'}); "
+                    f"write it as def {name}({', '.join(expected)}) (the state parameter may "
+                    "have any name)."
+                )
+            actions.append((name, fn, info))
+        elif pinfo is not None:
+            arity = _PROPERTY_ARITY[pinfo.kind]
+            params = _positional_names(fn)
+            if len(params) != arity + 1:
+                shape = "self, state" if arity == 1 else "self, before, after"
+                raise SpecError(
+                    f"{_where(cls, name, fn)} is a {pinfo.kind} property and must take "
+                    f"({shape}), not ({', '.join(params)})."
+                )
+            properties.append((name, fn, pinfo))
+    if not actions:
+        raise SpecError(
+            f"{cls.__name__} declares no actions; mark each transition method with @action."
+        )
+    families = {name for name, _, _ in actions}
+    for name, fn, pinfo in properties:
+        for fam in pinfo.using or ():
+            if fam not in families:
+                raise SpecError(
+                    f"{_where(cls, name, fn)}: @recoverable(using=...) names {fam!r}, which is "
+                    f"not an action family.{closest(fam, families)}"
+                )
+    return _ClassScan(tuple(actions), tuple(properties))
+
+
+def _definition_order(cls: type) -> list[str]:
+    # Base classes first, then each class's own definition order: stable and
+    # independent of hash seeds.
+    order: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name in vars(klass):
+            if name not in order:
+                order.append(name)
+    return order
+
+
+def _positional_names(fn: Callable[..., Any]) -> list[str]:
+    sig = inspect.signature(fn)
+    return [
+        p.name
+        for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def _domain_values(spec: Spec, family: str, pname: str, domain: Any) -> list[Any]:
+    cls = type(spec)
+    where = f"{cls.__name__}.{family}"
+    if isinstance(domain, str):
+        params = spec.parameters
+        if domain not in params:
+            raise SpecError(
+                f"{where}: the domain of {pname!r} names {domain!r}, which is not a parameter "
+                f"of {cls.__name__}.{closest(domain, params)} Name an int parameter "
+                "(meaning range(value)) or give an iterable."
+            )
+        value = params[domain]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise SpecError(
+                f"{where}: the domain of {pname!r} is range({domain}) but {domain}={value!r} "
+                "is not a non-negative int."
+            )
+        return list(range(value))
+    try:
+        values = domain(spec) if callable(domain) else domain
+        values = list(values)
+    except Exception as exc:
+        raise SpecError(f"{where}: computing the domain of {pname!r} failed: {exc!r}") from exc
+    for v in values:
+        try:
+            hash(v)
+        except TypeError:
+            raise SpecError(
+                f"{where}: the domain of {pname!r} contains the unhashable value {v!r}; "
+                "use ints, strings or tuples."
+            ) from None
+    return values
+
+
+def _bind_action(
+    bound: Callable[..., Any], args: tuple[Any, ...]
+) -> tuple[Callable[[Any], Any], tuple[Callable[[Any, Any], Any], Any]]:
+    if not args:
+        return bound, (lambda s, _unused: bound(s), None)
+    if len(args) == 1:
+        (a,) = args
+        return (lambda s: bound(s, a)), (bound, a)
+    call = lambda s: bound(s, *args)  # noqa: E731
+    return call, (lambda s, _unused: call(s), None)
+
+
+def _actor_name(info: ActionInfo, family: str, args: tuple[tuple[str, Any], ...]) -> str | None:
+    if info.actor is None:
+        return None
+    if callable(info.actor):
+        return str(info.actor(**dict(args)))
+    return info.actor
+
+
+def compile_spec(spec: Spec) -> Model:
+    """Validate ``spec`` and build the :class:`Model` the engines use."""
+    if not isinstance(spec, Spec):
+        raise SpecError(
+            f"{spec!r} is not a modelcheck spec; specs subclass modelcheck.Spec "
+            "and are instantiated with their parameters, e.g. DnsRace(enactors=3)."
+        )
+    cls = type(spec)
+    scan = _scan(cls)
+    instances: list[ActionInstance] = []
+    for name, fn, info in scan.actions:
+        names = [n for n, _ in info.domains]
+        domains = [_domain_values(spec, name, n, d) for n, d in info.domains]
+        bound = fn.__get__(spec, cls)
+        for values in itertools.product(*domains):
+            args = tuple(zip(names, values, strict=True))
+            call, fast = _bind_action(bound, values)
+            instances.append(
+                ActionInstance(
+                    index=len(instances),
+                    family=name,
+                    args=args,
+                    nondeterministic=info.nondeterministic,
+                    call=call,
+                    actor=_actor_name(info, name, args),
+                    fast=fast,
+                )
+            )
+    properties = tuple(
+        PropertyDef(
+            name=name,
+            kind=pinfo.kind,
+            doc=inspect.getdoc(fn) or "",
+            check=fn.__get__(spec, cls),
+            using=None if pinfo.using is None else frozenset(pinfo.using),
+            source=_where(cls, name, fn),
+        )
+        for name, fn, pinfo in scan.properties
+    )
+    initial = _initial_states(spec)
+    return Model(
+        spec=spec,
+        name=cls.__name__,
+        parameters=spec.parameters,
+        initial_states=initial,
+        actions=tuple(instances),
+        properties=properties,
+    )
+
+
+def _initial_states(spec: Spec) -> tuple[Any, ...]:
+    cls = type(spec)
+    try:
+        produced = spec.initial_states()
+        states: Sequence[Any] = (
+            [produced] if is_frozen_state(produced) else list(produced)
+        )
+    except SpecError:
+        raise
+    except NotImplementedError as exc:
+        raise SpecError(str(exc)) from None
+    except Exception as exc:
+        raise SpecRuntimeError(
+            f"{cls.__name__}.initial_states raised {type(exc).__name__}: {exc}"
+        ) from exc
+    if not states:
+        raise SpecError(
+            f"{cls.__name__}.initial_states returned no state; return at least one."
+        )
+    unique: dict[Any, None] = {}
+    first_type = type(states[0])
+    for st in states:
+        check_state(st, f"{cls.__name__}.initial_states")
+        if type(st) is not first_type:
+            raise SpecError(
+                f"{cls.__name__}.initial_states returned states of two types "
+                f"({first_type.__name__} and {type(st).__name__}); use one state class."
+            )
+        unique.setdefault(st, None)
+    return tuple(unique)
+
+
+def check_state(st: Any, where: str) -> None:
+    """Raise a :class:`SpecError` unless ``st`` is an immutable, hashable state."""
+    if not is_frozen_state(st):
+        raise SpecError(
+            f"{where} produced {st!r} ({type(st).__name__}), which is not an immutable "
+            "state record. Declare the state as a subclass of modelcheck.State (or a frozen "
+            "attrs class) and return instances of it."
+        )
+    try:
+        hash(st)
+    except TypeError as exc:
+        raise SpecError(
+            f"{where} produced a state with an unhashable field ({exc}): {st!r}. "
+            "State fields must be immutable: use tuple instead of list, frozenset instead "
+            "of set."
+        ) from None

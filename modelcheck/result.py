@@ -1,0 +1,111 @@
+"""Results as values: verdicts, statistics and the outcome of a check."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+from modelcheck.trace import Trace
+
+
+class Status(enum.StrEnum):
+    """The verdict on one property."""
+
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    #: The search stopped (a limit, Ctrl-C, stop-at-first) before it could decide.
+    UNKNOWN = "unknown"
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes shared by every command."""
+
+    OK = 0
+    VIOLATED = 1
+    ERROR = 2
+    INCOMPLETE = 3
+
+
+@attrs.frozen
+class Verdict:
+    """The verdict on one property, with a shortest counterexample when violated."""
+
+    property: str
+    kind: str
+    status: Status
+    counterexample: Trace | None = None
+    #: Why the property fails, in words (which fields broke it).
+    reason: str = ""
+
+
+@attrs.frozen
+class Statistics:
+    """What a search measured."""
+
+    states: int
+    transitions: int
+    #: The largest BFS depth reached (the diameter, for a complete search).
+    depth: int
+    seconds: float
+    peak_memory_bytes: int
+
+    @property
+    def states_per_second(self) -> float:
+        """Distinct states found per second of search."""
+        return self.states / self.seconds if self.seconds > 0 else float(self.states)
+
+
+@attrs.frozen
+class ActionCoverage:
+    """How often one action instance was enabled (and so fired) in a search."""
+
+    label: str
+    family: str
+    fired: int
+
+
+@attrs.frozen
+class CheckResult:
+    """The outcome of an exhaustive check.
+
+    ``complete`` is true only when every reachable state was explored; a
+    property never "holds" in an incomplete result.
+    """
+
+    spec: str
+    parameters: dict[str, Any]
+    verdicts: tuple[Verdict, ...]
+    statistics: Statistics
+    complete: bool
+    #: What stopped the search early: "max_states", "max_depth", "time_limit",
+    #: "interrupted", "first_violation", or None for a complete search.
+    stopped_by: str | None = None
+    engine: str = "bfs"
+
+    @property
+    def violated(self) -> tuple[Verdict, ...]:
+        """The verdicts that found a violation."""
+        return tuple(v for v in self.verdicts if v.status is Status.VIOLATED)
+
+    @property
+    def ok(self) -> bool:
+        """True when the search was complete and every property holds."""
+        return self.complete and all(v.status is Status.HOLDS for v in self.verdicts)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 all hold, 1 a property fails, 3 incomplete (see :class:`ExitCode`)."""
+        if self.violated:
+            return ExitCode.VIOLATED
+        if not self.ok:
+            return ExitCode.INCOMPLETE
+        return ExitCode.OK
+
+    def verdict(self, name: str) -> Verdict:
+        """The verdict on the property called ``name``."""
+        for v in self.verdicts:
+            if v.property == name:
+                return v
+        raise KeyError(f"no verdict for {name!r}; checked: {[v.property for v in self.verdicts]}")

@@ -1,0 +1,147 @@
+"""What users write: the :class:`Spec` base class and its decorators.
+
+A spec is a class whose attributes are its parameters.  Subclassing
+:class:`Spec` makes it a frozen attrs class, so ``DnsRace(enactors=3)`` just
+works.  Methods carry decorators that only *record* what they are (an action
+family, an invariant, ...); :func:`modelcheck.model.compile_spec` scans the
+class once, validates it and builds the contract the engines consume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
+
+import attrs
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: How an action parameter's domain may be given: the name of an ``int`` spec
+#: parameter (meaning ``range(value)``), a fixed iterable, or a function of
+#: the spec returning an iterable.
+Domain = str | Iterable[Any] | Callable[[Any], Iterable[Any]]
+
+PropertyKind = Literal["invariant", "action", "terminal", "recoverable"]
+
+
+@attrs.frozen
+class ActionInfo:
+    """What ``@action`` recorded on a method."""
+
+    domains: tuple[tuple[str, Domain], ...]
+    nondeterministic: bool
+    actor: str | Callable[..., str] | None
+
+
+@attrs.frozen
+class PropertyInfo:
+    """What a property decorator recorded on a method."""
+
+    kind: PropertyKind
+    using: tuple[str, ...] | None = None
+
+
+_ACTION_ATTR = "__modelcheck_action__"
+_PROPERTY_ATTR = "__modelcheck_property__"
+
+
+def action(
+    _fn: F | None = None,
+    *,
+    nondeterministic: bool = False,
+    actor: str | Callable[..., str] | None = None,
+    **domains: Domain,
+) -> Any:
+    """Declare an action family.
+
+    The method takes the spec, the current state and one argument per
+    keyword given here; each keyword names a parameter and gives its finite
+    domain::
+
+        @action(e="enactors")            # e in range(self.enactors)
+        def pickup(self, s, e): ...
+
+    It returns the next state, or ``None`` when the action is not enabled.
+    With ``nondeterministic=True`` it instead returns an iterable of next
+    states (empty when disabled).  ``actor`` names who performs the action in
+    diagrams (a string, or a function of the action's arguments).
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, _ACTION_ATTR, ActionInfo(tuple(domains.items()), nondeterministic, actor))
+        return fn
+
+    if _fn is not None:
+        if domains or nondeterministic or actor is not None:
+            raise TypeError("use @action or @action(...), not both")
+        return mark(_fn)
+    return mark
+
+
+def _property_decorator(kind: PropertyKind) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        setattr(fn, _PROPERTY_ATTR, PropertyInfo(kind))
+        return fn
+
+    return mark
+
+
+invariant = _property_decorator("invariant")
+invariant.__doc__ = "Declare an invariant: ``f(self, state) -> bool`` must hold in every state."
+action_property = _property_decorator("action")
+action_property.__doc__ = (
+    "Declare an action property: ``f(self, before, after) -> bool`` must hold on every step."
+)
+terminal = _property_decorator("terminal")
+terminal.__doc__ = (
+    "Declare the deadlock check: ``f(self, state) -> bool`` must hold in every state "
+    "with no enabled action (a state failing it is an unexpected deadlock)."
+)
+
+
+def recoverable(_fn: F | None = None, *, using: Iterable[str] | None = None) -> Any:
+    """Declare "always recoverable": ``f(self, state) -> bool`` names the good states.
+
+    The property holds when from every reachable state some good state is
+    reachable.  ``using`` restricts the recovery to the named action
+    families (e.g. only the automation, no operator action).
+    """
+
+    def mark(fn: F) -> F:
+        setattr(
+            fn,
+            _PROPERTY_ATTR,
+            PropertyInfo("recoverable", None if using is None else tuple(using)),
+        )
+        return fn
+
+    return mark(_fn) if _fn is not None else mark
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(attrs.field,))
+class Spec:
+    """Base class of specs.
+
+    Subclasses are made frozen attrs classes automatically; their annotated
+    class attributes are the spec's parameters (give each a default).  A
+    subclass implements :meth:`initial_states` and declares actions and
+    properties with the decorators of this module.
+    """
+
+    __modelcheck_spec__: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__attrs_attrs__" not in cls.__dict__:
+            attrs.define(cls, frozen=True, slots=False, kw_only=True)
+
+    def initial_states(self) -> Iterable[Any]:
+        """The initial states (at least one)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define initial_states(self) returning its initial states"
+        )
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The spec's parameters and their values, in declaration order."""
+        return {a.name: getattr(self, a.name) for a in attrs.fields(type(self))}

@@ -1,0 +1,393 @@
+"""Traces: values, the versioned JSON trace format, and replay.
+
+A :class:`Trace` is an initial state and a sequence of :class:`Step` values
+(an action label with its arguments and the state it leads to).  Traces from
+a search hold the spec's real state objects; traces loaded from a file hold
+plain ``{field: value}`` dicts, decoded without pickle or eval.
+
+JSON format, ``schema_version`` 1::
+
+    {
+      "format": "modelcheck-trace",
+      "schema_version": 1,
+      "spec": {"name": "DnsRace", "parameters": {"enactors": 2, ...}},
+      "property": {"name": "...", "kind": "invariant", "reason": "..."} | null,
+      "initial": {"field": value, ...},
+      "steps": [{"action": "pickup", "args": {"e": 0}, "state": {...}}, ...]
+    }
+
+Values: numbers, strings, booleans and null as themselves; tuples and lists
+as arrays; sets and frozensets as ``{"$set": [...]}`` (sorted); enum members
+as ``{"$enum": "Class.NAME"}``; nested state records as
+``{"$state": "Class", "fields": {...}}``; anything else as
+``{"$repr": "..."}`` (readable, not replayable).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from modelcheck.errors import TraceFormatError
+from modelcheck.state import state_fields
+
+if TYPE_CHECKING:
+    from modelcheck.model import Model
+
+FORMAT = "modelcheck-trace"
+SCHEMA_VERSION = 1
+
+
+@attrs.frozen
+class Step:
+    """One step of a trace: the action taken and the state it leads to."""
+
+    action: str
+    args: tuple[tuple[str, Any], ...]
+    state: Any
+
+    @property
+    def label(self) -> str:
+        """``action(name=value, ...)``."""
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        return f"{self.action}({inner})"
+
+
+@attrs.frozen
+class Trace:
+    """A run of a spec from an initial state, usually a counterexample."""
+
+    initial: Any
+    steps: tuple[Step, ...] = ()
+    spec: str | None = None
+    parameters: Mapping[str, Any] = attrs.field(factory=dict)
+    #: The name of the property this trace violates (None for a plain run).
+    violates: str | None = None
+    kind: str | None = None
+    reason: str = ""
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def states(self) -> tuple[Any, ...]:
+        """Every state of the run, the initial one first."""
+        return (self.initial, *(s.state for s in self.steps))
+
+    @property
+    def final(self) -> Any:
+        """The last state of the run."""
+        return self.steps[-1].state if self.steps else self.initial
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+
+# --- values <-> JSON --------------------------------------------------------------
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-ready form of a state field value (see the module docs)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return {"$enum": f"{type(value).__name__}.{value.name}"}
+    fields = state_fields(value)
+    if fields is not None:
+        return {"$state": type(value).__name__, "fields": encode_fields(fields)}
+    if isinstance(value, dict) and not _is_tagged(value):
+        return {"$map": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    if isinstance(value, tuple | list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, frozenset | set):
+        items = [encode_value(v) for v in value]
+        items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+        return {"$set": items}
+    return {"$repr": repr(value)}
+
+
+def _is_tagged(value: dict[str, Any]) -> bool:
+    return len(value) in (1, 2) and any(str(k).startswith("$") for k in value)
+
+
+def encode_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Encode a ``{field: value}`` mapping."""
+    return {k: encode_value(v) for k, v in fields.items()}
+
+
+def encode_state(state: Any) -> dict[str, Any]:
+    """Encode a state (a record, or an already-decoded field dict)."""
+    fields = state if isinstance(state, dict) else state_fields(state)
+    if fields is None:
+        raise TypeError(f"cannot encode {state!r}: not a state record")
+    return encode_fields(fields)
+
+
+def decode_value(value: Any, where: str) -> Any:
+    """Inverse of :func:`encode_value` into plain Python values (no objects built)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list):
+        return tuple(decode_value(v, where) for v in value)
+    if isinstance(value, dict):
+        if set(value) == {"$set"} and isinstance(value["$set"], list):
+            return frozenset(decode_value(v, where) for v in value["$set"])
+        if set(value) == {"$enum"} and isinstance(value["$enum"], str):
+            return _Display(value["$enum"].rsplit(".", 1)[-1], value)
+        if set(value) == {"$repr"} and isinstance(value["$repr"], str):
+            return _Display(value["$repr"], value)
+        if set(value) == {"$state", "fields"} and isinstance(value["fields"], dict):
+            return {k: decode_value(v, where) for k, v in value["fields"].items()}
+        if set(value) == {"$map"} and isinstance(value["$map"], list):
+            return _Display(repr(value["$map"]), value)
+    raise TraceFormatError(f"{where}: cannot decode the value {value!r}")
+
+
+@attrs.frozen
+class _Display:
+    """A decoded value known only by its text (enum members, reprs)."""
+
+    text: str
+    encoded: Any = attrs.field(eq=False, hash=False)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _decode_state(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict) or not data:
+        raise TraceFormatError(f"{where}: a state must be a non-empty object of fields")
+    return {str(k): decode_value(v, f"{where}.{k}") for k, v in data.items()}
+
+
+def _reencode(value: Any) -> Any:
+    if isinstance(value, _Display):
+        return value.encoded
+    if isinstance(value, dict):
+        return {k: _reencode(v) for k, v in value.items()}
+    return value
+
+
+# --- files ------------------------------------------------------------------------
+
+
+def trace_to_json(trace: Trace) -> dict[str, Any]:
+    """The trace as a JSON-ready dict in the documented format."""
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "spec": {
+            "name": trace.spec,
+            "parameters": {k: encode_value(v) for k, v in trace.parameters.items()},
+        },
+        "property": None
+        if trace.violates is None
+        else {"name": trace.violates, "kind": trace.kind, "reason": trace.reason},
+        "initial": _state_json(trace.initial),
+        "steps": [
+            {
+                "action": s.action,
+                "args": {k: encode_value(v) for k, v in s.args},
+                "state": _state_json(s.state),
+            }
+            for s in trace.steps
+        ],
+    }
+
+
+def _state_json(state: Any) -> dict[str, Any]:
+    if isinstance(state, dict):
+        return {k: _reencode(v) if isinstance(v, _Display) else encode_value(v) for k, v in
+                state.items()}
+    return encode_state(state)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temporary file, so no partial file is ever left."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_trace(trace: Trace, path: str | Path) -> None:
+    """Write ``trace`` to ``path`` as JSON (atomically)."""
+    write_json_atomic(path, trace_to_json(trace))
+
+
+def trace_from_json(data: Any, source: str = "trace") -> Trace:
+    """Validate a decoded JSON document and build a :class:`Trace` of field dicts."""
+    if not isinstance(data, dict):
+        raise TraceFormatError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    if data.get("format") != FORMAT:
+        raise TraceFormatError(
+            f"{source}: not a modelcheck trace (its \"format\" is {data.get('format')!r}, "
+            f"expected {FORMAT!r}). Traces are written by `modelcheck check --trace-dir`."
+        )
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise TraceFormatError(
+            f"{source}: schema_version {version!r} is not supported (this modelcheck reads "
+            f"version {SCHEMA_VERSION}); re-create the trace with this version."
+        )
+    spec = data.get("spec") or {}
+    if not isinstance(spec, dict) or not isinstance(spec.get("parameters", {}), dict):
+        raise TraceFormatError(f"{source}: \"spec\" must be an object with \"parameters\"")
+    prop = data.get("property")
+    if prop is not None and (not isinstance(prop, dict) or not isinstance(prop.get("name"), str)):
+        raise TraceFormatError(f"{source}: \"property\" must be null or an object with a name")
+    steps_data = data.get("steps")
+    if not isinstance(steps_data, list):
+        raise TraceFormatError(f"{source}: \"steps\" must be a list")
+    steps = []
+    for n, item in enumerate(steps_data, start=1):
+        where = f"{source}: step {n}"
+        if not isinstance(item, dict) or not isinstance(item.get("action"), str):
+            raise TraceFormatError(f"{where}: each step needs an \"action\" name")
+        args = item.get("args", {})
+        if not isinstance(args, dict):
+            raise TraceFormatError(f"{where}: \"args\" must be an object")
+        steps.append(
+            Step(
+                action=item["action"],
+                args=tuple((k, decode_value(v, where)) for k, v in args.items()),
+                state=_decode_state(item.get("state"), where),
+            )
+        )
+    return Trace(
+        initial=_decode_state(data.get("initial"), f"{source}: initial state"),
+        steps=tuple(steps),
+        spec=spec.get("name"),
+        parameters={k: decode_value(v, source) for k, v in spec.get("parameters", {}).items()},
+        violates=None if prop is None else prop["name"],
+        kind=None if prop is None else prop.get("kind"),
+        reason="" if prop is None else str(prop.get("reason") or ""),
+    )
+
+
+def load_trace(path: str | Path) -> Trace:
+    """Read a trace file (a clear :class:`TraceFormatError` for anything malformed)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TraceFormatError(f"{path}: no such trace file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceFormatError(f"{path}: cannot read the trace file ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TraceFormatError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            "is this a modelcheck trace file?"
+        ) from None
+    return trace_from_json(data, str(path))
+
+
+# --- replay -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ReplayResult:
+    """What replaying a trace against a spec found."""
+
+    legal: bool
+    #: Number of steps that replayed as legal transitions.
+    steps_replayed: int
+    message: str
+    #: The trace re-built from the spec's own states (up to the last legal step).
+    trace: Trace | None = None
+    #: For a legal trace with a property: whether the property fails where the trace says.
+    property_fails: bool | None = None
+
+
+def replay(model: Model, trace: Trace) -> ReplayResult:
+    """Re-execute ``trace`` against ``model`` and say where it stops being a legal run."""
+    from modelcheck.properties import evaluate_on_trace  # local: properties imports trace
+
+    wanted = encode_state(trace.initial)
+    current = next((s for s in model.initial_states if encode_state(s) == wanted), None)
+    if current is None:
+        return ReplayResult(
+            False,
+            0,
+            "the trace's initial state is not an initial state of "
+            f"{model.name}{_params_text(model)}: {_diff_text(model.initial_states[0], wanted)}. "
+            "Were the same parameters used?",
+        )
+    rebuilt: list[Step] = []
+    for n, step in enumerate(trace.steps, start=1):
+        act = model.find_action(step.action, dict(step.args))
+        if act is None:
+            families = ", ".join(model.families)
+            return ReplayResult(
+                False,
+                n - 1,
+                f"step {n}: {step.label} is not an action of {model.name} "
+                f"(its families: {families}); the trace was made by another spec or version.",
+            )
+        successors = act.successors(current)
+        if not successors:
+            return ReplayResult(
+                False, n - 1, f"step {n}: {step.label} is not enabled in the state before it."
+            )
+        wanted = encode_state(step.state)
+        nxt = next((s for s in successors if encode_state(s) == wanted), None)
+        if nxt is None:
+            return ReplayResult(
+                False,
+                n - 1,
+                f"step {n}: {step.label} is enabled but leads to a different state: "
+                f"{_diff_text(successors[0], wanted)}. Likely cause: the spec changed since the "
+                "trace was saved, or it is not deterministic (e.g. it iterates a set of strings, "
+                "whose order changes with PYTHONHASHSEED, or reads a clock or random numbers).",
+            )
+        rebuilt.append(Step(step.action, act.args, nxt))
+        current = nxt
+    rebuilt_trace = attrs.evolve(trace, initial=_initial_of(model, trace), steps=tuple(rebuilt))
+    if trace.violates is None:
+        return ReplayResult(True, len(rebuilt), "the trace is a legal run", rebuilt_trace)
+    fails, detail = evaluate_on_trace(model, trace.violates, rebuilt_trace)
+    where = f"at step {len(rebuilt)}" if rebuilt else "in the initial state"
+    if fails:
+        message = f"the trace is a legal run and {trace.violates} fails {where}: {detail}"
+    else:
+        message = (
+            f"the trace is a legal run but {trace.violates} does not fail {where} "
+            f"({detail}); the spec may have been fixed since the trace was saved"
+        )
+    return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails)
+
+
+def _initial_of(model: Model, trace: Trace) -> Any:
+    wanted = encode_state(trace.initial)
+    return next(s for s in model.initial_states if encode_state(s) == wanted)
+
+
+def _params_text(model: Model) -> str:
+    inner = ", ".join(f"{k}={v!r}" for k, v in model.parameters.items())
+    return f"({inner})"
+
+
+def _diff_text(actual: Any, wanted: dict[str, Any]) -> str:
+    got = encode_state(actual)
+    diffs = [
+        f"{k}: trace has {json.dumps(wanted.get(k))}, spec gives {json.dumps(got.get(k))}"
+        for k in dict.fromkeys([*got, *wanted])
+        if got.get(k) != wanted.get(k)
+    ]
+    return "; ".join(diffs[:4]) or "no field differs"
