@@ -1,0 +1,30 @@
+"""The ``modelcheck`` command: a thin typer layer over the library.
+
+Each command lives in its own module and registers itself on :data:`app`;
+this module only assembles them.  Exit codes: 0 every property holds,
+1 a property fails, 2 bad usage or an error in the spec, 3 incomplete.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="modelcheck",
+    help="Exhaustive model checker for plan-application protocols.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# Command modules register themselves on ``app`` when imported.
+from modelcheck.cli import check_cmd, trace_cmd  # noqa: E402, F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,111 @@
+"""``modelcheck check`` and ``modelcheck list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import attrs
+import typer
+
+from modelcheck.cli import app
+from modelcheck.cli.common import ProgressLine, err, output_path, reported_errors, safe_name
+from modelcheck.cli.loading import build_spec, load_module, load_spec_class, parameter_types, specs_in
+from modelcheck.engines.bfs import CheckOptions, check
+from modelcheck.errors import ModelcheckError
+from modelcheck.model import compile_spec
+from modelcheck.render import FORMATS
+from modelcheck.render.json import result_to_json
+from modelcheck.trace import save_trace, write_json_atomic
+
+SpecArg = Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of a Python spec file.")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Set a spec parameter: -p name=value (repeatable)."),
+]
+
+
+@app.command("check")
+def check_command(
+    target: SpecArg,
+    param: ParamOpt = None,
+    prop: Annotated[
+        list[str] | None,
+        typer.Option("--property", help="Check only this property (repeatable)."),
+    ] = None,
+    max_states: Annotated[int | None, typer.Option(min=1, help="Stop after this many states.")] = None,
+    max_depth: Annotated[int | None, typer.Option(min=1, help="Explore at most this many steps deep.")] = None,
+    time_limit: Annotated[float | None, typer.Option(min=0.001, help="Stop after this many seconds.")] = None,
+    stop_at_first: Annotated[bool, typer.Option(help="Stop at the first violation.")] = False,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON to this file.")] = None,
+    trace_dir: Annotated[Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help=f"Output on stdout: {', '.join(FORMATS)}.")] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")] = False,
+) -> None:
+    """Explore every reachable state and check the spec's properties."""
+    with reported_errors():
+        if output_format not in FORMATS:
+            raise ModelcheckError(
+                f"--format {output_format}: unknown format; choose one of {', '.join(FORMATS)}."
+            )
+        for path in (json_file, trace_dir):
+            if path is not None:
+                output_path(path)
+        if trace_dir is not None and trace_dir.exists() and not trace_dir.is_dir():
+            raise ModelcheckError(f"--trace-dir {trace_dir}: exists and is not a folder")
+        spec = build_spec(load_spec_class(target), param)
+        model = compile_spec(spec)
+        if prop:
+            for name in prop:
+                model.property(name)
+        options = CheckOptions(
+            properties=tuple(prop) if prop else None,
+            max_states=max_states,
+            max_depth=max_depth,
+            time_limit=time_limit,
+            stop_at_first=stop_at_first,
+        )
+        with ProgressLine(enabled=not quiet) as progress:
+            result = check(model, options, progress)
+        if result.stopped_by == "interrupted":
+            err("interrupted: showing what was found so far")
+        if json_file is not None:
+            write_json_atomic(json_file, result_to_json(result))
+        if trace_dir is not None:
+            for verdict in result.violated:
+                if verdict.counterexample is not None:
+                    save_trace(verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json")
+        typer.echo(FORMATS[output_format](result, quiet))
+    raise typer.Exit(int(result.exit_code))
+
+
+@app.command("list")
+def list_command(
+    path: Annotated[str, typer.Argument(help="A Python spec file.")],
+) -> None:
+    """List the specs in a file with their parameters (and defaults) and properties."""
+    with reported_errors():
+        module = load_module(path)
+        specs = specs_in(module)
+        if not specs:
+            raise ModelcheckError(f"{path} defines no spec (a subclass of modelcheck.Spec).")
+        blocks = []
+        for cls in specs:
+            model = compile_spec(cls())
+            types_ = parameter_types(cls)
+            lines = [f"{cls.__name__}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}".rstrip(": ")]
+            lines.append("  parameters:")
+            for a in attrs.fields(cls):
+                kind = getattr(types_[a.name], "__name__", str(types_[a.name]))
+                lines.append(f"    {a.name}: {kind} = {a.default!r}")
+            lines.append("  actions:")
+            for fam in model.families:
+                lines.append(f"    {fam}")
+            lines.append("  properties:")
+            for p in model.properties:
+                doc = p.doc.splitlines()[0] if p.doc else ""
+                lines.append(f"    {p.name} ({p.kind}){': ' + doc if doc else ''}")
+            blocks.append("\n".join(lines))
+        typer.echo("\n\n".join(blocks))
+
+

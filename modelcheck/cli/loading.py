@@ -1,0 +1,152 @@
+"""Finding a spec class in a file and building it from ``-p name=value`` options."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from modelcheck.errors import ParameterError, SpecError, SpecLoadError, closest
+from modelcheck.spec import Spec
+
+
+def load_module(path: str | Path) -> types.ModuleType:
+    """Import a Python file as a module (its directory is importable while it loads)."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecLoadError(f"{path}: no such file. Give the path of a Python file with a spec.")
+    if path.is_dir() or path.suffix != ".py":
+        raise SpecLoadError(f"{path}: not a Python file; give a .py file that defines a spec.")
+    name = f"_modelcheck_spec_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - defensive
+        raise SpecLoadError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    directory = str(path.resolve().parent)
+    sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(module)
+    except SpecError:
+        raise
+    except SyntaxError as exc:
+        raise SpecLoadError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:
+        raise SpecLoadError(
+            f"{path}: importing the file raised {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        sys.path.remove(directory)
+    return module
+
+
+def specs_in(module: types.ModuleType) -> list[type[Spec]]:
+    """The spec classes defined in ``module`` (not imported into it), in file order."""
+    found = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Spec)
+        and obj is not Spec
+        and obj.__module__ == module.__name__
+    ]
+    return found
+
+
+def load_spec_class(target: str) -> type[Spec]:
+    """Resolve ``PATH`` or ``PATH:SpecClass`` to a spec class."""
+    path, _, cls_name = target.partition(":")
+    if ":" in target and len(path) == 1 and target[1:3] in (":\\", ":/"):  # pragma: no cover
+        path, _, cls_name = target[2:].partition(":")  # Windows drive letters
+        path = target[:2] + path
+    module = load_module(path)
+    specs = specs_in(module)
+    if cls_name:
+        for cls in specs:
+            if cls.__name__ == cls_name:
+                return cls
+        names = [c.__name__ for c in specs]
+        raise SpecLoadError(
+            f"{path} has no spec class {cls_name!r}.{closest(cls_name, names)} "
+            f"Specs in this file: {', '.join(names) or '(none)'}."
+        )
+    if not specs:
+        raise SpecLoadError(
+            f"{path} defines no spec: a spec is a class that subclasses modelcheck.Spec."
+        )
+    if len(specs) > 1:
+        names = ", ".join(c.__name__ for c in specs)
+        raise SpecLoadError(
+            f"{path} defines several specs ({names}); choose one with {path}:ClassName."
+        )
+    return specs[0]
+
+
+def parameter_types(cls: type[Spec]) -> dict[str, Any]:
+    """``{parameter: type}`` from the spec's annotations (``str`` where unknown)."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        hints = {}
+    return {a.name: hints.get(a.name, a.type if isinstance(a.type, type) else str)
+            for a in attrs.fields(cls)}
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parse_value(name: str, text: str, kind: Any) -> Any:
+    """Parse ``text`` as a value of ``kind`` (bool, int, float or str)."""
+    if kind is bool:
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ParameterError(f"-p {name}={text}: {name} is a bool; write true or false.")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ParameterError(f"-p {name}={text}: {name} is an int; write a whole number.") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ParameterError(f"-p {name}={text}: {name} is a number.") from None
+    return text
+
+
+def build_spec(cls: type[Spec], assignments: list[str] | None = None,
+               values: dict[str, Any] | None = None) -> Spec:
+    """Instantiate ``cls`` from ``name=value`` strings and/or already-typed values."""
+    types_ = parameter_types(cls)
+    params: dict[str, Any] = dict(values or {})
+    for item in assignments or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(
+                f"-p {item}: expected name=value, e.g. -p enactors=3."
+            )
+        if name not in types_:
+            raise ParameterError(
+                f"-p {item}: {cls.__name__} has no parameter {name!r}.{closest(name, types_)} "
+                f"Its parameters: {', '.join(types_) or '(none)'}."
+            )
+        params[name] = parse_value(name, text, types_[name])
+    unknown = [k for k in params if k not in types_]
+    if unknown:
+        raise ParameterError(
+            f"{cls.__name__} has no parameter {unknown[0]!r}.{closest(unknown[0], types_)}"
+        )
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{cls.__name__}({params}): {exc}") from None

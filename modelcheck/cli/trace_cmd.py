@@ -1,0 +1,71 @@
+"""``modelcheck show`` and ``modelcheck replay``: reading saved traces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelcheck.cli import app
+from modelcheck.cli.common import err, reported_errors
+from modelcheck.cli.loading import build_spec, load_spec_class
+from modelcheck.errors import ModelcheckError, ParameterError
+from modelcheck.model import compile_spec
+from modelcheck.render.text import render_trace
+from modelcheck.result import ExitCode
+from modelcheck.trace import load_trace, replay
+
+TRACE_FORMATS = ("text",)
+
+
+@app.command("show")
+def show_command(
+    trace_file: Annotated[Path, typer.Argument(help="A trace JSON file.")],
+    output_format: Annotated[str, typer.Option("--format", help="text")] = "text",
+) -> None:
+    """Print a saved trace as a table of steps."""
+    with reported_errors():
+        trace = load_trace(trace_file)
+        if output_format not in TRACE_FORMATS:
+            raise ModelcheckError(
+                f"--format {output_format}: unknown format; choose one of {', '.join(TRACE_FORMATS)}."
+            )
+        params = ", ".join(f"{k}={v!r}" for k, v in trace.parameters.items())
+        typer.echo(f"{trace.spec or '(unknown spec)'}({params})")
+        typer.echo(render_trace(trace))
+
+
+@app.command("replay")
+def replay_command(
+    target: Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of the spec.")],
+    trace_file: Annotated[Path, typer.Argument(help="A trace JSON file.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Override a parameter recorded in the trace."),
+    ] = None,
+) -> None:
+    """Re-execute a saved trace against the spec and report where it stops being legal.
+
+    Exit code 1 when the trace is legal and its property fails (the bug is
+    still there), 0 when it is legal and the property now holds, 2 when the
+    trace is not a legal run of the spec.
+    """
+    with reported_errors():
+        trace = load_trace(trace_file)
+        cls = load_spec_class(target)
+        if trace.spec and trace.spec != cls.__name__:
+            err(f"warning: the trace was made by {trace.spec}, replaying it on {cls.__name__}")
+        recorded = {k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)}
+        try:
+            spec = build_spec(cls, param, values=recorded)
+        except ParameterError as exc:
+            raise ParameterError(f"the trace's parameters do not fit {cls.__name__}: {exc}") from None
+        outcome = replay(compile_spec(spec), trace)
+        if outcome.legal:
+            typer.echo(f"replayed {outcome.steps_replayed} steps: {outcome.message}")
+            code = ExitCode.VIOLATED if outcome.property_fails else ExitCode.OK
+        else:
+            err(f"replay failed after {outcome.steps_replayed} legal steps: {outcome.message}")
+            code = ExitCode.ERROR
+    raise typer.Exit(int(code))

@@ -1,0 +1,46 @@
+"""JSON rendering of check results (traces use the format in :mod:`modelcheck.trace`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelcheck.result import CheckResult
+from modelcheck.trace import SCHEMA_VERSION, encode_value, trace_to_json
+
+
+def result_to_json(result: CheckResult) -> dict[str, Any]:
+    """The whole result as a JSON-ready dict."""
+    st = result.statistics
+    return {
+        "format": "modelcheck-result",
+        "schema_version": SCHEMA_VERSION,
+        "spec": {
+            "name": result.spec,
+            "parameters": {k: encode_value(v) for k, v in result.parameters.items()},
+        },
+        "engine": result.engine,
+        "outcome": {0: "holds", 1: "violated", 3: "incomplete"}[int(result.exit_code)],
+        "exit_code": int(result.exit_code),
+        "complete": result.complete,
+        "stopped_by": result.stopped_by,
+        "statistics": {
+            "states": st.states,
+            "transitions": st.transitions,
+            "depth": st.depth,
+            "seconds": round(st.seconds, 6),
+            "states_per_second": round(st.states_per_second, 1),
+            "peak_memory_bytes": st.peak_memory_bytes,
+        },
+        "verdicts": [
+            {
+                "property": v.property,
+                "kind": v.kind,
+                "status": v.status.value,
+                "reason": v.reason,
+                "counterexample": None
+                if v.counterexample is None
+                else trace_to_json(v.counterexample),
+            }
+            for v in result.verdicts
+        ],
+    }

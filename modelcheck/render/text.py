@@ -1,0 +1,149 @@
+"""Plain-text rendering of results and traces: stable, greppable, colour-free."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from modelcheck.result import CheckResult, Status
+from modelcheck.state import format_value, state_fields
+from modelcheck.trace import Trace
+
+
+def fields_of(state: Any) -> dict[str, Any]:
+    """``{field: value}`` of a real state or of a decoded one (already a dict)."""
+    if isinstance(state, Mapping):
+        return dict(state)
+    fields = state_fields(state)
+    return fields if fields is not None else {"state": state}
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(name, old, new)`` for every changed field; tuples compare element-wise.
+
+    A tuple field of fixed length (per-process or per-endpoint values)
+    reports ``name[i]`` for each changed position, which is what a reader
+    wants to see ("pc[1]: Applying → Cleaning").
+    """
+    out: list[tuple[str, Any, Any]] = []
+    for name in dict.fromkeys([*before, *after]):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if (
+            isinstance(old, tuple)
+            and isinstance(new, tuple)
+            and len(old) == len(new)
+            and not isinstance(old, Mapping)
+        ):
+            out.extend((f"{name}[{i}]", o, n) for i, (o, n) in enumerate(zip(old, new, strict=True))
+                       if o != n)
+        else:
+            out.append((name, old, new))
+    return out
+
+
+def describe(fields: Mapping[str, Any]) -> list[str]:
+    """``["a=1", "b=(0, 0)"]`` for a whole state."""
+    return [f"{k}={format_value(v)}" for k, v in fields.items()]
+
+
+def trace_rows(trace: Trace) -> list[tuple[str, str, list[str]]]:
+    """``(step, action, changes)`` rows, the initial state (all fields) first."""
+    rows = [("0", "(initial)", describe(fields_of(trace.initial)))]
+    before = fields_of(trace.initial)
+    for n, step in enumerate(trace.steps, start=1):
+        after = fields_of(step.state)
+        items = [f"{k}: {format_value(o)} → {format_value(v)}" for k, o, v in changes(before, after)]
+        rows.append((str(n), step.label, items or ["(no change)"]))
+        before = after
+    return rows
+
+
+def render_trace(trace: Trace, width: int = 100) -> str:
+    """A trace as a table: one row per step with the fields that changed (old → new)."""
+    title = "Trace"
+    if trace.violates:
+        title = f"Counterexample to {trace.violates} ({trace.kind})"
+    lines = [f"{title}: {len(trace)} step{'s' if len(trace) != 1 else ''}"]
+    rows = trace_rows(trace)
+    w_step = max(len("step"), *(len(r[0]) for r in rows))
+    w_action = max(len("action"), *(len(r[1]) for r in rows))
+    indent = w_step + w_action + 6
+    lines.append(f"  {'step'.rjust(w_step)}  {'action'.ljust(w_action)}  changes")
+    for step, label, items in rows:
+        wrapped = _wrap(items, max(30, width - indent))
+        lines.append(f"  {step.rjust(w_step)}  {label.ljust(w_action)}  {wrapped[0]}")
+        lines.extend(" " * indent + more for more in wrapped[1:])
+    if trace.violates:
+        lines.append(f"  violated: {trace.reason or trace.violates}")
+    return "\n".join(lines)
+
+
+def _wrap(items: list[str], width: int) -> list[str]:
+    """Join items with ", ", starting a new line before one that would pass ``width``."""
+    lines: list[str] = []
+    current = ""
+    for item in items:
+        candidate = item if not current else f"{current}, {item}"
+        if current and len(candidate) > width:
+            lines.append(current + ",")
+            current = item
+        else:
+            current = candidate
+    lines.append(current)
+    return lines
+
+
+def _parameters(parameters: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+
+
+def _verdict_cell(status: Status) -> str:
+    return {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}[status.value]
+
+
+def render_summary(result: CheckResult) -> str:
+    """Statistics and one line per property (no traces)."""
+    st = result.statistics
+    state = "complete" if result.complete else f"INCOMPLETE (stopped by {result.stopped_by})"
+    lines = [
+        f"{result.spec}({_parameters(result.parameters)})",
+        f"explored {st.states} distinct states, {st.transitions} transitions, depth {st.depth}, "
+        f"in {st.seconds:.2f} s ({st.states_per_second:,.0f} states/s, "
+        f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
+        "",
+    ]
+    w_name = max([len("property"), *(len(v.property) for v in result.verdicts)])
+    w_kind = max([len("kind"), *(len(v.kind) for v in result.verdicts)])
+    lines.append(f"  {'property'.ljust(w_name)}  {'kind'.ljust(w_kind)}  verdict")
+    for v in result.verdicts:
+        extra = ""
+        if v.counterexample is not None:
+            extra = f"  (shortest counterexample: {len(v.counterexample)} steps)"
+        lines.append(f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
+                     f"{_verdict_cell(v.status)}{extra}")
+    return "\n".join(lines)
+
+
+def summary_line(result: CheckResult) -> str:
+    """One stable ``key=value`` line for scripts and benchmarks."""
+    outcome = {0: "holds", 1: "violated", 3: "incomplete"}[int(result.exit_code)]
+    st = result.statistics
+    violated = ",".join(v.property for v in result.violated) or "-"
+    return (
+        f"result={outcome} states={st.states} transitions={st.transitions} depth={st.depth} "
+        f"complete={'true' if result.complete else 'false'} violated={violated} "
+        f"seconds={st.seconds:.3f}"
+    )
+
+
+def render_result(result: CheckResult, traces: bool = True, width: int = 100) -> str:
+    """Summary, then each counterexample, then the ``key=value`` line."""
+    parts = [render_summary(result)]
+    if traces:
+        for v in result.verdicts:
+            if v.counterexample is not None:
+                parts.append(render_trace(v.counterexample, width))
+    parts.append(summary_line(result))
+    return "\n\n".join(parts)
