@@ -97,6 +97,12 @@ def encode_value(value: Any) -> Any:
     """A JSON-ready form of a state field value (see the module docs)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, _Display):
+        # A value decoded from a file re-encodes as it was read, so replay can
+        # compare a loaded trace with the spec's own states.
+        return value.encoded
+    if isinstance(value, DecodedState):
+        return {"$state": value.state_class, "fields": encode_fields(value)}
     if isinstance(value, enum.Enum):
         return {"$enum": f"{type(value).__name__}.{value.name}"}
     fields = state_fields(value)
@@ -140,11 +146,18 @@ def decode_value(value: Any, where: str) -> Any:
         if set(value) == {"$set"} and isinstance(value["$set"], list):
             return frozenset(decode_value(v, where) for v in value["$set"])
         if set(value) == {"$enum"} and isinstance(value["$enum"], str):
-            return _Display(value["$enum"].rsplit(".", 1)[-1], value)
+            return _Display(value["$enum"], value)
         if set(value) == {"$repr"} and isinstance(value["$repr"], str):
             return _Display(value["$repr"], value)
-        if set(value) == {"$state", "fields"} and isinstance(value["fields"], dict):
-            return {k: decode_value(v, where) for k, v in value["fields"].items()}
+        if (
+            set(value) == {"$state", "fields"}
+            and isinstance(value["$state"], str)
+            and isinstance(value["fields"], dict)
+        ):
+            return DecodedState(
+                value["$state"],
+                {str(k): decode_value(v, f"{where}.{k}") for k, v in value["fields"].items()},
+            )
         if set(value) == {"$map"} and isinstance(value["$map"], list):
             return _Display(repr(value["$map"]), value)
     raise TraceFormatError(f"{where}: cannot decode the value {value!r}")
@@ -159,6 +172,21 @@ class _Display:
 
     def __repr__(self) -> str:
         return self.text
+
+
+class DecodedState(dict):  # type: ignore[type-arg]
+    """A nested state record read from a file: its fields, and its class's name."""
+
+    def __init__(self, state_class: str, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.state_class = state_class
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.items())
+        return f"{self.state_class}({inner})"
+
+    def __hash__(self) -> int:  # decoded values may sit in frozensets, like real states
+        return hash((self.state_class, tuple(self.items())))
 
 
 def _decode_state(data: Any, where: str) -> dict[str, Any]:
