@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelcheck.result import CheckResult, Status
-from modelcheck.state import format_value, state_fields
+from modelcheck.state import State, format_value, state_fields
 from modelcheck.trace import Trace
 
 
@@ -18,28 +18,44 @@ def fields_of(state: Any) -> dict[str, Any]:
     return fields if fields is not None else {"state": state}
 
 
-def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+def _record(value: Any) -> Mapping[str, Any] | None:
+    # The fields of a nested state: a live record, or one decoded from a file.
+    if isinstance(value, Mapping):
+        return value
+    return value.to_dict() if isinstance(value, State) else None
+
+
+def changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = ""
+) -> list[tuple[str, Any, Any]]:
     """``(name, old, new)`` for every changed field; tuples compare element-wise.
 
     A tuple field of fixed length (per-process or per-endpoint values)
     reports ``name[i]`` for each changed position, which is what a reader
-    wants to see ("pc[1]: Applying → Cleaning").
+    wants to see ("pc[1]: Applying → Cleaning").  A nested state reports
+    ``name.field``, the same for a live trace and one loaded from a file.
     """
     out: list[tuple[str, Any, Any]] = []
     for name in dict.fromkeys([*before, *after]):
         old, new = before.get(name), after.get(name)
         if old == new:
             continue
-        if (
+        old_record, new_record = _record(old), _record(new)
+        if old_record is not None and new_record is not None:
+            out.extend(changes(old_record, new_record, f"{prefix}{name}."))
+        elif (
             isinstance(old, tuple)
             and isinstance(new, tuple)
             and len(old) == len(new)
             and not isinstance(old, Mapping)
         ):
-            out.extend((f"{name}[{i}]", o, n) for i, (o, n) in enumerate(zip(old, new, strict=True))
-                       if o != n)
+            out.extend(
+                (f"{prefix}{name}[{i}]", o, n)
+                for i, (o, n) in enumerate(zip(old, new, strict=True))
+                if o != n
+            )
         else:
-            out.append((name, old, new))
+            out.append((f"{prefix}{name}", old, new))
     return out
 
 
@@ -54,7 +70,9 @@ def trace_rows(trace: Trace) -> list[tuple[str, str, list[str]]]:
     before = fields_of(trace.initial)
     for n, step in enumerate(trace.steps, start=1):
         after = fields_of(step.state)
-        items = [f"{k}: {format_value(o)} → {format_value(v)}" for k, o, v in changes(before, after)]
+        items = [
+            f"{k}: {format_value(o)} → {format_value(v)}" for k, o, v in changes(before, after)
+        ]
         rows.append((str(n), step.label, items or ["(no change)"]))
         before = after
     return rows
@@ -120,7 +138,8 @@ def render_summary(result: CheckResult) -> str:
     for v in result.verdicts:
         extra = ""
         if v.counterexample is not None:
-            extra = f"  (shortest counterexample: {len(v.counterexample)} steps)"
+            n = len(v.counterexample)
+            extra = f"  (shortest counterexample: {n} step{'s' if n != 1 else ''})"
         lines.append(f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
                      f"{_verdict_cell(v.status)}{extra}")
     return "\n".join(lines)
