@@ -21,8 +21,10 @@ def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: An
         result = check(DnsRace(check_at_apply=True))
         assert result.ok
     """
-    if "properties" in options and options["properties"] is not None:
-        options["properties"] = tuple(options["properties"])
+    names = options.get("properties")
+    if names is not None:
+        # properties="x" names one property, not the letters of "x".
+        options["properties"] = (names,) if isinstance(names, str) else tuple(names)
     return _bfs_check(compile_spec(spec), CheckOptions(**options), progress)
 
 

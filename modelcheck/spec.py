@@ -78,12 +78,16 @@ def action(
     return mark
 
 
-def _property_decorator(kind: PropertyKind) -> Callable[[F], F]:
+def _property_decorator(kind: PropertyKind) -> Callable[..., Any]:
     def mark(fn: F) -> F:
         setattr(fn, _PROPERTY_ATTR, PropertyInfo(kind))
         return fn
 
-    return mark
+    def decorator(_fn: F | None = None) -> Any:
+        # Both @invariant and @invariant() work, like @action and @recoverable.
+        return mark(_fn) if _fn is not None else mark
+
+    return decorator
 
 
 invariant = _property_decorator("invariant")
@@ -106,6 +110,10 @@ def recoverable(_fn: F | None = None, *, using: Iterable[str] | None = None) -> 
     reachable.  ``using`` restricts the recovery to the named action
     families (e.g. only the automation, no operator action).
     """
+
+    if isinstance(using, str):
+        # using="apply" means the one family, not the letters a, p, p, l, y.
+        using = (using,)
 
     def mark(fn: F) -> F:
         setattr(
