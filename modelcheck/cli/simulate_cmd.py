@@ -1,0 +1,88 @@
+"""``modelcheck simulate``: random walks for configurations too large to enumerate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelcheck.cli import app
+from modelcheck.cli.common import err, output_path, reported_errors, safe_name
+from modelcheck.cli.loading import build_spec, load_spec_class
+from modelcheck.engines.simulate import SimulateOptions, simulate
+from modelcheck.errors import ModelcheckError
+from modelcheck.model import compile_spec
+from modelcheck.render.simulation import render_simulation
+from modelcheck.trace import save_trace
+
+
+@app.command("simulate")
+def simulate_command(
+    target: Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of a Python spec file.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Set a spec parameter: -p name=value (repeatable)."),
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Number of random runs.")] = 100,
+    depth: Annotated[int, typer.Option(min=1, help="Maximum steps per run.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same runs.")] = 0,
+    prop: Annotated[
+        list[str] | None,
+        typer.Option("--property", help="Check only this property (repeatable)."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.001, help="Stop starting runs after this many seconds.")
+    ] = None,
+    stop_at_first: Annotated[
+        bool, typer.Option(help="Stop after the first violating run.")
+    ] = False,
+    shortest: Annotated[
+        bool,
+        typer.Option(help="Shrink each counterexample and try a bounded BFS to prove it shortest."),
+    ] = True,
+    shortest_max_states: Annotated[
+        int, typer.Option(min=1, help="State budget of the search for a shortest trace.")
+    ] = 1_000_000,
+    shortest_time_limit: Annotated[
+        float, typer.Option(min=0.001, help="Seconds for the search for a shortest trace.")
+    ] = 20.0,
+    trace_dir: Annotated[
+        Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No trace tables.")] = False,
+) -> None:
+    """Random walks over the spec: distinct states seen, actions fired, violations.
+
+    Deterministic for a given --seed.  Exit code 1 when a property is violated,
+    3 when stopped before all runs were made, 0 otherwise (which means no run
+    found a violation, not that the properties hold).
+    """
+    with reported_errors():
+        if trace_dir is not None:
+            output_path(trace_dir)
+            if trace_dir.exists() and not trace_dir.is_dir():
+                raise ModelcheckError(f"--trace-dir {trace_dir}: exists and is not a folder")
+        model = compile_spec(build_spec(load_spec_class(target), param))
+        for name in prop or ():
+            model.property(name)
+        options = SimulateOptions(
+            runs=runs,
+            depth=depth,
+            seed=seed,
+            properties=tuple(prop) if prop else None,
+            time_limit=time_limit,
+            stop_at_first=stop_at_first,
+            shrink=shortest,
+            shortest=shortest,
+            shortest_max_states=shortest_max_states,
+            shortest_time_limit=shortest_time_limit,
+        )
+        result = simulate(model, options)
+        if result.stopped_by == "interrupted":
+            err("interrupted: showing what was found so far")
+        if trace_dir is not None:
+            for ce in result.counterexamples:
+                save_trace(ce.trace, trace_dir / f"{safe_name(ce.trace.violates or 'trace')}.json")
+        typer.echo(render_simulation(result, traces=not quiet))
+    raise typer.Exit(int(result.exit_code))
