@@ -147,6 +147,12 @@ def _where(cls: type, name: str, fn: Callable[..., Any]) -> str:
 
 
 _PROPERTY_ARITY = {"invariant": 1, "action": 2, "terminal": 1, "recoverable": 1}
+_KIND_PHRASE = {
+    "invariant": "an invariant",
+    "action": "an action property",
+    "terminal": "a terminal-state property",
+    "recoverable": "a recoverable property",
+}
 
 
 @cache
@@ -181,7 +187,7 @@ def _scan(cls: type) -> _ClassScan:
             if len(params) != arity + 1:
                 shape = "self, state" if arity == 1 else "self, before, after"
                 raise SpecError(
-                    f"{_where(cls, name, fn)} is a {pinfo.kind} property and must take "
+                    f"{_where(cls, name, fn)} is {_KIND_PHRASE[pinfo.kind]} and must take "
                     f"({shape}), not ({', '.join(params)})."
                 )
             properties.append((name, fn, pinfo))
