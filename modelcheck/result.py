@@ -59,10 +59,17 @@ class Statistics:
 
 @attrs.frozen
 class ActionCoverage:
-    """How often one action instance was enabled (and so fired) in a search."""
+    """How often one action instance was enabled and fired in a search.
+
+    ``enabled`` counts the explored states in which the action had at least
+    one successor; ``fired`` counts the steps it took (a nondeterministic
+    action fires once per successor).  An action never enabled is almost
+    always a bug in the spec.
+    """
 
     label: str
     family: str
+    enabled: int
     fired: int
 
 
@@ -83,6 +90,8 @@ class CheckResult:
     #: "interrupted", "first_violation", or None for a complete search.
     stopped_by: str | None = None
     engine: str = "bfs"
+    #: Per action instance, in declaration order (only with ``coverage=True``).
+    coverage: tuple[ActionCoverage, ...] = ()
 
     @property
     def violated(self) -> tuple[Verdict, ...]:

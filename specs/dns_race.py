@@ -24,7 +24,9 @@ IDLE, APPLYING, CLEANING = "Idle", "Applying", "Cleaning"
 
 def _put(values: tuple[int | str, ...], i: int, value: int | str) -> tuple:
     """``values`` with position ``i`` replaced."""
-    return (*values[:i], value, *values[i + 1 :])
+    changed = list(values)
+    changed[i] = value
+    return tuple(changed)
 
 
 class DnsState(State):

@@ -26,7 +26,7 @@ import attrs
 from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
 from modelcheck.properties import explain
-from modelcheck.result import CheckResult, Statistics, Status, Verdict
+from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
 from modelcheck.trace import Step, Trace
 
 
@@ -44,6 +44,9 @@ class CheckOptions:
     stop_at_first: bool = False
     #: Call the progress callback every this many expanded states.
     progress_every: int = 1 << 15
+    #: Count, per action instance, the states it was enabled in and the steps
+    #: it took (keeps the state graph, so it costs memory).
+    coverage: bool = False
 
     def __attrs_post_init__(self) -> None:
         for name in ("max_states", "max_depth", "progress_every"):
@@ -104,17 +107,33 @@ def check(model: Model, options: CheckOptions | None = None,
     terminals = [p for p in props if p.kind == "terminal"]
     recoverables = [p for p in props if p.kind == "recoverable"]
 
-    # Hot-loop tables: (action index, function, argument).
-    det = [(a.index, *a.fast) for a in model.actions if not a.nondeterministic]
-    nondet = [(a.index, *a.fast) for a in model.actions if a.nondeterministic]
-
     states: list[Any] = list(model.initial_states)
     index: dict[Any, int] = dict.fromkeys(states, -1)  # state -> parent position
-    record_graph = bool(recoverables)
-    ids: dict[Any, int] | None = {s: n for n, s in enumerate(states)} if record_graph else None
+    # The whole graph is kept only when an analysis after the search needs it.
+    record_graph = bool(recoverables) or options.coverage
+    ids: dict[Any, int] = {s: n for n, s in enumerate(states)} if record_graph else {}
     edge_offsets: list[int] = []
     edge_targets: list[int] = []
     edge_actions: list[int] = []
+    last_action = [0]
+
+    # Hot-loop tables of (function, argument) with function(state, argument)
+    # giving the action's result.  When the graph is recorded each function is
+    # wrapped to note its action index, so the loop itself never carries one.
+    def entry(act: ActionInstance) -> tuple[Callable[[Any, Any], Any], Any]:
+        fn, arg = act.fast
+        if not record_graph:
+            return fn, arg
+        k = act.index
+
+        def noted(state: Any, argument: Any) -> Any:
+            last_action[0] = k
+            return fn(state, argument)
+
+        return noted, arg
+
+    det = [entry(a) for a in model.actions if not a.nondeterministic]
+    nondet = [entry(a) for a in model.actions if a.nondeterministic]
 
     # First violation per property: (state position, successor or None).
     found: dict[str, tuple[int, Any]] = {}
@@ -150,7 +169,7 @@ def check(model: Model, options: CheckOptions | None = None,
                 edge_offsets.append(len(edge_targets))
             n = 0
             next_depth_ok = depth < max_depth
-            for k, f, a in det:
+            for f, a in det:
                 t = f(s, a)
                 if t is None:
                     continue
@@ -166,9 +185,9 @@ def check(model: Model, options: CheckOptions | None = None,
                 if live_actions:
                     _check_step(live_actions, found, i, s, t)
                 if record_graph:
-                    edge_targets.append(ids.setdefault(t, len(ids)))  # type: ignore[union-attr]
-                    edge_actions.append(k)
-            for k, f, a in nondet:
+                    edge_targets.append(ids.setdefault(t, len(ids)))
+                    edge_actions.append(last_action[0])
+            for f, a in nondet:
                 for t in f(s, a):
                     n += 1
                     if t not in index:
@@ -182,8 +201,8 @@ def check(model: Model, options: CheckOptions | None = None,
                     if live_actions:
                         _check_step(live_actions, found, i, s, t)
                     if record_graph:
-                        edge_targets.append(ids.setdefault(t, len(ids)))  # type: ignore[union-attr]
-                        edge_actions.append(k)
+                        edge_targets.append(ids.setdefault(t, len(ids)))
+                        edge_actions.append(last_action[0])
             transitions += n
             if n == 0 and live_terminals:
                 for name, term in live_terminals:
@@ -217,7 +236,7 @@ def check(model: Model, options: CheckOptions | None = None,
         stopped_by = "max_depth"
     complete = stopped_by is None
 
-    if edge_offsets:
+    if record_graph:
         edge_offsets.append(len(edge_targets))
     verdicts = []
     for prop in props:
@@ -231,6 +250,7 @@ def check(model: Model, options: CheckOptions | None = None,
             )
         else:
             verdicts.append(Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN))
+    coverage = _coverage(model, edge_offsets, edge_actions) if options.coverage else ()
     stats = Statistics(len(states), transitions, depth, seconds, peak_memory_bytes())
     return CheckResult(
         spec=model.name,
@@ -239,6 +259,23 @@ def check(model: Model, options: CheckOptions | None = None,
         statistics=stats,
         complete=complete,
         stopped_by=stopped_by,
+        coverage=coverage,
+    )
+
+
+def _coverage(model: Model, offsets: list[int], actions: list[int]) -> tuple[ActionCoverage, ...]:
+    fired = [0] * len(model.actions)
+    enabled = [0] * len(model.actions)
+    for source in range(len(offsets) - 1):
+        seen_here = set()
+        for pos in range(offsets[source], offsets[source + 1]):
+            k = actions[pos]
+            fired[k] += 1
+            seen_here.add(k)
+        for k in seen_here:
+            enabled[k] += 1
+    return tuple(
+        ActionCoverage(a.label, a.family, enabled[a.index], fired[a.index]) for a in model.actions
     )
 
 
