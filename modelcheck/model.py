@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
 import attrs
 
+from modelcheck.components import checked_components
 from modelcheck.errors import SpecError, SpecRuntimeError, closest
 from modelcheck.spec import (
     _ACTION_ATTR,
@@ -88,6 +89,8 @@ class Model:
     initial_states: tuple[Any, ...]
     actions: tuple[ActionInstance, ...]
     properties: tuple[PropertyDef, ...]
+    #: The spec's validated ``components`` declaration (see :mod:`modelcheck.components`).
+    components: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -327,6 +330,7 @@ def compile_spec(spec: Spec) -> Model:
         initial_states=initial,
         actions=tuple(instances),
         properties=properties,
+        components=checked_components(cls, initial[0]),
     )
 
 

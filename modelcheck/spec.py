@@ -9,7 +9,7 @@ class once, validates it and builds the contract the engines consume.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
 import attrs
@@ -137,6 +137,13 @@ class Spec:
     """
 
     __modelcheck_spec__: ClassVar[bool] = True
+
+    #: Which shared component each state field belongs to, for diagrams:
+    #: ``{"store": "Plan store", "dns": "DNS {}"}``.  A ``{}`` in the name
+    #: splits a tuple field per position (``dns[0]`` is "DNS 0"); a name equal
+    #: to an actor's makes the field that actor's own state (``"pc": "Enactor
+    #: {}"``).  Undeclared fields get defaults: see :mod:`modelcheck.components`.
+    components: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -13,8 +13,16 @@ JSON format, ``schema_version`` 1::
       "spec": {"name": "DnsRace", "parameters": {"enactors": 2, ...}},
       "property": {"name": "...", "kind": "invariant", "reason": "..."} | null,
       "initial": {"field": value, ...},
-      "steps": [{"action": "pickup", "args": {"e": 0}, "state": {...}}, ...]
+      "steps": [{"action": "pickup", "args": {"e": 0}, "actor": "Enactor 0",
+                 "state": {...}}, ...],
+      "components": {"store": "Plan store", "dns": "DNS {}", ...}
     }
+
+Optional keys (readers of version 1 must accept their absence, and older
+readers ignore them): a step's ``"actor"`` (who performed it, from
+``@action(actor=...)``) and the top-level ``"components"`` (the spec's
+``components`` declaration, see :mod:`modelcheck.components`).  Both only
+serve diagrams; replay ignores them.
 
 Values: numbers, strings, booleans and null as themselves; tuples and lists
 as arrays; sets and frozensets as ``{"$set": [...]}`` (sorted); enum members
@@ -52,6 +60,8 @@ class Step:
     action: str
     args: tuple[tuple[str, Any], ...]
     state: Any
+    #: Who performed the step (for diagrams); ``None`` when unknown.
+    actor: str | None = None
 
     @property
     def label(self) -> str:
@@ -72,6 +82,8 @@ class Trace:
     violates: str | None = None
     kind: str | None = None
     reason: str = ""
+    #: The spec's ``components`` declaration (field -> component name), for diagrams.
+    components: Mapping[str, str] = attrs.field(factory=dict)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -208,7 +220,7 @@ def _reencode(value: Any) -> Any:
 
 def trace_to_json(trace: Trace) -> dict[str, Any]:
     """The trace as a JSON-ready dict in the documented format."""
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "spec": {
@@ -219,15 +231,19 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
         if trace.violates is None
         else {"name": trace.violates, "kind": trace.kind, "reason": trace.reason},
         "initial": _state_json(trace.initial),
-        "steps": [
-            {
-                "action": s.action,
-                "args": {k: encode_value(v) for k, v in s.args},
-                "state": _state_json(s.state),
-            }
-            for s in trace.steps
-        ],
+        "steps": [_step_json(s) for s in trace.steps],
     }
+    if trace.components:
+        data["components"] = dict(trace.components)
+    return data
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    item: dict[str, Any] = {"action": step.action, "args": {k: encode_value(v) for k, v in step.args}}
+    if step.actor is not None:
+        item["actor"] = step.actor
+    item["state"] = _state_json(step.state)
+    return item
 
 
 def _state_json(state: Any) -> dict[str, Any]:
@@ -289,12 +305,23 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
         args = item.get("args", {})
         if not isinstance(args, dict):
             raise TraceFormatError(f"{where}: \"args\" must be an object")
+        actor = item.get("actor")
+        if actor is not None and not isinstance(actor, str):
+            raise TraceFormatError(f"{where}: \"actor\" must be a string when present")
         steps.append(
             Step(
                 action=item["action"],
                 args=tuple((k, decode_value(v, where)) for k, v in args.items()),
                 state=_decode_state(item.get("state"), where),
+                actor=actor,
             )
+        )
+    components = data.get("components", {})
+    if not isinstance(components, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in components.items()
+    ):
+        raise TraceFormatError(
+            f"{source}: \"components\" must be an object of field name -> component name"
         )
     return Trace(
         initial=_decode_state(data.get("initial"), f"{source}: initial state"),
@@ -304,6 +331,7 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
         violates=None if prop is None else prop["name"],
         kind=None if prop is None else prop.get("kind"),
         reason="" if prop is None else str(prop.get("reason") or ""),
+        components=components,
     )
 
 
@@ -384,7 +412,7 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
                 "trace was saved, or it is not deterministic (e.g. it iterates a set of strings, "
                 "whose order changes with PYTHONHASHSEED, or reads a clock or random numbers).",
             )
-        rebuilt.append(Step(step.action, act.args, nxt))
+        rebuilt.append(Step(step.action, act.args, nxt, act.actor))
         current = nxt
     rebuilt_trace = attrs.evolve(trace, initial=_initial_of(model, trace), steps=tuple(rebuilt))
     if trace.violates is None:

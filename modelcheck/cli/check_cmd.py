@@ -10,11 +10,18 @@ import typer
 
 from modelcheck.cli import app
 from modelcheck.cli.common import ProgressLine, err, output_path, reported_errors, safe_name
-from modelcheck.cli.loading import build_spec, load_module, load_spec_class, parameter_types, specs_in
+from modelcheck.cli.loading import (
+    build_spec,
+    load_module,
+    load_spec_class,
+    parameter_types,
+    specs_in,
+)
+from modelcheck.components import annotate_result
 from modelcheck.engines.bfs import CheckOptions, check
 from modelcheck.errors import ModelcheckError
 from modelcheck.model import compile_spec
-from modelcheck.render import FORMATS
+from modelcheck.render import FORMATS, render
 from modelcheck.render.json import result_to_json
 from modelcheck.trace import save_trace, write_json_atomic
 
@@ -41,6 +48,7 @@ def check_command(
     trace_dir: Annotated[Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")] = None,
     output_format: Annotated[str, typer.Option("--format", help=f"Output on stdout: {', '.join(FORMATS)}.")] = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")] = False,
+    html_file: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report to this file.")] = None,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
@@ -48,7 +56,7 @@ def check_command(
             raise ModelcheckError(
                 f"--format {output_format}: unknown format; choose one of {', '.join(FORMATS)}."
             )
-        for path in (json_file, trace_dir):
+        for path in (json_file, trace_dir, html_file):
             if path is not None:
                 output_path(path)
         if trace_dir is not None and trace_dir.exists() and not trace_dir.is_dir():
@@ -67,6 +75,7 @@ def check_command(
         )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)
+        result = annotate_result(result, model)  # actors and components, for diagrams
         if result.stopped_by == "interrupted":
             err("interrupted: showing what was found so far")
         if json_file is not None:
@@ -75,7 +84,11 @@ def check_command(
             for verdict in result.violated:
                 if verdict.counterexample is not None:
                     save_trace(verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json")
-        typer.echo(FORMATS[output_format](result, quiet))
+        if html_file is not None:
+            from modelcheck.render.html import write_report
+
+            write_report(html_file, result, model)
+        typer.echo(render(output_format, result, quiet, model))
     raise typer.Exit(int(result.exit_code))
 
 

@@ -16,13 +16,13 @@ from modelcheck.render.text import render_trace
 from modelcheck.result import ExitCode
 from modelcheck.trace import load_trace, replay
 
-TRACE_FORMATS = ("text",)
+TRACE_FORMATS = ("text", "mermaid")
 
 
 @app.command("show")
 def show_command(
     trace_file: Annotated[Path, typer.Argument(help="A trace JSON file.")],
-    output_format: Annotated[str, typer.Option("--format", help="text")] = "text",
+    output_format: Annotated[str, typer.Option("--format", help="text or mermaid")] = "text",
 ) -> None:
     """Print a saved trace as a table of steps."""
     with reported_errors():
@@ -31,6 +31,11 @@ def show_command(
             raise ModelcheckError(
                 f"--format {output_format}: unknown format; choose one of {', '.join(TRACE_FORMATS)}."
             )
+        if output_format == "mermaid":
+            from modelcheck.render.mermaid import trace_to_mermaid
+
+            typer.echo(trace_to_mermaid(trace), nl=False)
+            return
         params = ", ".join(f"{k}={v!r}" for k, v in trace.parameters.items())
         typer.echo(f"{trace.spec or '(unknown spec)'}({params})")
         typer.echo(render_trace(trace))
