@@ -239,7 +239,10 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
 
 
 def _step_json(step: Step) -> dict[str, Any]:
-    item: dict[str, Any] = {"action": step.action, "args": {k: encode_value(v) for k, v in step.args}}
+    item: dict[str, Any] = {
+        "action": step.action,
+        "args": {k: encode_value(v) for k, v in step.args},
+    }
     if step.actor is not None:
         item["actor"] = step.actor
     item["state"] = _state_json(step.state)
@@ -390,6 +393,17 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
         act = model.find_action(step.action, dict(step.args))
         if act is None:
             families = ", ".join(model.families)
+            members = [a.label for a in model.actions if a.family == step.action]
+            if members:
+                # The family exists: its arguments are outside the domain the
+                # spec's parameters give (e.g. an Enactor id past `enactors`).
+                return ReplayResult(
+                    False,
+                    n - 1,
+                    f"step {n}: {step.label} is not one of {model.name}'s "
+                    f"{step.action} actions ({', '.join(members[:6])}"
+                    f"{', ...' if len(members) > 6 else ''}); were the same parameters used?",
+                )
             return ReplayResult(
                 False,
                 n - 1,

@@ -48,7 +48,12 @@ def check_command(
     trace_dir: Annotated[Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")] = None,
     output_format: Annotated[str, typer.Option("--format", help=f"Output on stdout: {', '.join(FORMATS)}.")] = "text",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")] = False,
-    html_file: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report to this file.")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report to this file.")
+    ] = None,
+    coverage: Annotated[
+        bool, typer.Option("--coverage", help="Count how often each action was enabled and fired.")
+    ] = False,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
@@ -72,6 +77,7 @@ def check_command(
             max_depth=max_depth,
             time_limit=time_limit,
             stop_at_first=stop_at_first,
+            coverage=coverage,
         )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)

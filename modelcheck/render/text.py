@@ -145,6 +145,34 @@ def render_summary(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+def render_coverage(result: CheckResult) -> str:
+    """Action coverage (as TLC's): per action instance, states enabled in and steps fired.
+
+    Ends with a ``WARNING`` line for every action never enabled, which almost
+    always means a guard in the spec can never be true.  Empty when the
+    result has no coverage (it is counted only on request).
+    """
+    if not result.coverage:
+        return ""
+    w_label = max(len("action"), *(len(c.label) for c in result.coverage))
+    rows = [(c.label, f"{c.enabled:,}", f"{c.fired:,}") for c in result.coverage]
+    w_en = max(len("enabled"), *(len(r[1]) for r in rows))
+    w_fi = max(len("fired"), *(len(r[2]) for r in rows))
+    lines = [
+        "Action coverage (enabled: states it was enabled in; fired: steps it took)",
+        f"  {'action'.ljust(w_label)}  {'enabled'.rjust(w_en)}  {'fired'.rjust(w_fi)}",
+    ]
+    lines.extend(f"  {a.ljust(w_label)}  {e.rjust(w_en)}  {f.rjust(w_fi)}" for a, e, f in rows)
+    never = [c.label for c in result.coverage if c.enabled == 0]
+    if never and not result.complete:
+        lines.append("  (the search was incomplete: an action may be enabled in a state not reached)")
+    lines.extend(
+        f"WARNING: {label} was never enabled; its guard may be impossible (a bug in the spec?)"
+        for label in never
+    )
+    return "\n".join(lines)
+
+
 def summary_line(result: CheckResult) -> str:
     """One stable ``key=value`` line for scripts and benchmarks."""
     outcome = {0: "holds", 1: "violated", 3: "incomplete"}[int(result.exit_code)]
@@ -160,6 +188,8 @@ def summary_line(result: CheckResult) -> str:
 def render_result(result: CheckResult, traces: bool = True, width: int = 100) -> str:
     """Summary, then each counterexample, then the ``key=value`` line."""
     parts = [render_summary(result)]
+    if result.coverage:
+        parts.append(render_coverage(result))
     if traces:
         for v in result.verdicts:
             if v.counterexample is not None:

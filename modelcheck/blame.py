@@ -1,0 +1,159 @@
+"""Which steps of a counterexample made its property fail.
+
+For the violated property, :func:`blame` finds the fields the property
+reads (by re-running it on stand-ins that record reads, see
+:func:`modelcheck.properties.fields_read`), the value of each field (each
+position of a tuple field) that the property saw, and the step at which the
+field took that value.  A step is a **culprit** when putting back the value
+the field had just before that step, leaving everything else as it is,
+makes the property hold: for dns-race, Enactor 0's stale write of plan 2 to
+endpoint 0 and Enactor 1's clean-up that deleted plan 2.
+
+This is a counterfactual on one field at a time, so it names the steps
+that each alone would have prevented the failure; a failure that needs two
+fields changed together to disappear has no single culprit, and the table
+still shows where every value came from.  For recoverability (a question
+about every future, not about one state) only the table is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from modelcheck.errors import ModelcheckError
+from modelcheck.model import Model
+from modelcheck.properties import fields_read
+from modelcheck.state import format_value, state_fields
+from modelcheck.trace import Trace, replay
+
+
+@attrs.frozen
+class Cause:
+    """One value the property read, and the step that wrote it."""
+
+    #: ``store`` or ``dns[0]``.
+    field: str
+    value: str
+    #: The step that gave the field this value (0: it had it from the initial state).
+    step: int
+    action: str
+    actor: str | None
+    #: The value just before that step (None for the initial state).
+    previous: str | None
+    #: Whether restoring ``previous`` alone makes the property hold (None: not decidable).
+    culprit: bool | None
+
+
+@attrs.frozen
+class Blame:
+    """The explanation of one violated property on one trace."""
+
+    property: str
+    kind: str
+    reason: str
+    steps: int
+    #: The fields the property reads, in the order it reads them.
+    reads: tuple[str, ...]
+    causes: tuple[Cause, ...]
+
+    @property
+    def culprits(self) -> tuple[Cause, ...]:
+        """The causes whose step alone made the property fail, in step order."""
+        return tuple(sorted((c for c in self.causes if c.culprit), key=lambda c: c.step))
+
+
+def _real_trace(model: Model, trace: Trace) -> Trace:
+    if not isinstance(trace.initial, dict):
+        return trace
+    outcome = replay(model, trace)
+    if not outcome.legal or outcome.trace is None:
+        raise ModelcheckError(
+            f"the trace is not a legal run of {model.name}: {outcome.message}. Explain needs "
+            "the spec (and parameters) that made the trace."
+        )
+    return outcome.trace
+
+
+def _cell(state: Any, field: str, index: int | None) -> Any:
+    value = getattr(state, field)
+    return value if index is None else value[index]
+
+
+def _with_cell(state: Any, field: str, index: int | None, value: Any) -> Any | None:
+    if index is not None:
+        whole = list(getattr(state, field))
+        whole[index] = value
+        value = tuple(whole)
+    if hasattr(state, "replace") and state_fields(state) is not None:
+        try:
+            return state.replace(**{field: value})
+        except TypeError:
+            pass
+    if getattr(type(state), "__attrs_attrs__", None) is not None:
+        return attrs.evolve(state, **{field: value})
+    return None
+
+
+def blame(model: Model, trace: Trace) -> Blame:
+    """Explain why ``trace.violates`` fails at the end of ``trace`` (see the module docs)."""
+    if trace.violates is None:
+        raise ModelcheckError("the trace records no violated property, so there is nothing "
+                              "to explain; explain reads counterexamples from check --trace-dir.")
+    prop = model.property(trace.violates)
+    trace = _real_trace(model, trace)
+    states = trace.states
+    if prop.kind == "action":
+        if not trace.steps:
+            raise ModelcheckError(f"{prop.name} is an action property but the trace has no step")
+        inputs = [len(states) - 2, len(states) - 1]
+    else:
+        inputs = [len(states) - 1]
+    reads = fields_read(prop, *(states[i] for i in inputs))
+    if reads is None:  # the property needs the real object: assume it reads everything
+        names = list(state_fields(states[-1]) or {})
+    else:
+        names = list(dict.fromkeys(k for r in reads for k in r))
+
+    def holds(replaced: dict[int, Any]) -> bool:
+        return bool(prop.check(*(replaced.get(i, states[i]) for i in inputs)))
+
+    rows: dict[tuple[str, int | None, int], Cause] = {}
+    for name in names:
+        for si in inputs:
+            value = getattr(states[si], name)
+            positions = range(len(value)) if isinstance(value, tuple) and not hasattr(
+                value, "_fields") else [None]
+            for index in positions:
+                cell = _cell(states[si], name, index)
+                origin = si
+                while origin > 0 and _cell(states[origin - 1], name, index) == cell:
+                    origin -= 1
+                key = (name, index, origin)
+                if key in rows:
+                    continue
+                label = name if index is None else f"{name}[{index}]"
+                if origin == 0:
+                    rows[key] = Cause(label, format_value(cell), 0, "(initial)", None, None, None)
+                    continue
+                before = _cell(states[origin - 1], name, index)
+                culprit: bool | None = None
+                if prop.kind != "recoverable":
+                    replaced = {}
+                    for sj in inputs:
+                        if sj >= origin and _cell(states[sj], name, index) == cell:
+                            changed = _with_cell(states[sj], name, index, before)
+                            if changed is None:
+                                break
+                            replaced[sj] = changed
+                    else:
+                        try:
+                            culprit = holds(replaced)
+                        except Exception:
+                            culprit = None
+                step = trace.steps[origin - 1]
+                rows[key] = Cause(label, format_value(cell), origin, step.label, step.actor,
+                                  format_value(before), culprit)
+    return Blame(prop.name, prop.kind, trace.reason, len(trace), tuple(names),
+                 tuple(rows.values()))
