@@ -9,7 +9,9 @@ read results.
 
 from __future__ import annotations
 
-import json
+# Not ``import json``: importing the submodule modelcheck.render.json binds
+# the name ``json`` in this package's namespace, shadowing the stdlib module.
+import json as _stdlib_json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +31,7 @@ def _text(result: CheckResult, quiet: bool) -> str:
 def _json(result: CheckResult, quiet: bool) -> str:
     from modelcheck.render.json import result_to_json
 
-    return json.dumps(result_to_json(result), indent=2)
+    return _stdlib_json.dumps(result_to_json(result), indent=2)
 
 
 def _mermaid(result: CheckResult, quiet: bool) -> str:
