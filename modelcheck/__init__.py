@@ -20,10 +20,11 @@ from modelcheck.errors import (
 from modelcheck.model import ActionInstance, Model, PropertyDef, compile_spec
 from modelcheck.result import CheckResult, ExitCode, Statistics, Status, Verdict
 from modelcheck.spec import Spec, action, action_property, invariant, recoverable, terminal
-from modelcheck.state import State
+from modelcheck.state import BitSet, State
 from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
 
 __all__ = [
+    "BitSet",
     "ActionInstance",
     "CheckOptions",
     "CheckResult",

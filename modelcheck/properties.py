@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from modelcheck.state import format_value, state_fields
+from modelcheck.state import format_value, shown_value, state_fields
 
 if TYPE_CHECKING:
     from modelcheck.model import Model, PropertyDef
@@ -29,7 +29,7 @@ class _Recorder:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._state, name)
         if not name.startswith("_") and not callable(value):
-            self._reads.setdefault(name, value)
+            self._reads.setdefault(name, shown_value(type(self._state), name, value))
         return value
 
 

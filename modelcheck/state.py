@@ -23,9 +23,17 @@ and immutable (ints, bools, strings, tuples, frozensets, other states).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from operator import itemgetter
-from typing import Any, ClassVar, dataclass_transform
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    dataclass_transform,
+    get_origin,
+    get_type_hints,
+)
 
 _MISSING: Any = object()
 
@@ -141,10 +149,63 @@ class State(tuple, metaclass=_StateMeta):  # type: ignore[misc]
         return zip(self._fields, self, strict=True)
 
 
+class _BitSetMeaning:
+    """``Annotated`` metadata: this int field is a set of small naturals, bit i for i."""
+
+    def __repr__(self) -> str:
+        return "BitSet"
+
+
+BITSET = _BitSetMeaning()
+
+#: A set of small naturals kept as an int bit mask (bit ``i`` set when ``i`` is
+#: a member).  Engines see the int, which is far cheaper to build, hash and
+#: store than a frozenset; traces, JSON and messages show it as a set.
+BitSet = Annotated[int, BITSET]
+
+
+def bits_to_set(bits: int) -> frozenset[int]:
+    """The members of a bit mask: ``0b1010`` gives ``{1, 3}``."""
+    return frozenset(i for i in range(bits.bit_length()) if bits >> i & 1)
+
+
+@cache
+def display_converters(cls: type) -> dict[str, Callable[[Any], Any]]:
+    """For a state class, ``{field: function}`` turning stored values into shown ones.
+
+    Only fields annotated with a display meaning (:data:`BitSet`) appear.
+    Annotations are resolved lazily so that ``from __future__ import
+    annotations`` works; unresolvable annotations simply mean "show as is".
+    """
+    try:
+        hints = get_type_hints(cls, include_extras=True)
+    except Exception:
+        return {}
+    converters: dict[str, Callable[[Any], Any]] = {}
+    for field in getattr(cls, "_fields", ()):
+        hint = hints.get(field)
+        if get_origin(hint) is Annotated and any(m is BITSET for m in hint.__metadata__):
+            converters[field] = bits_to_set
+    return converters
+
+
+def shown_value(cls: type, field: str, value: Any) -> Any:
+    """``value`` of ``field`` as people should see it (bit masks as sets)."""
+    convert = display_converters(cls).get(field)
+    return value if convert is None else convert(value)
+
+
 def state_fields(state: object) -> dict[str, Any] | None:
-    """``{field: value}`` for a :class:`State` or an attrs instance, else ``None``."""
+    """``{field: value}`` for a :class:`State` or an attrs instance, else ``None``.
+
+    Values are as shown to people (see :data:`BitSet`); this is what traces,
+    JSON files and renderers use.
+    """
     if isinstance(state, State):
-        return state.to_dict()
+        fields = state.to_dict()
+        for name, convert in display_converters(type(state)).items():
+            fields[name] = convert(fields[name])
+        return fields
     fields = getattr(type(state), "__attrs_attrs__", None)
     if fields is not None:
         return {a.name: getattr(state, a.name) for a in fields}

@@ -17,7 +17,16 @@ so its state counts equal the reference figures.
 
 from __future__ import annotations
 
-from modelcheck import Spec, State, action, action_property, invariant, recoverable, terminal
+from modelcheck import (
+    BitSet,
+    Spec,
+    State,
+    action,
+    action_property,
+    invariant,
+    recoverable,
+    terminal,
+)
 
 IDLE, APPLYING, CLEANING = "Idle", "Applying", "Cleaning"
 
@@ -31,7 +40,7 @@ def _put(values: tuple[int | str, ...], i: int, value: int | str) -> tuple:
 
 class DnsState(State):
     latest: int  # newest plan the Planner has created
-    store: frozenset[int]  # plans that exist in the plan store
+    store: BitSet  # plans that exist in the plan store (bit p set: plan p exists)
     applied: int  # plan recorded as active by the last Enactor to finish
     dns: tuple[int, ...]  # dns[m]: the plan endpoint m's record points at
     pc: tuple[str, ...]  # pc[e]: Idle, Applying or Cleaning
@@ -52,7 +61,7 @@ class DnsRace(Spec):
     def initial_states(self) -> DnsState:
         return DnsState(
             latest=1,
-            store=frozenset({1}),
+            store=1 << 1,
             applied=1,
             dns=(1,) * self.endpoints,
             pc=(IDLE,) * self.enactors,
@@ -66,13 +75,13 @@ class DnsRace(Spec):
     def plan(self, s: DnsState) -> DnsState | None:
         """The Planner creates the next plan."""
         if s.latest < self.generations:
-            return s.replace(latest=s.latest + 1, store=s.store | {s.latest + 1})
+            return s.replace(latest=s.latest + 1, store=s.store | 1 << (s.latest + 1))
         return None
 
     @action(e="enactors", actor=lambda e: f"Enactor {e}")
     def pickup(self, s: DnsState, e: int) -> DnsState | None:
         """Enactor e takes the newest plan - checking staleness once, here."""
-        if s.pc[e] == IDLE and s.applied in s.store and s.latest > s.applied:
+        if s.pc[e] == IDLE and s.store >> s.applied & 1 and s.latest > s.applied:
             return s.replace(
                 pc=_put(s.pc, e, APPLYING), plan=_put(s.plan, e, s.latest), next=_put(s.next, e, 0)
             )
@@ -105,11 +114,12 @@ class DnsRace(Spec):
         if s.pc[e] != CLEANING:
             return None
         limit = s.plan[e] - self.keep
-        doomed = {p for p in s.store if p < limit}
+        doomed = s.store & ((1 << max(limit, 0)) - 1)  # every stored p < limit
         if self.protect_active:
-            doomed -= {s.applied, *s.dns}
+            for in_use in (s.applied, *s.dns):
+                doomed &= ~(1 << in_use)
         return s.replace(
-            store=s.store - doomed if doomed else s.store,
+            store=s.store & ~doomed,
             pc=_put(s.pc, e, IDLE),
             plan=_put(s.plan, e, 0),
             next=_put(s.next, e, 0),
@@ -120,7 +130,8 @@ class DnsRace(Spec):
     @invariant
     def active_plan_never_deleted(self, s: DnsState) -> bool:
         """The active plan and every plan a DNS record points at still exist."""
-        return s.applied in s.store and all(d in s.store for d in s.dns)
+        store = s.store
+        return bool(store >> s.applied & 1) and all(store >> d & 1 for d in s.dns)
 
     @action_property
     def applied_generation_monotonic(self, s: DnsState, t: DnsState) -> bool:
@@ -132,7 +143,8 @@ class DnsRace(Spec):
     @recoverable(using=("plan", "pickup", "apply", "finish", "cleanup"))
     def always_recoverable(self, s: DnsState) -> bool:
         """Healthy: every endpoint resolves and the newest plan is active."""
-        return all(d in s.store for d in s.dns) and s.applied == s.latest
+        store = s.store
+        return all(store >> d & 1 for d in s.dns) and s.applied == s.latest
 
     @terminal
     def no_unexpected_deadlock(self, s: DnsState) -> bool:

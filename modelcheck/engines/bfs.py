@@ -108,7 +108,10 @@ def check(model: Model, options: CheckOptions | None = None,
     recoverables = [p for p in props if p.kind == "recoverable"]
 
     states: list[Any] = list(model.initial_states)
-    index: dict[Any, int] = dict.fromkeys(states, -1)  # state -> parent position
+    # state -> the state it was first reached from (None for initial states).
+    # Parents are kept as references to existing objects, so the visited set
+    # costs no allocation beyond its own entries.
+    index: dict[Any, Any] = dict.fromkeys(states)
     # The whole graph is kept only when an analysis after the search needs it.
     record_graph = bool(recoverables) or options.coverage
     ids: dict[Any, int] = {s: n for n, s in enumerate(states)} if record_graph else {}
@@ -135,8 +138,8 @@ def check(model: Model, options: CheckOptions | None = None,
     det = [entry(a) for a in model.actions if not a.nondeterministic]
     nondet = [entry(a) for a in model.actions if a.nondeterministic]
 
-    # First violation per property: (state position, successor or None).
-    found: dict[str, tuple[int, Any]] = {}
+    # First violation per property: (state, successor or None).
+    found: dict[str, tuple[Any, Any]] = {}
     live_invariants = [(p.name, p.check) for p in invariants]
     live_actions = [(p.name, p.check) for p in action_props]
     live_terminals = [(p.name, p.check) for p in terminals]
@@ -164,7 +167,7 @@ def check(model: Model, options: CheckOptions | None = None,
             s = states[i]
             for name, inv in live_invariants:
                 if not inv(s):
-                    found[name] = (i, None)
+                    found[name] = (s, None)
             if record_graph:
                 edge_offsets.append(len(edge_targets))
             n = 0
@@ -180,10 +183,10 @@ def check(model: Model, options: CheckOptions | None = None,
                         continue
                     if len(states) >= max_states:
                         raise _Stop("max_states")
-                    index[t] = i
+                    index[t] = s
                     states.append(t)
                 if live_actions:
-                    _check_step(live_actions, found, i, s, t)
+                    _check_step(live_actions, found, s, t)
                 if record_graph:
                     edge_targets.append(ids.setdefault(t, len(ids)))
                     edge_actions.append(last_action[0])
@@ -196,10 +199,10 @@ def check(model: Model, options: CheckOptions | None = None,
                             continue
                         if len(states) >= max_states:
                             raise _Stop("max_states")
-                        index[t] = i
+                        index[t] = s
                         states.append(t)
                     if live_actions:
-                        _check_step(live_actions, found, i, s, t)
+                        _check_step(live_actions, found, s, t)
                     if record_graph:
                         edge_targets.append(ids.setdefault(t, len(ids)))
                         edge_actions.append(last_action[0])
@@ -207,7 +210,7 @@ def check(model: Model, options: CheckOptions | None = None,
             if n == 0 and live_terminals:
                 for name, term in live_terminals:
                     if not term(s):
-                        found[name] = (i, None)
+                        found[name] = (s, None)
             if len(found) != known_violations:
                 # A property's verdict is settled by its first (shortest) violation.
                 known_violations = len(found)
@@ -230,7 +233,7 @@ def check(model: Model, options: CheckOptions | None = None,
     except RecursionError:
         raise
     except Exception as exc:
-        raise _diagnose(model, states, index, i, s, exc) from exc
+        raise _diagnose(model, index, s, exc) from exc
     seconds = time.perf_counter() - started
     if stopped_by is None and truncated_depth:
         stopped_by = "max_depth"
@@ -241,8 +244,8 @@ def check(model: Model, options: CheckOptions | None = None,
     verdicts = []
     for prop in props:
         if prop.name in found:
-            pos, succ = found[prop.name]
-            verdicts.append(_violation(model, prop, states, index, pos, succ))
+            state, succ = found[prop.name]
+            verdicts.append(_violation(model, prop, index, state, succ))
         elif prop.kind == "recoverable":
             verdicts.append(
                 _recoverability(model, prop, states, ids, edge_offsets, edge_targets,
@@ -279,23 +282,23 @@ def _coverage(model: Model, offsets: list[int], actions: list[int]) -> tuple[Act
     )
 
 
-def _check_step(live: list[tuple[str, Any]], found: dict[str, tuple[int, Any]],
-                i: int, s: Any, t: Any) -> None:
+def _check_step(live: list[tuple[str, Any]], found: dict[str, tuple[Any, Any]],
+                s: Any, t: Any) -> None:
     for name, prop in live:
         if name not in found and not prop(s, t):
-            found[name] = (i, t)
+            found[name] = (s, t)
 
 
 # --- after the search -----------------------------------------------------------------
 
 
-def path_to(model: Model, states: list[Any], index: dict[Any, int], pos: int) -> Trace:
-    """The trace from an initial state to ``states[pos]``, following parent links."""
-    chain = [states[pos]]
-    parent = index[states[pos]]
-    while parent != -1:
-        chain.append(states[parent])
-        parent = index[states[parent]]
+def path_to(model: Model, index: dict[Any, Any], state: Any) -> Trace:
+    """The trace from an initial state to ``state``, following parent links."""
+    chain = [state]
+    parent = index[state]
+    while parent is not None:
+        chain.append(parent)
+        parent = index[parent]
     chain.reverse()
     steps = []
     for before, after in zip(chain, chain[1:], strict=False):
@@ -304,24 +307,24 @@ def path_to(model: Model, states: list[Any], index: dict[Any, int], pos: int) ->
     return Trace(chain[0], tuple(steps), spec=model.name, parameters=dict(model.parameters))
 
 
-def _violation(model: Model, prop: PropertyDef, states: list[Any], index: dict[Any, int],
-               pos: int, succ: Any) -> Verdict:
-    trace = path_to(model, states, index, pos)
+def _violation(model: Model, prop: PropertyDef, index: dict[Any, Any],
+               state: Any, succ: Any) -> Verdict:
+    trace = path_to(model, index, state)
     if succ is not None:
-        act = model.action_between(states[pos], succ)
+        act = model.action_between(state, succ)
         trace = attrs.evolve(trace, steps=(*trace.steps, Step(act.family, act.args, succ)))
-        reason = explain(prop, states[pos], succ)
+        reason = explain(prop, state, succ)
     elif prop.kind == "terminal":
-        reason = f"no action is enabled and {explain(prop, states[pos])}"
+        reason = f"no action is enabled and {explain(prop, state)}"
     else:
-        reason = explain(prop, states[pos])
+        reason = explain(prop, state)
     trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason)
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
 
 
 def _recoverability(model: Model, prop: PropertyDef, states: list[Any], ids: Any,
                     offsets: list[int], targets: list[int], actions: list[int],
-                    complete: bool, index: dict[Any, int]) -> Verdict:
+                    complete: bool, index: dict[Any, Any]) -> Verdict:
     from modelcheck.engines.graph import unrecoverable  # beside the search, not in it
 
     if not complete:
@@ -338,13 +341,12 @@ def _recoverability(model: Model, prop: PropertyDef, states: list[Any], ids: Any
         f"from the last state no state satisfying {prop.name} is reachable using {using} "
         f"({len(bad)} of {len(states)} reachable states are unrecoverable)"
     )
-    trace = attrs.evolve(path_to(model, states, index, first), violates=prop.name,
+    trace = attrs.evolve(path_to(model, index, states[first]), violates=prop.name,
                          kind=prop.kind, reason=reason)
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
 
 
-def _diagnose(model: Model, states: list[Any], index: dict[Any, int], i: int, s: Any,
-              exc: Exception) -> SpecError:
+def _diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> SpecError:
     """Turn an exception from inside the loop into a spec error with a trace."""
     if isinstance(exc, SpecError):
         return exc
@@ -353,9 +355,9 @@ def _diagnose(model: Model, states: list[Any], index: dict[Any, int], i: int, s:
         check_state(s, f"a step of {model.name}")
     except SpecError as bad_state:
         # A previous step returned something that is not a state; find which.
-        parent = index.get(s, -1) if _hashable(s) else -1
-        if parent >= 0:
-            culprit = _producer(model, states[parent], s)
+        parent = index.get(s) if _hashable(s) else None
+        if parent is not None:
+            culprit = _producer(model, parent, s)
             if culprit is not None:
                 return SpecError(
                     f"{model.name}.{culprit.family} with {culprit.label} returned {s!r} "
@@ -364,7 +366,7 @@ def _diagnose(model: Model, states: list[Any], index: dict[Any, int], i: int, s:
                     "@action(nondeterministic=True) to return several states."
                 )
         return bad_state
-    trace = path_to(model, states, index, i) if i < len(states) else None
+    trace = path_to(model, index, s) if _hashable(s) and s in index else None
     for act in model.actions:
         try:
             for t in act.successors(s):
