@@ -393,19 +393,15 @@ def test_an_invariant_that_raises_is_a_spec_runtime_error_naming_the_property():
     assert len(info.value.trace) == 2
 
 
-@pytest.mark.xfail(
-    reason="bug reported: bfs._recoverability evaluates the predicate outside the "
-    "error handling, so its exception escapes raw",
-    strict=True,
-)
 def test_a_recoverable_predicate_that_raises_is_a_spec_runtime_error():
     class Fragile(Counter):
         @recoverable
         def can_reach_n(self, s):
             return 1 // (s.value - 2) is not None
 
-    with pytest.raises(SpecRuntimeError):
+    with pytest.raises(SpecRuntimeError, match=r"property Fragile.can_reach_n raised") as info:
         check(Fragile(n=5))
+    assert len(info.value.trace) == 2
 
 
 @pytest.mark.parametrize(

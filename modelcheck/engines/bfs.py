@@ -331,8 +331,18 @@ def _recoverability(model: Model, prop: PropertyDef, states: list[Any], ids: Any
         return Verdict(prop.name, prop.kind, Status.UNKNOWN)
     # ``ids`` numbers states in discovery order, the same order as ``states``.
     allowed = [prop.using is None or a.family in prop.using for a in model.actions]
-    bad = unrecoverable(len(states), offsets, targets, actions, allowed,
-                        [bool(prop.check(s)) for s in states])
+    good = []
+    for state in states:
+        try:
+            good.append(bool(prop.check(state)))
+        except Exception as exc:
+            raise SpecRuntimeError(
+                f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} in a "
+                f"state reached in {len(path_to(model, index, state))} steps (the trace is "
+                f"attached). State: {_state_text(state)}",
+                path_to(model, index, state),
+            ) from exc
+    bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
     if not bad:
         return Verdict(prop.name, prop.kind, Status.HOLDS)
     first = bad[0]
