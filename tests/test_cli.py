@@ -1,0 +1,280 @@
+"""The command line through typer's test runner: exit codes, messages, files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modelcheck.cli import app
+
+TESTS = Path(__file__).resolve().parent
+TOYS = TESTS / "toy_specs.py"
+COUNTER = f"{TOYS}:Counter"
+LOCK = f"{TOYS}:TwoProcessLock"
+
+runner = CliRunner()
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    # Never a Python traceback, whatever happened.
+    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def spec_file(tmp_path, source, name="myspec.py"):
+    path = tmp_path / name
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+# --- check: exit codes ------------------------------------------------------------------------
+
+
+def test_check_exits_0_when_every_property_holds():
+    result = run("check", COUNTER, "-p", "n=4")
+    assert result.exit_code == 0
+    assert "explored 5 distinct states, 4 transitions, depth 4" in result.stdout
+    assert "result=holds states=5" in result.stdout
+
+
+def test_check_exits_1_and_prints_the_counterexample_when_a_property_fails():
+    result = run("check", COUNTER, "-p", "n=4", "-p", "bad=2")
+    assert result.exit_code == 1
+    assert "Counterexample to never_bad (invariant): 2 steps" in result.stdout
+    assert "violated=never_bad" in result.stdout
+
+
+def test_check_exits_2_for_an_unknown_parameter_with_a_suggestion():
+    result = run("check", COUNTER, "-p", "nn=4")
+    assert result.exit_code == 2
+    assert "no parameter 'nn'" in result.stderr
+    assert "Did you mean 'n'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_check_exits_3_when_a_limit_stops_the_search():
+    result = run("check", COUNTER, "-p", "n=1000", "--max-states", "10")
+    assert result.exit_code == 3
+    assert "complete=false" in result.stdout
+    assert "holds" not in result.stdout.split("result=")[0].split("verdict")[1]
+
+
+def test_check_max_depth_is_incomplete_and_stop_at_first_stops_early():
+    assert run("check", COUNTER, "-p", "n=50", "--max-depth", "3").exit_code == 3
+    result = run("check", f"{TOYS}:PathGraph", "--stop-at-first", "-q")
+    assert result.exit_code == 1
+    assert "stopped by first_violation" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("broken=maybe", "broken is a bool; write true or false"),
+        ("broken", "expected name=value"),
+    ],
+)
+def test_bad_bool_values_exit_2_with_a_clear_message(assignment, message):
+    result = run("check", LOCK, "-p", assignment)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("text", ["true", "True", "yes", "1", "on"])
+def test_bool_parameters_accept_the_usual_spellings(text):
+    result = run("check", LOCK, "-p", f"broken={text}", "-q")
+    assert result.exit_code == 1  # the broken lock fails mutual exclusion
+    assert "broken=True" in result.stdout
+
+
+def test_bad_int_values_exit_2_with_a_clear_message():
+    result = run("check", COUNTER, "-p", "n=four")
+    assert result.exit_code == 2
+    assert "n is an int; write a whole number" in result.stderr
+
+
+def test_an_unknown_spec_class_exits_2_listing_the_specs_in_the_file():
+    result = run("check", f"{TOYS}:Countr")
+    assert result.exit_code == 2
+    assert "no spec class 'Countr'" in result.stderr
+    assert "Did you mean 'Counter'" in result.stderr
+
+
+def test_a_file_with_several_specs_needs_a_class_name():
+    result = run("check", TOYS)
+    assert result.exit_code == 2
+    assert "several specs" in result.stderr and ":ClassName" in result.stderr
+
+
+def test_a_path_alone_works_for_a_file_with_one_spec(dns_race_path):
+    result = run("check", dns_race_path, "-p", "check_at_apply=true", "-q")
+    assert result.exit_code == 0
+    assert "explored 561 distinct states" in result.stdout
+
+
+def test_a_missing_spec_file_exits_2():
+    result = run("check", "no/such/file.py")
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_a_spec_file_that_raises_on_import_exits_2_with_the_error(tmp_path):
+    path = spec_file(tmp_path, "import modelcheck\nraise RuntimeError('config missing')\n")
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "importing the file raised RuntimeError: config missing" in result.stderr
+
+
+def test_a_spec_file_with_a_syntax_error_exits_2_with_the_line(tmp_path):
+    path = spec_file(tmp_path, "x = 1\ndef broken(:\n")
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "myspec.py:2: syntax error" in result.stderr
+
+
+def test_a_spec_whose_action_raises_exits_2_with_the_trace(tmp_path):
+    result = run("check", COUNTER, "-p", "explode_at=2")
+    assert result.exit_code == 2
+    assert "Counter.inc raised ZeroDivisionError: boom" in result.stderr
+    assert "The run that reached the failing state" in result.stderr
+    assert "Trace: 2 steps" in result.stderr
+
+
+def test_an_unknown_property_exits_2_with_a_suggestion():
+    result = run("check", COUNTER, "--property", "never_bda")
+    assert result.exit_code == 2
+    assert "Did you mean 'never_bad'" in result.stderr
+
+
+def test_only_the_selected_property_is_checked():
+    result = run("check", COUNTER, "-p", "bad=1", "--property", "goes_up_by_one")
+    assert result.exit_code == 0
+    assert "never_bad" not in result.stdout
+
+
+# --- check: output files ----------------------------------------------------------------------
+
+
+def test_json_and_trace_dir_write_parseable_files(tmp_path):
+    out = tmp_path / "out" / "result.json"
+    traces = tmp_path / "traces"
+    result = run("check", LOCK, "-p", "broken=true", "--json", out, "--trace-dir", traces, "-q")
+    assert result.exit_code == 1
+    data = json.loads(out.read_text())
+    assert data["format"] == "modelcheck-result"
+    assert data["exit_code"] == 1 and data["outcome"] == "violated"
+    assert data["statistics"]["states"] == 14
+    verdicts = {v["property"]: v for v in data["verdicts"]}
+    assert verdicts["mutual_exclusion"]["status"] == "violated"
+    assert len(verdicts["mutual_exclusion"]["counterexample"]["steps"]) == 4
+    assert verdicts["no_deadlock"]["counterexample"] is None
+    assert sorted(p.name for p in traces.iterdir()) == ["mutual_exclusion.json"]
+    trace = json.loads((traces / "mutual_exclusion.json").read_text())
+    assert trace["format"] == "modelcheck-trace" and len(trace["steps"]) == 4
+
+
+def test_format_json_prints_the_result_on_stdout():
+    result = run("check", COUNTER, "-p", "n=2", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["statistics"]["states"] == 3
+
+
+def test_an_unknown_output_format_exits_2():
+    result = run("check", COUNTER, "--format", "yaml")
+    assert result.exit_code == 2
+    assert "unknown format" in result.stderr
+
+
+def test_quiet_leaves_out_the_trace_tables():
+    result = run("check", COUNTER, "-p", "bad=2", "-q")
+    assert result.exit_code == 1
+    assert "Counterexample to" not in result.stdout
+    assert "VIOLATED" in result.stdout
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def test_list_shows_each_spec_with_parameters_defaults_actions_and_properties():
+    result = run("list", TOYS)
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "Counter: Counts 0, 1, ..., n and stops." in out
+    assert "    n: int = 5" in out
+    assert "    broken: bool = False" in out
+    assert "    never_bad (invariant): The counter never shows the forbidden value." in out
+    assert "    recovers_automatically (recoverable)" in out
+
+
+def test_list_of_a_file_without_specs_exits_2(tmp_path):
+    result = run("list", spec_file(tmp_path, "x = 1\n"))
+    assert result.exit_code == 2
+    assert "defines no spec" in result.stderr
+
+
+# --- show and replay --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved_lock_trace(tmp_path):
+    traces = tmp_path / "traces"
+    run("check", LOCK, "-p", "broken=true", "--trace-dir", traces, "-q")
+    return traces / "mutual_exclusion.json"
+
+
+def test_show_prints_a_saved_trace_as_a_table(saved_lock_trace):
+    result = run("show", saved_lock_trace)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("TwoProcessLock(broken=True)\n")
+    assert "     4  acquire(p=1)  pc[1]: wait → crit, owner: 0 → 1" in result.stdout
+
+
+def test_show_of_a_malformed_file_exits_2_with_a_clear_message(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    result = run("show", bad)
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.stderr
+    result = run("show", tmp_path / "absent.json")
+    assert result.exit_code == 2
+    assert "no such trace file" in result.stderr
+
+
+def test_replay_exits_1_when_the_trace_is_legal_and_the_property_still_fails(saved_lock_trace):
+    result = run("replay", LOCK, saved_lock_trace)
+    assert result.exit_code == 1
+    assert "replayed 4 steps" in result.stdout
+    assert "mutual_exclusion fails at step 4" in result.stdout
+
+
+def test_replay_exits_2_when_the_trace_is_not_a_legal_run(saved_lock_trace):
+    result = run("replay", LOCK, saved_lock_trace, "-p", "broken=false")
+    assert result.exit_code == 2
+    assert "replay failed after 3 legal steps" in result.stderr
+    assert "acquire(p=1) is not enabled" in result.stderr
+
+
+def test_replay_exits_0_when_the_trace_is_legal_and_the_property_now_holds(tmp_path):
+    traces = tmp_path / "t"
+    run("check", COUNTER, "-p", "bad=2", "--trace-dir", traces, "-q")
+    result = run("replay", COUNTER, traces / "never_bad.json", "-p", "bad=3")
+    assert result.exit_code == 0
+    assert "does not fail" in result.stdout
+
+
+def test_replay_of_a_malformed_trace_exits_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "modelcheck-trace", "schema_version": 99}))
+    result = run("replay", COUNTER, bad)
+    assert result.exit_code == 2
+    assert "schema_version 99 is not supported" in result.stderr
+
+
+def test_no_arguments_shows_help():
+    result = runner.invoke(app, [])
+    assert "check" in result.output and "replay" in result.output
