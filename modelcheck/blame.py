@@ -25,7 +25,7 @@ import attrs
 from modelcheck.errors import ModelcheckError
 from modelcheck.model import Model
 from modelcheck.properties import fields_read
-from modelcheck.state import format_value, state_fields
+from modelcheck.state import format_value, shown_value, state_fields
 from modelcheck.trace import Trace, replay
 
 
@@ -79,6 +79,11 @@ def _real_trace(model: Model, trace: Trace) -> Trace:
 def _cell(state: Any, field: str, index: int | None) -> Any:
     value = getattr(state, field)
     return value if index is None else value[index]
+
+
+def _show(state: Any, field: str, index: int | None, value: Any) -> str:
+    # Whole fields as people see them (a BitSet's int mask as a set).
+    return format_value(value if index is not None else shown_value(type(state), field, value))
 
 
 def _with_cell(state: Any, field: str, index: int | None, value: Any) -> Any | None:
@@ -135,7 +140,8 @@ def blame(model: Model, trace: Trace) -> Blame:
                     continue
                 label = name if index is None else f"{name}[{index}]"
                 if origin == 0:
-                    rows[key] = Cause(label, format_value(cell), 0, "(initial)", None, None, None)
+                    shown = _show(states[0], name, index, cell)
+                    rows[key] = Cause(label, shown, 0, "(initial)", None, None, None)
                     continue
                 before = _cell(states[origin - 1], name, index)
                 culprit: bool | None = None
@@ -153,7 +159,8 @@ def blame(model: Model, trace: Trace) -> Blame:
                         except Exception:
                             culprit = None
                 step = trace.steps[origin - 1]
-                rows[key] = Cause(label, format_value(cell), origin, step.label, step.actor,
-                                  format_value(before), culprit)
+                rows[key] = Cause(label, _show(states[si], name, index, cell), origin,
+                                  step.label, step.actor, _show(states[si], name, index, before),
+                                  culprit)
     return Blame(prop.name, prop.kind, trace.reason, len(trace), tuple(names),
                  tuple(rows.values()))

@@ -6,16 +6,21 @@ The output is plain Mermaid ``sequenceDiagram`` text: paste it into a
 
 from __future__ import annotations
 
+import re
+
 from modelcheck.render.sequence import build_sequence
 from modelcheck.result import CheckResult
 from modelcheck.trace import Trace
 
 
+_ENTITIES = {"#": "#35;", ";": "#59;", "\n": " ", "\r": " "}
+_SPECIAL = re.compile("[#;\r\n]")
+
+
 def _escape(text: str) -> str:
     # '#' starts an entity code and ';' ends a statement in Mermaid; a newline
     # would end the message.  Entity codes keep them visible.
-    return (text.replace("#", "#35;").replace(";", "#59;")
-            .replace("\r", " ").replace("\n", " "))
+    return _SPECIAL.sub(lambda m: _ENTITIES[m.group()], text)
 
 
 def trace_to_mermaid(trace: Trace) -> str:

@@ -165,7 +165,8 @@ def render_coverage(result: CheckResult) -> str:
     lines.extend(f"  {a.ljust(w_label)}  {e.rjust(w_en)}  {f.rjust(w_fi)}" for a, e, f in rows)
     never = [c.label for c in result.coverage if c.enabled == 0]
     if never and not result.complete:
-        lines.append("  (the search was incomplete: an action may be enabled in a state not reached)")
+        lines.append("  (the search was incomplete: an action may be enabled in a state not "
+                     "reached)")
     lines.extend(
         f"WARNING: {label} was never enabled; its guard may be impossible (a bug in the spec?)"
         for label in never

@@ -1,0 +1,171 @@
+"""Mermaid sequence diagrams of counterexamples, checked structurally."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modelcheck import SpecError, check, compile_spec, load_trace, save_trace
+from modelcheck.cli import app
+from modelcheck.components import annotate_result, annotate_trace
+from modelcheck.render.mermaid import trace_to_mermaid
+from modelcheck.trace import Step, Trace
+
+sys.path.insert(0, str(Path(__file__).parent))
+from diagram_toys import TwoWriters, TwoWritersUndeclared  # noqa: E402
+from dns_race import DnsRace  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_DECLARE = re.compile(r"^    (actor|participant) (P\d+) as ([^;#\n]+)$")
+# Message text: anything but a bare ';' or '#' (they must be written as #59; and #35;).
+_TEXT = r"((?:[^;#\n]|#\d+;)+)"
+_MESSAGE = re.compile(r"^    (P\d+)->>(P\d+): " + _TEXT + "$")
+_NOTE = re.compile(r"^    Note over (P\d+)(?:,(P\d+))?: " + _TEXT + "$")
+
+
+def parse(diagram: str) -> dict:
+    """A strict reader of the subset of Mermaid the renderer writes; fails on anything else."""
+    lines = diagram.rstrip("\n").split("\n")
+    assert lines[0] == "sequenceDiagram"
+    names: dict[str, str] = {}
+    messages: list[tuple[str, str, str]] = []
+    notes: list[tuple[list[str], str]] = []
+    for line in lines[1:]:
+        if line.startswith("    %% "):
+            continue
+        if m := _DECLARE.match(line):
+            assert not messages, "participants must be declared before the first message"
+            assert m.group(2) not in names, f"{m.group(2)} declared twice"
+            names[m.group(2)] = m.group(3)
+        elif m := _MESSAGE.match(line):
+            assert m.group(1) in names and m.group(2) in names, line
+            messages.append((names[m.group(1)], names[m.group(2)], m.group(3)))
+        elif m := _NOTE.match(line):
+            over = [g for g in m.group(1, 2) if g]
+            assert all(p in names for p in over), line
+            notes.append(([names[p] for p in over], m.group(3)))
+        else:
+            raise AssertionError(f"not valid sequenceDiagram syntax: {line!r}")
+    assert len(set(names.values())) == len(names), "two participants with one name"
+    return {"participants": list(names.values()), "messages": messages, "notes": notes}
+
+
+def counterexample(spec, prop: str) -> Trace:
+    model = compile_spec(spec)
+    trace = annotate_result(check(spec), model).verdict(prop).counterexample
+    assert trace is not None
+    return trace
+
+
+def test_a_declared_component_gets_the_message_and_own_state_is_a_self_message():
+    diagram = parse(trace_to_mermaid(counterexample(TwoWriters(), "cell_not_two")))
+    assert diagram["participants"] == ["Worker 1", "Shared cell"]
+    assert diagram["messages"] == [
+        ("Worker 1", "Worker 1", "1 grab(w=1): pc[1]=busy"),
+        ("Worker 1", "Shared cell", "2 write(w=1): cell=2, pc[1]=done"),
+    ]
+    assert diagram["notes"] == [(["Worker 1", "Shared cell"], "cell_not_two is false where cell=2")]
+
+
+def test_undeclared_fields_default_to_one_component_each_and_per_process_tuples_to_actors():
+    diagram = parse(trace_to_mermaid(counterexample(TwoWritersUndeclared(), "cell_not_two")))
+    assert diagram["participants"] == ["Worker 1", "cell"]
+
+
+def test_the_dns_race_counterexample_shows_the_stale_write_and_the_cleanup():
+    diagram = parse(trace_to_mermaid(counterexample(DnsRace(), "active_plan_never_deleted")))
+    assert diagram["participants"][:3] == ["Planner", "Enactor 0", "Enactor 1"]
+    assert len(diagram["messages"]) == 10
+    assert diagram["messages"][6] == ("Enactor 0", "dns", "7 apply(e=0): dns[0]=2, next[0]=1")
+    assert diagram["messages"][9][:2] == ("Enactor 1", "store")
+    (over, text), = diagram["notes"]
+    assert text.startswith("active_plan_never_deleted is false where")
+    assert "applied=4" in text and "dns=(2, 4)" in text
+
+
+class DeclaredDnsRace(DnsRace):
+    components = {"latest": "Planner", "store": "Plan store", "applied": "Active plan",
+                  "dns": "DNS {}", "pc": "Enactor {}", "plan": "Enactor {}", "next": "Enactor {}"}
+
+
+def test_declared_dns_race_components_give_one_lifeline_per_endpoint():
+    diagram = parse(trace_to_mermaid(counterexample(DeclaredDnsRace(), "active_plan_never_deleted")))
+    assert diagram["participants"] == ["Planner", "Enactor 0", "Enactor 1", "Plan store",
+                                       "DNS 0", "DNS 1", "Active plan"]
+    assert diagram["messages"][0] == ("Planner", "Plan store", "1 plan(): store={1, 2}, latest=2")
+    assert diagram["messages"][6] == ("Enactor 0", "DNS 0", "7 apply(e=0): dns[0]=2, next[0]=1")
+
+
+def test_mermaid_control_characters_in_values_are_escaped():
+    trace = Trace({"x": "a"}, (Step("set", (), {"x": "b;c#d\ne"}, actor="Me"),),
+                  violates="p", kind="invariant", reason="x is b;c")
+    text = trace_to_mermaid(trace)
+    parse(text)
+    assert "b#59;c#35;d e" in text and "x is b#59;c" in text
+
+
+def test_a_trace_with_no_step_still_draws_a_valid_diagram():
+    trace = Trace({"x": 1}, (), spec="S", violates="p", kind="invariant", reason="bad")
+    diagram = parse(trace_to_mermaid(trace))
+    assert diagram["participants"] == ["S"] and diagram["notes"][0][0] == ["S"]
+
+
+def test_components_naming_an_unknown_field_are_a_spec_error():
+    class Typo(TwoWriters):
+        components = {"cel": "Shared cell"}
+
+    with pytest.raises(SpecError, match=r"Typo.components names 'cel'.*Did you mean 'cell'"):
+        compile_spec(Typo())
+
+
+def test_a_per_position_pattern_on_a_scalar_field_is_a_spec_error():
+    class Bad(TwoWriters):
+        components = {"cell": "Cell {}"}
+
+    with pytest.raises(SpecError, match="not a tuple"):
+        compile_spec(Bad())
+
+
+def test_actors_and_components_survive_the_json_trace_format(tmp_path):
+    trace = counterexample(TwoWriters(), "cell_not_two")
+    save_trace(trace, tmp_path / "t.json")
+    loaded = load_trace(tmp_path / "t.json")
+    assert [s.actor for s in loaded.steps] == ["Worker 1", "Worker 1"]
+    assert dict(loaded.components) == {"cell": "Shared cell", "pc": "Worker {}"}
+    assert trace_to_mermaid(loaded) == trace_to_mermaid(trace)
+
+
+def test_annotating_fills_actors_of_a_trace_saved_without_them(tmp_path):
+    trace = counterexample(TwoWriters(), "cell_not_two")
+    bare = Trace(trace.initial, tuple(Step(s.action, s.args, s.state) for s in trace.steps))
+    again = annotate_trace(bare, compile_spec(TwoWriters()))
+    assert [s.actor for s in again.steps] == ["Worker 1", "Worker 1"]
+
+
+def test_show_and_check_print_the_same_diagram(tmp_path, dns_race_path):
+    runner = CliRunner()
+    checked = runner.invoke(app, ["check", str(dns_race_path), "-q", "--format", "mermaid",
+                                  "--property", "active_plan_never_deleted",
+                                  "--trace-dir", str(tmp_path)])
+    assert checked.exit_code == 1, checked.output
+    shown = runner.invoke(app, ["show", str(tmp_path / "active_plan_never_deleted.json"),
+                                "--format", "mermaid"])
+    assert shown.exit_code == 0
+    assert shown.stdout.strip() == checked.stdout.strip()
+    parse(shown.stdout)
+
+
+def test_the_readme_diagram_is_the_one_the_tool_draws(dns_race_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section:reading -->")[1].split("<!-- /section:reading -->")[0]
+    block = section.split("```mermaid\n")[1].split("```")[0]
+    drawn = trace_to_mermaid(counterexample(DnsRace(), "active_plan_never_deleted"))
+    assert block == drawn, (
+        "README's dns-race diagram is out of date; regenerate it with: modelcheck check "
+        "specs/dns_race.py -q --format mermaid --property active_plan_never_deleted"
+    )
