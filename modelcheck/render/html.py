@@ -47,6 +47,7 @@ section.counterexample.active { border-top-color: #3a63c7; }
 .controls button { font: inherit; padding: .25em .9em; cursor: pointer; }
 .position { font-weight: bold; } .step-action { font-family: ui-monospace, monospace; }
 .panes { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
+.diagram { max-width: 100%; overflow-x: auto; }
 table.state tr.changed th, table.state tr.changed td { background: #fff1b8; }
 table.state td .el { padding: 0 2px; border-radius: 2px; }
 table.state td .el.changed { background: #ffc53d; font-weight: bold; }

@@ -12,7 +12,6 @@ from modelcheck.render.sequence import build_sequence
 from modelcheck.result import CheckResult
 from modelcheck.trace import Trace
 
-
 _ENTITIES = {"#": "#35;", ";": "#59;", "\n": " ", "\r": " "}
 _SPECIAL = re.compile("[#;\r\n]")
 
