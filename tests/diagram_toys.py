@@ -11,6 +11,8 @@ the 3 states where worker 1 wrote last, first after grab(w=1), write(w=1).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from modelcheck import Spec, State, action, invariant
 
 IDLE, BUSY, DONE = "idle", "busy", "done"
@@ -25,7 +27,7 @@ class TwoWriters(Spec):
     """Two workers write to one shared cell."""
 
     workers: int = 2
-    components = {"cell": "Shared cell", "pc": "Worker {}"}
+    components: ClassVar[dict[str, str]] = {"cell": "Shared cell", "pc": "Worker {}"}
 
     def initial_states(self) -> Cell:
         return Cell(0, (IDLE,) * self.workers)
@@ -51,4 +53,4 @@ class TwoWriters(Spec):
 class TwoWritersUndeclared(TwoWriters):
     """The same spec with no components declaration (the defaults apply)."""
 
-    components = {}
+    components: ClassVar[dict[str, str]] = {}

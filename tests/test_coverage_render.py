@@ -15,7 +15,7 @@ from modelcheck.render.text import render_coverage, render_result
 from modelcheck.result import ActionCoverage
 
 sys.path.insert(0, str(Path(__file__).parent))
-from diagram_toys import TwoWriters  # noqa: E402
+from diagram_toys import TwoWriters
 
 
 def hand_built(coverage=()) -> CheckResult:

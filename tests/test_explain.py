@@ -15,8 +15,8 @@ from modelcheck.cli import app
 from modelcheck.trace import Trace
 
 sys.path.insert(0, str(Path(__file__).parent))
-from diagram_toys import TwoWriters  # noqa: E402
-from dns_race import DnsRace  # noqa: E402
+from diagram_toys import TwoWriters
+from dns_race import DnsRace
 
 
 @pytest.fixture(scope="module")

@@ -67,9 +67,10 @@ def visible_step(tab, section: str) -> dict:
               visible: tables.length,
               step: Number(t.dataset.step),
               changed: [...t.querySelectorAll('tr.changed')].map(r => r.dataset.field),
-              elements: [...t.querySelectorAll('.el.changed')].map(
-                  e => e.closest('tr').dataset.field + '[' + e.dataset.index + ']=' + e.textContent),
-              current: [...sec.querySelectorAll('svg .msg.current')].map(g => Number(g.dataset.step)),
+              elements: [...t.querySelectorAll('.el.changed')].map(e =>
+                  e.closest('tr').dataset.field + '[' + e.dataset.index + ']=' + e.textContent),
+              current: [...sec.querySelectorAll('svg .msg.current')].map(
+                  g => Number(g.dataset.step)),
               position: sec.querySelector('.position').textContent,
               prevDisabled: sec.querySelector('button.prev').disabled,
               nextDisabled: sec.querySelector('button.next').disabled,

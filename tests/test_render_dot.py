@@ -17,7 +17,7 @@ from modelcheck.engines.explore_graph import GraphTooLarge, explore_graph
 from modelcheck.render.dot import render_dot
 
 sys.path.insert(0, str(Path(__file__).parent))
-from diagram_toys import TwoWriters  # noqa: E402
+from diagram_toys import TwoWriters
 
 
 def test_the_explored_graph_has_the_hand_counted_states_edges_and_terminals():
@@ -29,7 +29,7 @@ def test_the_explored_graph_has_the_hand_counted_states_edges_and_terminals():
 
 
 def test_exploring_past_the_limit_refuses_with_advice():
-    with pytest.raises(GraphTooLarge, match="more than 5 reachable states.*-p"):
+    with pytest.raises(GraphTooLarge, match=r"more than 5 reachable states.*-p"):
         explore_graph(compile_spec(TwoWriters()), max_states=5)
 
 

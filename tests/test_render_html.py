@@ -16,8 +16,8 @@ from modelcheck.render import html as html_module
 from modelcheck.render.html import render_html, write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
-from diagram_toys import TwoWriters  # noqa: E402
-from dns_race import DnsRace  # noqa: E402
+from diagram_toys import TwoWriters
+from dns_race import DnsRace
 
 
 def report(spec, **options) -> str:
@@ -106,3 +106,11 @@ def test_an_unwritable_html_path_is_a_clear_error_with_exit_2(tmp_path, dns_race
                                       "--html", str(blocker / "report.html")])
     assert result.exit_code == 2
     assert "is not a folder" in result.stderr
+
+
+def test_without_the_model_the_report_still_steps_through_but_names_no_culprit():
+    spec = TwoWriters()
+    model = compile_spec(spec)
+    text = render_html(annotate_result(check(spec), model))
+    assert '<table class="state" data-step="2"' in text
+    assert 'class="blame"' not in text and "msg culprit" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -16,8 +17,8 @@ from modelcheck.render.mermaid import trace_to_mermaid
 from modelcheck.trace import Step, Trace
 
 sys.path.insert(0, str(Path(__file__).parent))
-from diagram_toys import TwoWriters, TwoWritersUndeclared  # noqa: E402
-from dns_race import DnsRace  # noqa: E402
+from diagram_toys import TwoWriters, TwoWritersUndeclared
+from dns_race import DnsRace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,18 +84,21 @@ def test_the_dns_race_counterexample_shows_the_stale_write_and_the_cleanup():
     assert len(diagram["messages"]) == 10
     assert diagram["messages"][6] == ("Enactor 0", "dns", "7 apply(e=0): dns[0]=2, next[0]=1")
     assert diagram["messages"][9][:2] == ("Enactor 1", "store")
-    (over, text), = diagram["notes"]
+    ((_over, text),) = diagram["notes"]
     assert text.startswith("active_plan_never_deleted is false where")
     assert "applied=4" in text and "dns=(2, 4)" in text
 
 
 class DeclaredDnsRace(DnsRace):
-    components = {"latest": "Planner", "store": "Plan store", "applied": "Active plan",
-                  "dns": "DNS {}", "pc": "Enactor {}", "plan": "Enactor {}", "next": "Enactor {}"}
+    components: ClassVar[dict[str, str]] = {
+        "latest": "Planner", "store": "Plan store", "applied": "Active plan", "dns": "DNS {}",
+        "pc": "Enactor {}", "plan": "Enactor {}", "next": "Enactor {}",
+    }
 
 
 def test_declared_dns_race_components_give_one_lifeline_per_endpoint():
-    diagram = parse(trace_to_mermaid(counterexample(DeclaredDnsRace(), "active_plan_never_deleted")))
+    trace = counterexample(DeclaredDnsRace(), "active_plan_never_deleted")
+    diagram = parse(trace_to_mermaid(trace))
     assert diagram["participants"] == ["Planner", "Enactor 0", "Enactor 1", "Plan store",
                                        "DNS 0", "DNS 1", "Active plan"]
     assert diagram["messages"][0] == ("Planner", "Plan store", "1 plan(): store={1, 2}, latest=2")
@@ -117,7 +121,7 @@ def test_a_trace_with_no_step_still_draws_a_valid_diagram():
 
 def test_components_naming_an_unknown_field_are_a_spec_error():
     class Typo(TwoWriters):
-        components = {"cel": "Shared cell"}
+        components: ClassVar[dict[str, str]] = {"cel": "Shared cell"}
 
     with pytest.raises(SpecError, match=r"Typo.components names 'cel'.*Did you mean 'cell'"):
         compile_spec(Typo())
@@ -125,7 +129,7 @@ def test_components_naming_an_unknown_field_are_a_spec_error():
 
 def test_a_per_position_pattern_on_a_scalar_field_is_a_spec_error():
     class Bad(TwoWriters):
-        components = {"cell": "Cell {}"}
+        components: ClassVar[dict[str, str]] = {"cell": "Cell {}"}
 
     with pytest.raises(SpecError, match="not a tuple"):
         compile_spec(Bad())
