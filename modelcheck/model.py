@@ -63,6 +63,11 @@ class ActionInstance:
         """The next states this action gives from ``state`` (empty when disabled)."""
         result = self.call(state)
         if self.nondeterministic:
+            if result is None:
+                raise SpecError(
+                    f"{self.family} is declared @action(nondeterministic=True) but returned "
+                    f"None as {self.label}; return an empty list when it is not enabled."
+                )
             return list(result)
         return [] if result is None else [result]
 
@@ -77,6 +82,8 @@ class PropertyDef:
     check: Callable[..., Any] = attrs.field(repr=False, eq=False)
     using: frozenset[str] | None = None
     source: str = ""
+    #: Stated by the spec as an aid to ``prove`` (``@invariant(lemma=True)``).
+    lemma: bool = False
 
 
 @attrs.frozen
@@ -319,6 +326,7 @@ def compile_spec(spec: Spec) -> Model:
             check=fn.__get__(spec, cls),
             using=None if pinfo.using is None else frozenset(pinfo.using),
             source=_where(cls, name, fn),
+            lemma=pinfo.lemma,
         )
         for name, fn, pinfo in scan.properties
     )

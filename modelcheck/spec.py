@@ -39,6 +39,9 @@ class PropertyInfo:
 
     kind: PropertyKind
     using: tuple[str, ...] | None = None
+    #: An auxiliary invariant stated to help ``prove`` (k-induction); it is
+    #: checked and proved like any other invariant.
+    lemma: bool = False
 
 
 _ACTION_ATTR = "__modelcheck_action__"
@@ -90,8 +93,23 @@ def _property_decorator(kind: PropertyKind) -> Callable[..., Any]:
     return decorator
 
 
-invariant = _property_decorator("invariant")
-invariant.__doc__ = "Declare an invariant: ``f(self, state) -> bool`` must hold in every state."
+
+
+def invariant(_fn: F | None = None, *, lemma: bool = False) -> Any:
+    """Declare an invariant: ``f(self, state) -> bool`` must hold in every state.
+
+    ``@invariant(lemma=True)`` marks an auxiliary invariant: a fact stated to
+    make another property provable by ``modelcheck prove`` (k-induction).  A
+    lemma is checked by every engine, and proved, like any invariant.
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, _PROPERTY_ATTR, PropertyInfo("invariant", lemma=lemma))
+        return fn
+
+    return mark(_fn) if _fn is not None else mark
+
+
 action_property = _property_decorator("action")
 action_property.__doc__ = (
     "Declare an action property: ``f(self, before, after) -> bool`` must hold on every step."
@@ -149,6 +167,16 @@ class Spec:
         super().__init_subclass__(**kwargs)
         if "__attrs_attrs__" not in cls.__dict__:
             attrs.define(cls, frozen=True, slots=False, kw_only=True)
+        for field in attrs.fields(cls):
+            if field.default is attrs.NOTHING:
+                # Imported here: errors is a leaf module, but keep spec.py's imports minimal.
+                from modelcheck.errors import SpecError
+
+                raise SpecError(
+                    f"{cls.__name__}.{field.name}: every spec parameter needs a default "
+                    f"(write `{field.name}: {getattr(field.type, '__name__', field.type)} = ...`);"
+                    " the command line only overrides defaults with -p."
+                )
 
     def initial_states(self) -> Iterable[Any]:
         """The initial states (at least one)."""

@@ -17,12 +17,17 @@ states are tuple-backed records while specs (parameters) stay attrs classes.
 Frozen attrs classes still work as states for every engine; they are slower.
 
 Fields are read by name (``s.value``), never assigned; a new state is made
-with the constructor or :meth:`State.replace`.  Field values must be hashable
+with the constructor or :meth:`State.replace`.  Item 0 of the underlying
+tuple is a tag naming the class, so records of different classes never
+compare equal, nor does a record and a plain tuple; do not index or iterate
+a state, read its fields by name.  Field values must be hashable
 and immutable (ints, bools, strings, tuples, frozensets, other states).
 """
 
 from __future__ import annotations
 
+import enum
+import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
 from operator import itemgetter
@@ -81,19 +86,40 @@ class _StateMeta(type):
         namespace["__slots__"] = ()
         namespace["_fields"] = fields
         namespace["_defaults"] = defaults
-        for i, field in enumerate(fields):
+        # Item 0 is the class tag; fields follow.
+        for i, field in enumerate(fields, start=1):
             namespace[field] = property(itemgetter(i), doc=f"State field {field!r}.")
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        cls._tag = _class_tag(cls)
         if fields:
             _install_constructors(cls, fields, defaults)
         return cls
+
+
+_TAGS: dict[int, type] = {}
+
+
+def _class_tag(cls: type) -> int:
+    """A small int naming ``cls``, the same in every run of the same program.
+
+    Stored as item 0 of every instance, it keeps states of different classes
+    with equal field values apart (and apart from plain tuples) while hashing
+    and comparison stay in C.  An int rather than the class object or its
+    name, because both of those hash differently from run to run, and sets of
+    states must iterate in the same order every time.
+    """
+    tag = zlib.crc32(f"{cls.__module__}.{cls.__qualname__}".encode())
+    while tag in _TAGS and _TAGS[tag] is not cls:
+        tag += 1
+    _TAGS[tag] = cls
+    return tag
 
 
 def _install_constructors(cls: Any, fields: tuple[str, ...], defaults: dict[str, Any]) -> None:
     # Generated once per class so construction costs one Python call plus a
     # C-level tuple creation; a generic ``*args`` loop would be ~2x slower.
     params = []
-    env: dict[str, Any] = {"_tuple_new": tuple.__new__, "_MISSING": _MISSING}
+    env: dict[str, Any] = {"_tuple_new": tuple.__new__, "_MISSING": _MISSING, "_TAG": cls._tag}
     for field in fields:
         if field in defaults:
             env[f"_d_{field}"] = defaults[field]
@@ -103,13 +129,12 @@ def _install_constructors(cls: Any, fields: tuple[str, ...], defaults: dict[str,
     values = ", ".join(fields)
     source = (
         f"def __new__(_cls, {', '.join(params)}):\n"
-        f"    return _tuple_new(_cls, ({values},))\n"
+        f"    return _tuple_new(_cls, (_TAG, {values}))\n"
         f"def replace(self, *, {', '.join(f + '=_MISSING' for f in fields)}):\n"
-        f"    _t = tuple(self)\n"
         + "".join(
-            f"    if {f} is _MISSING: {f} = _t[{i}]\n" for i, f in enumerate(fields)
+            f"    if {f} is _MISSING: {f} = self[{i}]\n" for i, f in enumerate(fields, start=1)
         )
-        + f"    return _tuple_new(type(self), ({values},))\n"
+        + f"    return _tuple_new(type(self), (_TAG, {values}))\n"
     )
     exec(source, env)  # noqa: S102 - the source is built from validated identifiers only
     new = env["__new__"]
@@ -128,25 +153,26 @@ class State(tuple, metaclass=_StateMeta):  # type: ignore[misc]
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
+    _tag: ClassVar[int] = 0
 
     def replace(self, **changes: Any) -> State:  # replaced per class
         """A copy of this state with the given fields changed."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{f}={v!r}" for f, v in zip(self._fields, self, strict=True))
+        inner = ", ".join(f"{f}={v!r}" for f, v in zip(self._fields, self[1:], strict=True))
         return f"{type(self).__name__}({inner})"
 
     def __getnewargs__(self) -> tuple[Any, ...]:
-        return tuple(self)
+        return tuple(self[1:])
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as an ordered ``{name: value}`` dict."""
-        return dict(zip(self._fields, self, strict=True))
+        return dict(zip(self._fields, self[1:], strict=True))
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """``(name, value)`` pairs in declaration order."""
-        return zip(self._fields, self, strict=True)
+        return zip(self._fields, self[1:], strict=True)
 
 
 class _BitSetMeaning:
@@ -227,6 +253,8 @@ def format_value(value: Any) -> str:
     """A short, deterministic text for a field value (sets sorted, strings bare)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
     if isinstance(value, frozenset | set):
         items = sorted((format_value(v) for v in value), key=_natural_key)
         return "{" + ", ".join(items) + "}"

@@ -286,7 +286,7 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
             f"expected {FORMAT!r}). Traces are written by `modelcheck check --trace-dir`."
         )
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise TraceFormatError(
             f"{source}: schema_version {version!r} is not supported (this modelcheck reads "
             f"version {SCHEMA_VERSION}); re-create the trace with this version."

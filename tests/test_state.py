@@ -98,11 +98,6 @@ def test_a_required_field_after_a_defaulted_one_is_refused():
             b: int
 
 
-@pytest.mark.xfail(
-    reason="bug reported: State is a plain tuple subclass, so records of different "
-    "classes with equal values (and plain tuples) compare and hash equal",
-    strict=True,
-)
 def test_states_of_different_classes_with_equal_values_are_different():
     class Request(State):
         n: int

@@ -38,6 +38,20 @@ def reported_errors() -> Iterator[None]:
     except OSError as exc:
         err(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
         raise typer.Exit(int(ExitCode.ERROR)) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        # Anything else is a bug in modelcheck, not a verdict: never exit 1 for it.
+        err(
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug in modelcheck; "
+            "please report it with the command that caused it (run with "
+            "MODELCHECK_DEBUG=1 for the Python traceback)."
+        )
+        if os.environ.get("MODELCHECK_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
 def color_allowed() -> bool:

@@ -42,8 +42,9 @@ class CheckOptions:
     time_limit: float | None = None
     #: Stop as soon as any property is violated.
     stop_at_first: bool = False
-    #: Call the progress callback every this many expanded states.
-    progress_every: int = 1 << 15
+    #: Call the progress callback (and check the time limit) every this many
+    #: expanded states.
+    progress_every: int = 1 << 10
     #: Count, per action instance, the states it was enabled in and the steps
     #: it took (keeps the state graph, so it costs memory).
     coverage: bool = False
@@ -230,9 +231,7 @@ def check(model: Model, options: CheckOptions | None = None,
         stopped_by = stop.reason
     except KeyboardInterrupt:
         stopped_by = "interrupted"
-    except RecursionError:
-        raise
-    except Exception as exc:
+    except Exception as exc:  # includes RecursionError from a spec's own code
         raise _diagnose(model, index, s, exc) from exc
     seconds = time.perf_counter() - started
     if stopped_by is None and truncated_depth:
@@ -382,7 +381,10 @@ def _diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Sp
             for t in act.successors(s):
                 check_state(t, f"{model.name}.{act.family} ({act.label})")
         except SpecError as bad:
-            return SpecRuntimeError(str(bad), trace)
+            text = str(bad)
+            if not text.startswith(model.name):
+                text = f"{model.name}.{text}"
+            return SpecRuntimeError(text, trace)
         except Exception as inner:
             return SpecRuntimeError(
                 f"{model.name}.{act.family} raised {type(inner).__name__}: {inner} "
