@@ -191,6 +191,9 @@ def _no_action_enabled(self: SpecMachine) -> None:
     """No action is enabled: stay (the terminal check already ran on arrival)."""
 
 
+_no_action_enabled.__name__ = "no_action_enabled"
+
+
 def _build(model: Model, config: _Config, binding: Binding | None) -> type[SpecMachine]:
     namespace: dict[str, Any] = {"model": model, "config": config, "binding": binding}
     by_family: dict[str, list[str]] = {}
