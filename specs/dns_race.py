@@ -17,6 +17,8 @@ so its state counts equal the reference figures.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from modelcheck import (
     BitSet,
     Spec,
@@ -50,6 +52,19 @@ class DnsState(State):
 
 class DnsRace(Spec):
     """Planner / Enactors / clean-up, with the two candidate fixes as flags."""
+
+    # Who owns which state field, for sequence diagrams: "{}" makes one
+    # component per position (dns[1] is "DNS 1"); a field named after an
+    # actor is that actor's own state.
+    components: ClassVar[dict[str, str]] = {
+        "latest": "Planner",
+        "store": "Plan store",
+        "applied": "Active plan",
+        "dns": "DNS {}",
+        "pc": "Enactor {}",
+        "plan": "Enactor {}",
+        "next": "Enactor {}",
+    }
 
     enactors: int = 2
     endpoints: int = 2

@@ -82,8 +82,8 @@ def test_the_dns_race_counterexample_shows_the_stale_write_and_the_cleanup():
     diagram = parse(trace_to_mermaid(counterexample(DnsRace(), "active_plan_never_deleted")))
     assert diagram["participants"][:3] == ["Planner", "Enactor 0", "Enactor 1"]
     assert len(diagram["messages"]) == 10
-    assert diagram["messages"][6] == ("Enactor 0", "dns", "7 apply(e=0): dns[0]=2, next[0]=1")
-    assert diagram["messages"][9][:2] == ("Enactor 1", "store")
+    assert diagram["messages"][6] == ("Enactor 0", "DNS 0", "7 apply(e=0): dns[0]=2, next[0]=1")
+    assert diagram["messages"][9][:2] == ("Enactor 1", "Plan store")
     ((_over, text),) = diagram["notes"]
     assert text.startswith("active_plan_never_deleted is false where")
     assert "applied=4" in text and "dns=(2, 4)" in text

@@ -302,7 +302,7 @@ def path_to(model: Model, index: dict[Any, Any], state: Any) -> Trace:
     steps = []
     for before, after in zip(chain, chain[1:], strict=False):
         act = model.action_between(before, after)
-        steps.append(Step(act.family, act.args, after))
+        steps.append(Step(act.family, act.args, after, act.actor))
     return Trace(chain[0], tuple(steps), spec=model.name, parameters=dict(model.parameters))
 
 
@@ -311,7 +311,7 @@ def _violation(model: Model, prop: PropertyDef, index: dict[Any, Any],
     trace = path_to(model, index, state)
     if succ is not None:
         act = model.action_between(state, succ)
-        trace = attrs.evolve(trace, steps=(*trace.steps, Step(act.family, act.args, succ)))
+        trace = attrs.evolve(trace, steps=(*trace.steps, Step(act.family, act.args, succ, act.actor)))
         reason = explain(prop, state, succ)
     elif prop.kind == "terminal":
         reason = f"no action is enabled and {explain(prop, state)}"
