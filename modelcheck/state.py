@@ -88,7 +88,7 @@ class _StateMeta(type):
         namespace["_defaults"] = defaults
         # Item 0 is the class tag; fields follow.
         for i, field in enumerate(fields, start=1):
-            namespace[field] = property(itemgetter(i), doc=f"State field {field!r}.")
+            namespace[field] = _field_reader(i, f"State field {field!r}.")
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         cls._tag = _class_tag(cls)
         if fields:
@@ -97,6 +97,16 @@ class _StateMeta(type):
 
 
 _TAGS: dict[int, type] = {}
+
+try:
+    # The C descriptor namedtuple uses: reading a field costs 14 ns instead of
+    # 24 ns with property(itemgetter(i)) (timeit, CPython 3.11), and actions
+    # read fields millions of times.  It is private, so fall back if it goes.
+    from collections import _tuplegetter as _field_reader  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - other Pythons
+
+    def _field_reader(index: int, doc: str) -> Any:
+        return property(itemgetter(index), doc=doc)
 
 
 def _class_tag(cls: type) -> int:
