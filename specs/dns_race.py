@@ -105,8 +105,10 @@ class DnsRace(Spec):
     @action(e="enactors", actor=lambda e: f"Enactor {e}")
     def apply(self, s: DnsState, e: int) -> DnsState | None:
         """Enactor e writes its plan to its next endpoint (a compare-and-set with fix 1)."""
+        if s.pc[e] != APPLYING:
+            return None
         m = s.next[e]
-        if s.pc[e] != APPLYING or m >= self.endpoints:
+        if m >= self.endpoints:
             return None
         mine = s.plan[e]
         dns = s.dns
