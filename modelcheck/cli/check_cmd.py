@@ -9,7 +9,17 @@ import attrs
 import typer
 
 from modelcheck.cli import app
-from modelcheck.cli.common import ProgressLine, err, output_path, reported_errors, safe_name
+from modelcheck.cli.common import (
+    ParamOpt,
+    ProgressLine,
+    PropertyOpt,
+    SpecArg,
+    TraceDirOpt,
+    err,
+    output_path,
+    reported_errors,
+    safe_name,
+)
 from modelcheck.cli.loading import (
     build_spec,
     load_module,
@@ -25,31 +35,39 @@ from modelcheck.render import FORMATS, render
 from modelcheck.render.json import result_to_json
 from modelcheck.trace import save_trace, write_json_atomic
 
-SpecArg = Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of a Python spec file.")]
-ParamOpt = Annotated[
-    list[str] | None,
-    typer.Option("--param", "-p", help="Set a spec parameter: -p name=value (repeatable)."),
-]
-
 
 @app.command("check")
 def check_command(
     target: SpecArg,
     param: ParamOpt = None,
-    prop: Annotated[
-        list[str] | None,
-        typer.Option("--property", help="Check only this property (repeatable)."),
+    prop: PropertyOpt = None,
+    max_states: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Stop after this many distinct states.")
     ] = None,
-    max_states: Annotated[int | None, typer.Option(min=1, help="Stop after this many states.")] = None,
-    max_depth: Annotated[int | None, typer.Option(min=1, help="Explore at most this many steps deep.")] = None,
-    time_limit: Annotated[float | None, typer.Option(min=0.001, help="Stop after this many seconds.")] = None,
+    max_depth: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Explore at most this many steps deep.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.001, metavar="SECONDS", help="Stop after this long.")
+    ] = None,
     stop_at_first: Annotated[bool, typer.Option(help="Stop at the first violation.")] = False,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON to this file.")] = None,
-    trace_dir: Annotated[Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help=f"Output on stdout: {', '.join(FORMATS)}.")] = "text",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")] = False,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", metavar="FILE", help="Write the result as JSON to this file."),
+    ] = None,
+    trace_dir: TraceDirOpt = None,
+    output_format: Annotated[
+        str,
+        typer.Option("--format", metavar="FORMAT", help=f"Output on stdout: {', '.join(FORMATS)}."),
+    ] = "text",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")
+    ] = False,
     html_file: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report to this file.")
+        Path | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Write a self-contained HTML report to this file."
+        ),
     ] = None,
     coverage: Annotated[
         bool, typer.Option("--coverage", help="Count how often each action was enabled and fired.")
@@ -89,7 +107,9 @@ def check_command(
         if trace_dir is not None:
             for verdict in result.violated:
                 if verdict.counterexample is not None:
-                    save_trace(verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json")
+                    save_trace(
+                        verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json"
+                    )
         if html_file is not None:
             from modelcheck.render.html import write_report
 
@@ -100,7 +120,7 @@ def check_command(
 
 @app.command("list")
 def list_command(
-    path: Annotated[str, typer.Argument(help="A Python spec file.")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="A Python spec file.")],
 ) -> None:
     """List the specs in a file with their parameters (and defaults) and properties."""
     with reported_errors():
@@ -112,7 +132,8 @@ def list_command(
         for cls in specs:
             model = compile_spec(cls())
             types_ = parameter_types(cls)
-            lines = [f"{cls.__name__}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}".rstrip(": ")]
+            summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            lines = [f"{cls.__name__}: {summary}" if summary else cls.__name__]
             lines.append("  parameters:")
             for a in attrs.fields(cls):
                 kind = getattr(types_[a.name], "__name__", str(types_[a.name]))
@@ -126,5 +147,3 @@ def list_command(
                 lines.append(f"    {p.name} ({p.kind}){': ' + doc if doc else ''}")
             blocks.append("\n".join(lines))
         typer.echo("\n\n".join(blocks))
-
-

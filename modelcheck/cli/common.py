@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -104,3 +104,31 @@ def output_path(path: Path) -> Path:
     if parent.exists() and not parent.is_dir():
         raise ModelcheckError(f"{path}: {parent} is not a folder")
     return path
+
+
+# --- arguments and options shared by several commands ---------------------------------
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(metavar="SPEC", help="A spec file, PATH or PATH:SpecClass.", show_default=False),
+]
+TraceArg = Annotated[
+    Path, typer.Argument(metavar="TRACE", help="A trace JSON file.", show_default=False)
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        metavar="NAME=VALUE",
+        help="Set a spec parameter (repeatable); for a saved trace, override its parameters.",
+    ),
+]
+PropertyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--property", metavar="NAME", help="Check only this property (repeatable)."),
+]
+TraceDirOpt = Annotated[
+    Path | None,
+    typer.Option(metavar="DIR", help="Write each counterexample to DIR/<property>.json."),
+]

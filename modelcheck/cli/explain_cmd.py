@@ -8,14 +8,11 @@ takes the spec file as ``replay`` does: ``modelcheck explain SPEC TRACE.json``
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from modelcheck.blame import Blame, blame
 from modelcheck.cli import app
-from modelcheck.cli.common import err, reported_errors
+from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, err, reported_errors
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.errors import ParameterError
 from modelcheck.model import compile_spec
@@ -27,20 +24,33 @@ def render_blame(b: Blame) -> str:
     lines = [f"{b.property} ({b.kind}) fails at the end of this {b.steps}-step trace:"]
     if b.reason:
         lines.append(f"  {b.reason}")
-    lines += ["", f"It reads {', '.join(b.reads) or '(no field)'}. "
-              "Each value it saw, and the step that wrote it:"]
+    lines += [
+        "",
+        f"It reads {', '.join(b.reads) or '(no field)'}. "
+        "Each value it saw, and the step that wrote it:",
+    ]
     head = ("field", "value", "step", "action", "by", "culprit")
     rows = [
-        (c.field, c.value, str(c.step), c.action, c.actor or "-",
-         "-" if c.culprit is None else
-         (f"yes: with {c.previous} it would hold" if c.culprit else "no"))
+        (
+            c.field,
+            c.value,
+            str(c.step),
+            c.action,
+            c.actor or "-",
+            "-"
+            if c.culprit is None
+            else (f"yes: with {c.previous} it would hold" if c.culprit else "no"),
+        )
         for c in b.causes
     ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(head)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
+    ]
     for row in (head, *rows):
-        cells = [cell.rjust(w) if i == 2 else cell.ljust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            cell.rjust(w) if i == 2 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append(("  " + "  ".join(cells)).rstrip())
     lines.append("")
     if b.culprits:
@@ -48,25 +58,27 @@ def render_blame(b: Blame) -> str:
         w_label = max(len(c.action) for c in b.culprits)
         for c in b.culprits:
             by = f" by {c.actor}" if c.actor else ""
-            lines.append(f"  step {c.step:>3}  {c.action.ljust(w_label)}{by}: "
-                         f"{c.field} {c.previous} → {c.value}")
+            lines.append(
+                f"  step {c.step:>3}  {c.action.ljust(w_label)}{by}: "
+                f"{c.field} {c.previous} → {c.value}"
+            )
     elif b.kind == "recoverable":
-        lines.append("Recoverability is about every continuation of the last state, so no "
-                     "single step is blamed; the table shows what the healthy-state test reads.")
+        lines.append(
+            "Recoverability is about every continuation of the last state, so no "
+            "single step is blamed; the table shows what the healthy-state test reads."
+        )
     else:
-        lines.append("No single step is to blame: no one value, put back alone, makes the "
-                     "property hold.")
+        lines.append(
+            "No single step is to blame: no one value, put back alone, makes the property hold."
+        )
     return "\n".join(lines)
 
 
 @app.command("explain")
 def explain_command(
-    target: Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of the spec.")],
-    trace_file: Annotated[Path, typer.Argument(help="A counterexample JSON file.")],
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Override a parameter recorded in the trace."),
-    ] = None,
+    target: SpecArg,
+    trace_file: TraceArg,
+    param: ParamOpt = None,
 ) -> None:
     """Show which fields the violated property reads and the steps that broke it."""
     with reported_errors():
@@ -74,8 +86,9 @@ def explain_command(
         cls = load_spec_class(target)
         if trace.spec and trace.spec != cls.__name__:
             err(f"warning: the trace was made by {trace.spec}, explaining it with {cls.__name__}")
-        recorded = {k: v for k, v in trace.parameters.items()
-                    if isinstance(v, bool | int | float | str)}
+        recorded = {
+            k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)
+        }
         try:
             spec = build_spec(cls, param, values=recorded)
         except ParameterError as exc:

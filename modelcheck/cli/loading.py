@@ -93,8 +93,10 @@ def parameter_types(cls: type[Spec]) -> dict[str, Any]:
         hints = typing.get_type_hints(cls)
     except Exception:
         hints = {}
-    return {a.name: hints.get(a.name, a.type if isinstance(a.type, type) else str)
-            for a in attrs.fields(cls)}
+    return {
+        a.name: hints.get(a.name, a.type if isinstance(a.type, type) else str)
+        for a in attrs.fields(cls)
+    }
 
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -114,7 +116,9 @@ def parse_value(name: str, text: str, kind: Any) -> Any:
         try:
             return int(text)
         except ValueError:
-            raise ParameterError(f"-p {name}={text}: {name} is an int; write a whole number.") from None
+            raise ParameterError(
+                f"-p {name}={text}: {name} is an int; write a whole number."
+            ) from None
     if kind is float:
         try:
             return float(text)
@@ -123,8 +127,9 @@ def parse_value(name: str, text: str, kind: Any) -> Any:
     return text
 
 
-def build_spec(cls: type[Spec], assignments: list[str] | None = None,
-               values: dict[str, Any] | None = None) -> Spec:
+def build_spec(
+    cls: type[Spec], assignments: list[str] | None = None, values: dict[str, Any] | None = None
+) -> Spec:
     """Instantiate ``cls`` from ``name=value`` strings and/or already-typed values."""
     types_ = parameter_types(cls)
     params: dict[str, Any] = dict(values or {})
@@ -132,9 +137,7 @@ def build_spec(cls: type[Spec], assignments: list[str] | None = None,
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ParameterError(
-                f"-p {item}: expected name=value, e.g. -p enactors=3."
-            )
+            raise ParameterError(f"-p {item}: expected name=value, e.g. -p enactors=3.")
         if name not in types_:
             raise ParameterError(
                 f"-p {item}: {cls.__name__} has no parameter {name!r}.{closest(name, types_)} "

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from modelcheck.cli import app
-from modelcheck.cli.common import err, output_path, reported_errors, safe_name
+from modelcheck.cli.common import (
+    ParamOpt,
+    PropertyOpt,
+    SpecArg,
+    TraceDirOpt,
+    err,
+    output_path,
+    reported_errors,
+    safe_name,
+)
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.engines.simulate import SimulateOptions, simulate
 from modelcheck.errors import ModelcheckError
@@ -19,20 +27,17 @@ from modelcheck.trace import save_trace
 
 @app.command("simulate")
 def simulate_command(
-    target: Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of a Python spec file.")],
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Set a spec parameter: -p name=value (repeatable)."),
-    ] = None,
-    runs: Annotated[int, typer.Option(min=1, help="Number of random runs.")] = 100,
-    depth: Annotated[int, typer.Option(min=1, help="Maximum steps per run.")] = 100,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same runs.")] = 0,
-    prop: Annotated[
-        list[str] | None,
-        typer.Option("--property", help="Check only this property (repeatable)."),
-    ] = None,
+    target: SpecArg,
+    param: ParamOpt = None,
+    runs: Annotated[int, typer.Option(min=1, metavar="N", help="Number of random runs.")] = 100,
+    depth: Annotated[int, typer.Option(min=1, metavar="N", help="Maximum steps per run.")] = 100,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed; the same seed gives the same runs.")
+    ] = 0,
+    prop: PropertyOpt = None,
     time_limit: Annotated[
-        float | None, typer.Option(min=0.001, help="Stop starting runs after this many seconds.")
+        float | None,
+        typer.Option(min=0.001, metavar="SECONDS", help="Stop starting runs after this long."),
     ] = None,
     stop_at_first: Annotated[
         bool, typer.Option(help="Stop after the first violating run.")
@@ -42,14 +47,16 @@ def simulate_command(
         typer.Option(help="Shrink each counterexample and try a bounded BFS to prove it shortest."),
     ] = True,
     shortest_max_states: Annotated[
-        int, typer.Option(min=1, help="State budget of the search for a shortest trace.")
+        int,
+        typer.Option(min=1, metavar="N", help="State budget of the search for a shortest trace."),
     ] = 1_000_000,
     shortest_time_limit: Annotated[
-        float, typer.Option(min=0.001, help="Seconds for the search for a shortest trace.")
+        float,
+        typer.Option(
+            min=0.001, metavar="SECONDS", help="Time for the search for a shortest trace."
+        ),
     ] = 20.0,
-    trace_dir: Annotated[
-        Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")
-    ] = None,
+    trace_dir: TraceDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No trace tables.")] = False,
 ) -> None:
     """Random walks over the spec: distinct states seen, actions fired, violations.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from modelcheck.cli import app
-from modelcheck.cli.common import err, reported_errors
+from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, err, reported_errors
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.errors import ModelcheckError, ParameterError
 from modelcheck.model import compile_spec
@@ -21,15 +20,18 @@ TRACE_FORMATS = ("text", "mermaid")
 
 @app.command("show")
 def show_command(
-    trace_file: Annotated[Path, typer.Argument(help="A trace JSON file.")],
-    output_format: Annotated[str, typer.Option("--format", help="text or mermaid")] = "text",
+    trace_file: TraceArg,
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text or mermaid")
+    ] = "text",
 ) -> None:
     """Print a saved trace as a table of steps."""
     with reported_errors():
         trace = load_trace(trace_file)
         if output_format not in TRACE_FORMATS:
             raise ModelcheckError(
-                f"--format {output_format}: unknown format; choose one of {', '.join(TRACE_FORMATS)}."
+                f"--format {output_format}: unknown format; "
+                f"choose one of {', '.join(TRACE_FORMATS)}."
             )
         if output_format == "mermaid":
             from modelcheck.render.mermaid import trace_to_mermaid
@@ -43,12 +45,9 @@ def show_command(
 
 @app.command("replay")
 def replay_command(
-    target: Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of the spec.")],
-    trace_file: Annotated[Path, typer.Argument(help="A trace JSON file.")],
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Override a parameter recorded in the trace."),
-    ] = None,
+    target: SpecArg,
+    trace_file: TraceArg,
+    param: ParamOpt = None,
 ) -> None:
     """Re-execute a saved trace against the spec and report where it stops being legal.
 
@@ -61,11 +60,15 @@ def replay_command(
         cls = load_spec_class(target)
         if trace.spec and trace.spec != cls.__name__:
             err(f"warning: the trace was made by {trace.spec}, replaying it on {cls.__name__}")
-        recorded = {k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)}
+        recorded = {
+            k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)
+        }
         try:
             spec = build_spec(cls, param, values=recorded)
         except ParameterError as exc:
-            raise ParameterError(f"the trace's parameters do not fit {cls.__name__}: {exc}") from None
+            raise ParameterError(
+                f"the trace's parameters do not fit {cls.__name__}: {exc}"
+            ) from None
         outcome = replay(compile_spec(spec), trace)
         if outcome.legal:
             typer.echo(f"replayed {outcome.steps_replayed} steps: {outcome.message}")
