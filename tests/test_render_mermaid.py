@@ -106,11 +106,11 @@ def test_declared_dns_race_components_give_one_lifeline_per_endpoint():
 
 
 def test_mermaid_control_characters_in_values_are_escaped():
-    trace = Trace({"x": "a"}, (Step("set", (), {"x": "b;c#d\ne"}, actor="Me"),),
+    trace = Trace({"x": "a"}, (Step("set", (), {"x": "b;c#d\ne<br>f"}, actor="Me"),),
                   violates="p", kind="invariant", reason="x is b;c")
     text = trace_to_mermaid(trace)
     parse(text)
-    assert "b#59;c#35;d e" in text and "x is b#59;c" in text
+    assert "b#59;c#35;d e#60;br>f" in text and "x is b#59;c" in text
 
 
 def test_a_trace_with_no_step_still_draws_a_valid_diagram():

@@ -12,13 +12,15 @@ from modelcheck.render.sequence import build_sequence
 from modelcheck.result import CheckResult
 from modelcheck.trace import Trace
 
-_ENTITIES = {"#": "#35;", ";": "#59;", "\n": " ", "\r": " "}
-_SPECIAL = re.compile("[#;\r\n]")
+_ENTITIES = {"#": "#35;", ";": "#59;", "<": "#60;", "\n": " ", "\r": " "}
+_SPECIAL = re.compile("[#;<\r\n]")
 
 
 def _escape(text: str) -> str:
     # '#' starts an entity code and ';' ends a statement in Mermaid; a newline
-    # would end the message.  Entity codes keep them visible.
+    # would end the message, and Mermaid reads '<br>' in a label as a line
+    # break (and passes other tags to its sanitiser).  Entity codes keep them
+    # all visible as written.
     return _SPECIAL.sub(lambda m: _ENTITIES[m.group()], text)
 
 
