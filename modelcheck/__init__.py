@@ -24,8 +24,8 @@ from modelcheck.state import BitSet, State
 from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
 
 __all__ = [
-    "BitSet",
     "ActionInstance",
+    "BitSet",
     "CheckOptions",
     "CheckResult",
     "ExitCode",

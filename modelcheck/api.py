@@ -40,9 +40,7 @@ def assert_holds(spec: Spec, **options: Any) -> CheckResult:
     for verdict in result.violated:
         trace = verdict.counterexample
         table = render_trace(trace) if trace is not None else verdict.reason
-        raise PropertyViolation(
-            f"{result.spec}: {verdict.property} is violated.\n{table}", trace
-        )
+        raise PropertyViolation(f"{result.spec}: {verdict.property} is violated.\n{table}", trace)
     if not result.ok:
         raise PropertyViolation(
             f"{result.spec}: the search was incomplete (stopped by {result.stopped_by}); "

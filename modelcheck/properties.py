@@ -101,7 +101,9 @@ def _using_text(prop: PropertyDef) -> str:
     return "all actions" if prop.using is None else "only " + ", ".join(sorted(prop.using))
 
 
-def _reaches(model: Model, prop: PropertyDef, start: Any, limit: int = 2_000_000) -> tuple[bool, int]:
+def _reaches(
+    model: Model, prop: PropertyDef, start: Any, limit: int = 2_000_000
+) -> tuple[bool, int]:
     actions = [a for a in model.actions if prop.using is None or a.family in prop.using]
     seen = {start}
     queue = deque([start])

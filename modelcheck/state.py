@@ -146,7 +146,8 @@ def _install_constructors(cls: Any, fields: tuple[str, ...], defaults: dict[str,
         )
         + f"    return _tuple_new(type(self), (_TAG, {values}))\n"
     )
-    exec(source, env)  # noqa: S102 - the source is built from validated identifiers only
+    # The source is built from validated identifiers only.
+    exec(source, env)
     new = env["__new__"]
     new.__qualname__ = f"{cls.__qualname__}.__new__"
     cls.__new__ = new

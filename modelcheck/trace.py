@@ -251,8 +251,10 @@ def _step_json(step: Step) -> dict[str, Any]:
 
 def _state_json(state: Any) -> dict[str, Any]:
     if isinstance(state, dict):
-        return {k: _reencode(v) if isinstance(v, _Display) else encode_value(v) for k, v in
-                state.items()}
+        return {
+            k: _reencode(v) if isinstance(v, _Display) else encode_value(v)
+            for k, v in state.items()
+        }
     return encode_state(state)
 
 
@@ -282,7 +284,7 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
         raise TraceFormatError(f"{source}: expected a JSON object, got {type(data).__name__}")
     if data.get("format") != FORMAT:
         raise TraceFormatError(
-            f"{source}: not a modelcheck trace (its \"format\" is {data.get('format')!r}, "
+            f'{source}: not a modelcheck trace (its "format" is {data.get("format")!r}, '
             f"expected {FORMAT!r}). Traces are written by `modelcheck check --trace-dir`."
         )
     version = data.get("schema_version")
@@ -293,24 +295,24 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
         )
     spec = data.get("spec") or {}
     if not isinstance(spec, dict) or not isinstance(spec.get("parameters", {}), dict):
-        raise TraceFormatError(f"{source}: \"spec\" must be an object with \"parameters\"")
+        raise TraceFormatError(f'{source}: "spec" must be an object with "parameters"')
     prop = data.get("property")
     if prop is not None and (not isinstance(prop, dict) or not isinstance(prop.get("name"), str)):
-        raise TraceFormatError(f"{source}: \"property\" must be null or an object with a name")
+        raise TraceFormatError(f'{source}: "property" must be null or an object with a name')
     steps_data = data.get("steps")
     if not isinstance(steps_data, list):
-        raise TraceFormatError(f"{source}: \"steps\" must be a list")
+        raise TraceFormatError(f'{source}: "steps" must be a list')
     steps = []
     for n, item in enumerate(steps_data, start=1):
         where = f"{source}: step {n}"
         if not isinstance(item, dict) or not isinstance(item.get("action"), str):
-            raise TraceFormatError(f"{where}: each step needs an \"action\" name")
+            raise TraceFormatError(f'{where}: each step needs an "action" name')
         args = item.get("args", {})
         if not isinstance(args, dict):
-            raise TraceFormatError(f"{where}: \"args\" must be an object")
+            raise TraceFormatError(f'{where}: "args" must be an object')
         actor = item.get("actor")
         if actor is not None and not isinstance(actor, str):
-            raise TraceFormatError(f"{where}: \"actor\" must be a string when present")
+            raise TraceFormatError(f'{where}: "actor" must be a string when present')
         steps.append(
             Step(
                 action=item["action"],
@@ -324,7 +326,7 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
         isinstance(k, str) and isinstance(v, str) for k, v in components.items()
     ):
         raise TraceFormatError(
-            f"{source}: \"components\" must be an object of field name -> component name"
+            f'{source}: "components" must be an object of field name -> component name'
         )
     return Trace(
         initial=_decode_state(data.get("initial"), f"{source}: initial state"),

@@ -15,6 +15,7 @@ property is checked and analysed after the search
 
 from __future__ import annotations
 
+import itertools
 import resource
 import sys
 import time
@@ -55,7 +56,9 @@ class CheckOptions:
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         if self.time_limit is not None and not self.time_limit > 0:
-            raise ValueError(f"time_limit must be a positive number of seconds, not {self.time_limit!r}")
+            raise ValueError(
+                f"time_limit must be a positive number of seconds, not {self.time_limit!r}"
+            )
 
 
 @attrs.frozen
@@ -98,8 +101,9 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def check(model: Model, options: CheckOptions | None = None,
-          progress: ProgressCallback | None = None) -> CheckResult:
+def check(
+    model: Model, options: CheckOptions | None = None, progress: ProgressCallback | None = None
+) -> CheckResult:
     """Explore every reachable state of ``model`` breadth-first and check its properties."""
     options = options or CheckOptions()
     props = _selected(model, options.properties)
@@ -225,8 +229,16 @@ def check(model: Model, options: CheckOptions | None = None,
                 if deadline is not None and time.monotonic() > deadline:
                     raise _Stop("time_limit")
                 if progress is not None:
-                    progress(Progress(len(states), transitions, depth, len(states) - i,
-                                      time.perf_counter() - started, peak_memory_bytes()))
+                    progress(
+                        Progress(
+                            len(states),
+                            transitions,
+                            depth,
+                            len(states) - i,
+                            time.perf_counter() - started,
+                            peak_memory_bytes(),
+                        )
+                    )
     except _Stop as stop:
         stopped_by = stop.reason
     except KeyboardInterrupt:
@@ -247,11 +259,22 @@ def check(model: Model, options: CheckOptions | None = None,
             verdicts.append(_violation(model, prop, index, state, succ))
         elif prop.kind == "recoverable":
             verdicts.append(
-                _recoverability(model, prop, states, ids, edge_offsets, edge_targets,
-                                edge_actions, complete, index)
+                _recoverability(
+                    model,
+                    prop,
+                    states,
+                    ids,
+                    edge_offsets,
+                    edge_targets,
+                    edge_actions,
+                    complete,
+                    index,
+                )
             )
         else:
-            verdicts.append(Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN))
+            verdicts.append(
+                Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN)
+            )
     coverage = _coverage(model, edge_offsets, edge_actions) if options.coverage else ()
     stats = Statistics(len(states), transitions, depth, seconds, peak_memory_bytes())
     return CheckResult(
@@ -281,8 +304,9 @@ def _coverage(model: Model, offsets: list[int], actions: list[int]) -> tuple[Act
     )
 
 
-def _check_step(live: list[tuple[str, Any]], found: dict[str, tuple[Any, Any]],
-                s: Any, t: Any) -> None:
+def _check_step(
+    live: list[tuple[str, Any]], found: dict[str, tuple[Any, Any]], s: Any, t: Any
+) -> None:
     for name, prop in live:
         if name not in found and not prop(s, t):
             found[name] = (s, t)
@@ -300,18 +324,21 @@ def path_to(model: Model, index: dict[Any, Any], state: Any) -> Trace:
         parent = index[parent]
     chain.reverse()
     steps = []
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         act = model.action_between(before, after)
         steps.append(Step(act.family, act.args, after, act.actor))
     return Trace(chain[0], tuple(steps), spec=model.name, parameters=dict(model.parameters))
 
 
-def _violation(model: Model, prop: PropertyDef, index: dict[Any, Any],
-               state: Any, succ: Any) -> Verdict:
+def _violation(
+    model: Model, prop: PropertyDef, index: dict[Any, Any], state: Any, succ: Any
+) -> Verdict:
     trace = path_to(model, index, state)
     if succ is not None:
         act = model.action_between(state, succ)
-        trace = attrs.evolve(trace, steps=(*trace.steps, Step(act.family, act.args, succ, act.actor)))
+        trace = attrs.evolve(
+            trace, steps=(*trace.steps, Step(act.family, act.args, succ, act.actor))
+        )
         reason = explain(prop, state, succ)
     elif prop.kind == "terminal":
         reason = f"no action is enabled and {explain(prop, state)}"
@@ -321,9 +348,17 @@ def _violation(model: Model, prop: PropertyDef, index: dict[Any, Any],
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
 
 
-def _recoverability(model: Model, prop: PropertyDef, states: list[Any], ids: Any,
-                    offsets: list[int], targets: list[int], actions: list[int],
-                    complete: bool, index: dict[Any, Any]) -> Verdict:
+def _recoverability(
+    model: Model,
+    prop: PropertyDef,
+    states: list[Any],
+    ids: Any,
+    offsets: list[int],
+    targets: list[int],
+    actions: list[int],
+    complete: bool,
+    index: dict[Any, Any],
+) -> Verdict:
     from modelcheck.engines.graph import unrecoverable  # beside the search, not in it
 
     if not complete:
@@ -350,8 +385,9 @@ def _recoverability(model: Model, prop: PropertyDef, states: list[Any], ids: Any
         f"from the last state no state satisfying {prop.name} is reachable using {using} "
         f"({len(bad)} of {len(states)} reachable states are unrecoverable)"
     )
-    trace = attrs.evolve(path_to(model, index, states[first]), violates=prop.name,
-                         kind=prop.kind, reason=reason)
+    trace = attrs.evolve(
+        path_to(model, index, states[first]), violates=prop.name, kind=prop.kind, reason=reason
+    )
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
 
 

@@ -44,8 +44,14 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             for v in result.verdicts
         ],
         # Present only when coverage was counted (``check --coverage``).
-        **({"coverage": [
-            {"action": c.label, "family": c.family, "enabled": c.enabled, "fired": c.fired}
-            for c in result.coverage
-        ]} if result.coverage else {}),
+        **(
+            {
+                "coverage": [
+                    {"action": c.label, "family": c.family, "enabled": c.enabled, "fired": c.fired}
+                    for c in result.coverage
+                ]
+            }
+            if result.coverage
+            else {}
+        ),
     }

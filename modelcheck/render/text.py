@@ -140,8 +140,10 @@ def render_summary(result: CheckResult) -> str:
         if v.counterexample is not None:
             n = len(v.counterexample)
             extra = f"  (shortest counterexample: {n} step{'s' if n != 1 else ''})"
-        lines.append(f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
-                     f"{_verdict_cell(v.status)}{extra}")
+        lines.append(
+            f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
+            f"{_verdict_cell(v.status)}{extra}"
+        )
     return "\n".join(lines)
 
 
@@ -165,8 +167,9 @@ def render_coverage(result: CheckResult) -> str:
     lines.extend(f"  {a.ljust(w_label)}  {e.rjust(w_en)}  {f.rjust(w_fi)}" for a, e, f in rows)
     never = [c.label for c in result.coverage if c.enabled == 0]
     if never and not result.complete:
-        lines.append("  (the search was incomplete: an action may be enabled in a state not "
-                     "reached)")
+        lines.append(
+            "  (the search was incomplete: an action may be enabled in a state not reached)"
+        )
     lines.extend(
         f"WARNING: {label} was never enabled; its guard may be impossible (a bug in the spec?)"
         for label in never
