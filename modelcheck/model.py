@@ -98,6 +98,9 @@ class Model:
     properties: tuple[PropertyDef, ...]
     #: The spec's validated ``components`` declaration (see :mod:`modelcheck.components`).
     components: Mapping[str, str] = attrs.field(factory=dict)
+    #: Auxiliary invariants (``@invariant(lemma=True)``): not properties of the
+    #: protocol but aids to ``prove``, which proves them before relying on them.
+    lemmas: tuple[PropertyDef, ...] = ()
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -318,7 +321,7 @@ def compile_spec(spec: Spec) -> Model:
                     fast=fast,
                 )
             )
-    properties = tuple(
+    defined = tuple(
         PropertyDef(
             name=name,
             kind=pinfo.kind,
@@ -330,6 +333,7 @@ def compile_spec(spec: Spec) -> Model:
         )
         for name, fn, pinfo in scan.properties
     )
+    properties = tuple(p for p in defined if not p.lemma)
     initial = _initial_states(spec)
     return Model(
         spec=spec,
@@ -338,6 +342,7 @@ def compile_spec(spec: Spec) -> Model:
         initial_states=initial,
         actions=tuple(instances),
         properties=properties,
+        lemmas=tuple(p for p in defined if p.lemma),
         components=checked_components(cls, initial[0]),
     )
 

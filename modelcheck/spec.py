@@ -39,8 +39,8 @@ class PropertyInfo:
 
     kind: PropertyKind
     using: tuple[str, ...] | None = None
-    #: An auxiliary invariant stated to help ``prove`` (k-induction); it is
-    #: checked and proved like any other invariant.
+    #: An auxiliary invariant stated to help ``prove`` (k-induction), which
+    #: proves it too; the explicit engines ignore it.
     lemma: bool = False
 
 
@@ -93,14 +93,13 @@ def _property_decorator(kind: PropertyKind) -> Callable[..., Any]:
     return decorator
 
 
-
-
 def invariant(_fn: F | None = None, *, lemma: bool = False) -> Any:
     """Declare an invariant: ``f(self, state) -> bool`` must hold in every state.
 
     ``@invariant(lemma=True)`` marks an auxiliary invariant: a fact stated to
-    make another property provable by ``modelcheck prove`` (k-induction).  A
-    lemma is checked by every engine, and proved, like any invariant.
+    make another property provable by ``modelcheck prove`` (k-induction).
+    ``prove`` proves each lemma before relying on it; the explicit engines
+    ignore lemmas, so they never change what ``check`` reports.
     """
 
     def mark(fn: F) -> F:

@@ -1,0 +1,925 @@
+"""The symbolic engine: bounded model checking and k-induction with z3.
+
+The only module that imports z3 (one concept, kept in one file on purpose
+although it is long: the term wrappers, the encoding and the two engines
+share z3's types and must not leak them).  It consumes a
+:class:`~modelcheck.model.Model` like every engine, and runs the spec's own
+action and property code on symbolic values (see :mod:`modelcheck.symbolic`):
+
+* every field leaf becomes a z3 term: ``Bool`` for booleans, a bit-vector of
+  one width ``W`` for ints, bit masks and enum constants (an enum constant is
+  a small code), with the declared ranges as constraints;
+* a Python ``if`` (``and``, ``or``, ``max`` ...) on a symbolic condition
+  splits the run: the action is re-run once per feasible path, each path
+  recording its conditions; an infeasible branch (checked with a solver
+  under the declared ranges) is never taken;
+* an action instance becomes ``OR(path condition AND next = result)``, with
+  ``act = index`` naming it, so a model of the formula says which action
+  each step took.
+
+Counterexamples are decoded into real states and re-executed by the spec's
+concrete code, so every trace this module returns replays in the explicit
+engine, and a disagreement between the two semantics is reported instead of
+being hidden.  Known weakness: ints are ``W``-bit two's complement, ``W``
+four bits wider than the declared bounds need; a spec whose intermediate
+values go far past its declared ranges can overflow silently.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+try:
+    import z3
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    from modelcheck.errors import ModelcheckError
+
+    raise ModelcheckError(
+        "the symbolic engine needs z3: pip install 'modelcheck[z3]' (or pip install z3-solver)"
+    ) from exc
+
+from modelcheck.engines.bfs import peak_memory_bytes
+from modelcheck.errors import SpecError
+from modelcheck.model import ActionInstance, Model, PropertyDef
+from modelcheck.properties import explain
+from modelcheck.result import CheckResult, Statistics, Status, Verdict
+from modelcheck.symbolic import (
+    BitsType,
+    BoolType,
+    EnumType,
+    FieldType,
+    IntType,
+    SubsetError,
+    Symbolic,
+    TupleType,
+    field_types,
+)
+from modelcheck.trace import Step, Trace
+
+_OWN_DIRS = (str(Path(__file__).resolve().parent.parent), str(Path(z3.__file__).resolve().parent))
+#: More paths than this through one action or property is reported, not explored.
+MAX_PATHS = 4096
+#: The name under which violations of the declared field types are reported.
+DECLARED_TYPES = "declared_types"
+
+
+# --- where in the spec ------------------------------------------------------------------
+
+
+def _user_frame_text(frames: list[traceback.FrameSummary]) -> str:
+    for frame in reversed(frames):
+        name = str(Path(frame.filename).resolve()) if not frame.filename.startswith("<") else ""
+        if name and not name.startswith(_OWN_DIRS):
+            code = (frame.line or "").strip()
+            return f"{frame.filename}:{frame.lineno}" + (f": {code}" if code else "")
+    return "(line unknown)"
+
+
+def _here() -> str:
+    return _user_frame_text(traceback.extract_stack())
+
+
+# --- symbolic values --------------------------------------------------------------------
+
+
+class _Infeasible(Exception):
+    """The current path cannot happen (every branch of a split is impossible)."""
+
+
+class _Context:
+    """The encoding in progress: bit width, enum codes and the path being run."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.codes: dict[Any, int] = {}
+        self.values: list[Any] = []
+        self.paths: _Paths | None = None
+
+    def code(self, value: Any) -> int:
+        key = (type(value), value)
+        if key not in self.codes:
+            self.codes[key] = len(self.values)
+            self.values.append(value)
+        return self.codes[key]
+
+
+_CTX: list[_Context] = []
+
+
+def _ctx() -> _Context:
+    return _CTX[-1]
+
+
+def _outside(what: str) -> SubsetError:
+    return SubsetError(f"outside the symbolic subset at {_here()}: {what}")
+
+
+class Sym(Symbolic):
+    """A symbolic int, bool or enum constant wrapping a z3 term."""
+
+    __slots__ = ("domain", "kind", "term")
+
+    def __init__(self, term: Any, kind: str, domain: tuple[int, int] | None = None) -> None:
+        self.term = term
+        self.kind = kind  # "int", "bool" or "enum"
+        self.domain = domain
+
+    def __repr__(self) -> str:
+        return f"Sym({self.term})"
+
+    # conversions that cannot be symbolic
+    def __hash__(self) -> int:
+        raise _outside(
+            "a symbolic value is used as a set element or dict key (it has no hash); "
+            "keep sets as bit masks (Bits, member, with_member) or tuples"
+        )
+
+    def __iter__(self) -> Any:
+        raise _outside("iterating over a symbolic value; iterate over a fixed range instead")
+
+    def __len__(self) -> int:
+        raise _outside("len() of a symbolic value")
+
+    def __int__(self) -> int:
+        raise _outside("int() of a symbolic value")
+
+    def __float__(self) -> float:
+        raise _outside("float() of a symbolic value")
+
+    def __format__(self, spec: str) -> str:
+        raise _outside("formatting a symbolic value as text")
+
+    def __bool__(self) -> bool:
+        if self.kind == "bool":
+            return _decide(self.term)
+        if self.kind == "int":
+            return _decide(self.term != 0)
+        raise _outside("the truth value of a symbolic enum constant; compare it with ==")
+
+    def __index__(self) -> int:
+        if self.kind != "int" or self.domain is None:
+            raise _outside(
+                "indexing with a computed symbolic index; use modelcheck.symbolic.at(seq, i) "
+                "or put(seq, i, value)"
+            )
+        low, high = self.domain
+        for k in range(low, high + 1):
+            if _decide(self.term == k):
+                return k
+        raise _Infeasible
+
+    def ite(self, then: Any, otherwise: Any) -> Any:
+        cond = _as_bool(self)
+        fields = getattr(type(then), "_fields", None)
+        if fields is not None and type(then) is type(otherwise):
+            return type(then)(**{f: self.ite(getattr(then, f), getattr(otherwise, f))
+                                 for f in fields})
+        if isinstance(then, tuple) and isinstance(otherwise, tuple):
+            if len(then) != len(otherwise):
+                raise _outside("ite() of two tuples of different lengths")
+            return tuple(self.ite(a, b) for a, b in zip(then, otherwise, strict=True))
+        return ite_terms(cond, then, otherwise)
+
+    # arithmetic and bits
+    def _num(self, other: Any, op: Callable[[Any, Any], Any], swap: bool = False) -> Any:
+        if not _numeric(other):
+            return NotImplemented
+        a, b = _as_bv(self), _as_bv(other)
+        return Sym(op(b, a) if swap else op(a, b), "int")
+
+    def __add__(self, o: Any) -> Any: return self._num(o, lambda a, b: a + b)
+    def __radd__(self, o: Any) -> Any: return self._num(o, lambda a, b: a + b, True)
+    def __sub__(self, o: Any) -> Any: return self._num(o, lambda a, b: a - b)
+    def __rsub__(self, o: Any) -> Any: return self._num(o, lambda a, b: a - b, True)
+    def __mul__(self, o: Any) -> Any: return self._num(o, lambda a, b: a * b)
+    def __rmul__(self, o: Any) -> Any: return self._num(o, lambda a, b: a * b, True)
+    def __lshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a << b)
+    def __rlshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a << b, True)
+    def __rshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a >> b)
+    def __rrshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a >> b, True)
+    def __neg__(self) -> Any: return Sym(-_as_bv(self), "int")
+
+    def __floordiv__(self, o: Any) -> Any:
+        raise _outside("// on a symbolic value (floor division is not in the subset)")
+
+    __rfloordiv__ = __mod__ = __rmod__ = __truediv__ = __rtruediv__ = __floordiv__
+
+    def _logic(self, other: Any, bool_op: Callable[..., Any], bv_op: Callable[..., Any],
+               swap: bool = False) -> Any:
+        if isinstance(other, bool) or (isinstance(other, Sym) and other.kind == "bool"):
+            if self.kind == "bool":
+                return Sym(bool_op(_as_bool(self), _as_bool(other)), "bool")
+        return self._num(other, bv_op, swap)
+
+    def __and__(self, o: Any) -> Any: return self._logic(o, z3.And, lambda a, b: a & b)
+    def __rand__(self, o: Any) -> Any: return self._logic(o, z3.And, lambda a, b: a & b, True)
+    def __or__(self, o: Any) -> Any: return self._logic(o, z3.Or, lambda a, b: a | b)
+    def __ror__(self, o: Any) -> Any: return self._logic(o, z3.Or, lambda a, b: a | b, True)
+    def __xor__(self, o: Any) -> Any: return self._logic(o, z3.Xor, lambda a, b: a ^ b)
+    def __rxor__(self, o: Any) -> Any: return self._logic(o, z3.Xor, lambda a, b: a ^ b, True)
+
+    def __invert__(self) -> Any:
+        if self.kind == "bool":
+            raise _outside("~ on a symbolic bool (in Python ~True is -2); write `not x`")
+        return Sym(~_as_bv(self), "int")
+
+    # comparisons
+    def _cmp(self, other: Any, op: Callable[[Any, Any], Any]) -> Any:
+        if not _numeric(other):
+            return NotImplemented
+        return Sym(op(_as_bv(self), _as_bv(other)), "bool")
+
+    def __lt__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a < b)
+    def __le__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a <= b)
+    def __gt__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a > b)
+    def __ge__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a >= b)
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        if isinstance(other, tuple | list | set | frozenset | dict) or other is None:
+            return False
+        if self.kind == "bool" or isinstance(other, bool) or (
+            isinstance(other, Sym) and other.kind == "bool"
+        ):
+            return Sym(_as_bool(self) == _as_bool(other), "bool")
+        return Sym(_term(self) == _term(other), "bool")
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        eq = self.__eq__(other)
+        return True if eq is False else Sym(z3.Not(eq.term), "bool")
+
+
+def _numeric(x: Any) -> bool:
+    return (isinstance(x, Sym) and x.kind != "enum") or isinstance(x, int)
+
+
+def _bv(value: int) -> Any:
+    width = _ctx().width
+    if not -(1 << (width - 1)) <= value < (1 << (width - 1)):
+        raise _outside(f"the constant {value} does not fit the {width}-bit encoding")
+    return z3.BitVecVal(value, width)
+
+
+def _term(x: Any) -> Any:
+    """The z3 term for a symbolic value or a constant (enum constants become codes)."""
+    if isinstance(x, Sym):
+        return x.term
+    if isinstance(x, bool):
+        return z3.BoolVal(x)
+    if isinstance(x, int):
+        return _bv(x)
+    try:
+        hash(x)
+    except TypeError:
+        raise _outside(f"the value {x!r} ({type(x).__name__}) cannot be encoded") from None
+    return _bv(_ctx().code(x))
+
+
+def _as_bool(x: Any) -> Any:
+    if isinstance(x, Sym):
+        if x.kind == "bool":
+            return x.term
+        if x.kind == "int":
+            return x.term != 0
+        raise _outside("an enum constant used as a condition")
+    if isinstance(x, bool | int):
+        return z3.BoolVal(bool(x))
+    raise _outside(f"{x!r} used as a condition")
+
+
+def _as_bv(x: Any) -> Any:
+    if isinstance(x, Sym) and x.kind == "bool":
+        return z3.If(x.term, _bv(1), _bv(0))
+    return _term(x)
+
+
+def ite_terms(cond: Any, then: Any, otherwise: Any) -> Any:
+    """One if-then-else term for two values (symbolic or constant)."""
+    if not isinstance(then, Sym) and not isinstance(otherwise, Sym) and then == otherwise:
+        return then
+    if then is None or otherwise is None or isinstance(then, tuple | frozenset | set):
+        raise _outside("ite() of None or of collections other than same-length tuples")
+    kinds = {v.kind for v in (then, otherwise) if isinstance(v, Sym)}
+    if "bool" in kinds or (isinstance(then, bool) and isinstance(otherwise, bool)):
+        return Sym(z3.If(cond, _as_bool(then), _as_bool(otherwise)), "bool")
+    enum = "enum" in kinds or not all(
+        isinstance(v, int | Sym) for v in (then, otherwise)
+    )
+    return Sym(z3.If(cond, _term(then), _term(otherwise)), "enum" if enum else "int")
+
+
+# --- splitting a run into paths ---------------------------------------------------------
+
+
+class _Paths:
+    """Runs a function once per feasible path through its symbolic conditions."""
+
+    def __init__(self, assumptions: Any) -> None:
+        self.solver = z3.Solver()
+        self.solver.add(assumptions)
+        self.prefix: list[tuple[bool, bool]] = []  # (taken, other branch still to run)
+        self.pos = 0
+        self.conds: list[Any] = []
+        self.lines: dict[str, int] = {}
+
+    def decide(self, cond: Any) -> bool:
+        cond = z3.simplify(cond)
+        if z3.is_true(cond):
+            return True
+        if z3.is_false(cond):
+            return False
+        if self.pos < len(self.prefix):
+            taken = self.prefix[self.pos][0]
+        else:
+            can_true = self._feasible(cond)
+            can_false = self._feasible(z3.Not(cond))
+            if not (can_true or can_false):
+                raise _Infeasible
+            taken = can_true
+            self.prefix.append((taken, can_true and can_false))
+            if can_true and can_false:
+                where = _here()
+                self.lines[where] = self.lines.get(where, 0) + 1
+        self.pos += 1
+        chosen = cond if taken else z3.Not(cond)
+        self.conds.append(chosen)
+        self.solver.add(chosen)
+        return taken
+
+    def _feasible(self, cond: Any) -> bool:
+        return self.solver.check(cond) != z3.unsat
+
+    def run(self, fn: Callable[[], Any], what: str) -> list[tuple[Any, Any]]:
+        """``[(path condition, result)]`` for every feasible path of ``fn()``."""
+        results = []
+        ctx = _ctx()
+        while True:
+            self.pos, self.conds = 0, []
+            self.solver.push()
+            ctx.paths = self
+            try:
+                result = fn()
+                results.append((z3.And(self.conds) if self.conds else z3.BoolVal(True), result))
+            except _Infeasible:
+                pass
+            except SubsetError as exc:
+                raise SubsetError(f"{what}: {exc}") from None
+            except z3.Z3Exception as exc:
+                where = _user_frame_text(traceback.extract_tb(exc.__traceback__))
+                raise SubsetError(
+                    f"{what}: outside the symbolic subset at {where}: z3 says {exc}"
+                ) from None
+            except SpecError:
+                raise
+            except Exception as exc:
+                where = _user_frame_text(traceback.extract_tb(exc.__traceback__))
+                raise SubsetError(
+                    f"{what} raised {type(exc).__name__}: {exc} at {where} when run on "
+                    "symbolic values; if it runs concretely, it uses a construct outside the "
+                    "symbolic subset there (see modelcheck.symbolic)"
+                ) from None
+            finally:
+                ctx.paths = None
+                self.solver.pop()
+            if len(results) > MAX_PATHS:
+                busiest = sorted(self.lines.items(), key=lambda kv: -kv[1])[:3]
+                raise SubsetError(
+                    f"{what} has more than {MAX_PATHS} paths; the conditions that split "
+                    f"most are at {', '.join(w for w, _ in busiest)}; use ite()/at()/put() "
+                    "there to build one term instead of splitting"
+                )
+            while self.prefix and not self.prefix[-1][1]:
+                self.prefix.pop()
+            if not self.prefix:
+                return results
+            self.prefix[-1] = (not self.prefix[-1][0], False)
+
+
+def _decide(cond: Any) -> bool:
+    paths = _ctx().paths
+    if paths is None:
+        raise _outside("a condition on a symbolic value outside an action or property")
+    return paths.decide(cond)
+
+
+# --- the encoding of a model -----------------------------------------------------------
+
+
+def _leaves(name: str, ftype: FieldType) -> list[tuple[str, FieldType]]:
+    if isinstance(ftype, TupleType):
+        out = []
+        for i in range(ftype.length):
+            out.extend(_leaves(f"{name}[{i}]", ftype.element))
+        return out
+    return [(name, ftype)]
+
+
+def _bits_needed(ftype: FieldType) -> int:
+    if isinstance(ftype, IntType):
+        return max(abs(ftype.low), abs(ftype.high)).bit_length() + 1
+    if isinstance(ftype, BitsType):
+        return ftype.high + 2
+    if isinstance(ftype, TupleType):
+        return _bits_needed(ftype.element)
+    if isinstance(ftype, EnumType):
+        return len(ftype.values).bit_length() + 1
+    return 1
+
+
+class Encoding:
+    """A model as z3 formulas over state variables (templates, substituted per step)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.state_class = type(model.initial_states[0])
+        if not hasattr(self.state_class, "_fields"):
+            raise SubsetError(
+                f"{model.name}: the symbolic engine needs states that are modelcheck.State "
+                "records with annotated fields"
+            )
+        self.types = field_types(self.state_class, model.spec)
+        margin = 4  # room for intermediate values such as latest + 1 or 1 << (x + 1)
+        needed = max([_bits_needed(t) for t in self.types.values()] + [8])
+        self.width = needed + margin
+        self.ctx = _Context(self.width)
+        _CTX.append(self.ctx)
+        try:
+            for ftype in self.types.values():
+                for _, leaf in _leaves("", ftype):
+                    if isinstance(leaf, EnumType):
+                        for v in leaf.values:
+                            self.ctx.code(v)
+            self.pre = self._variables("")
+            self.post = self._variables("'")
+            self.act = z3.Int("act")
+            self.wf = self._well_formed(self.pre)
+            self.initials = [self._equals_state(self.pre, s) for s in model.initial_states]
+            self.init = z3.Or(self.initials)
+            self.transition, self.enabled = self._transition()
+            self.properties = {p.name: self._property(p)
+                               for p in (*model.properties, *model.lemmas)
+                               if p.kind in ("invariant", "action", "terminal")}
+        finally:
+            _CTX.pop()
+
+    # variables
+    def _variables(self, suffix: str) -> dict[str, list[Any]]:
+        out = {}
+        for name, ftype in self.types.items():
+            out[name] = [
+                z3.Bool(leaf + suffix) if isinstance(t, BoolType)
+                else z3.BitVec(leaf + suffix, self.width)
+                for leaf, t in _leaves(name, ftype)
+            ]
+        return out
+
+    def flat(self, variables: dict[str, list[Any]]) -> list[Any]:
+        """Every variable, in field order."""
+        return [v for name in self.types for v in variables[name]]
+
+    def at_step(self, j: int) -> dict[str, list[Any]]:
+        """Fresh variables for the state after ``j`` steps."""
+        return self._variables(f"@{j}")
+
+    def _symbolic_state(self, variables: dict[str, list[Any]]) -> Any:
+        values = {}
+        for name, ftype in self.types.items():
+            leaves = iter(zip(variables[name], _leaves(name, ftype), strict=True))
+            values[name] = self._build(ftype, leaves)
+        return self.state_class(**values)
+
+    def _build(self, ftype: FieldType, leaves: Any) -> Any:
+        if isinstance(ftype, TupleType):
+            return tuple(self._build(ftype.element, leaves) for _ in range(ftype.length))
+        var, _ = next(leaves)
+        if isinstance(ftype, BoolType):
+            return Sym(var, "bool")
+        if isinstance(ftype, EnumType):
+            return Sym(var, "enum")
+        if isinstance(ftype, IntType):
+            return Sym(var, "int", (ftype.low, ftype.high))
+        return Sym(var, "int")
+
+    def _well_formed(self, variables: dict[str, list[Any]]) -> Any:
+        parts = []
+        for name, ftype in self.types.items():
+            for var, (_, leaf) in zip(variables[name], _leaves(name, ftype), strict=True):
+                if isinstance(leaf, IntType):
+                    parts += [var >= leaf.low, var <= leaf.high]
+                elif isinstance(leaf, BitsType):
+                    mask = ((1 << (leaf.high + 1)) - 1) & ~((1 << leaf.low) - 1)
+                    parts.append(var & z3.BitVecVal(~mask, self.width) == 0)
+                elif isinstance(leaf, EnumType):
+                    parts.append(z3.Or([var == self.ctx.code(v) for v in leaf.values]))
+        return z3.And(parts)
+
+    def _lower(self, ftype: FieldType, value: Any, where: str) -> list[Any]:
+        if isinstance(ftype, TupleType):
+            if not isinstance(value, tuple) or len(value) != ftype.length:
+                raise SubsetError(
+                    f"{where}: expected a tuple of {ftype.length} values, got {value!r}"
+                )
+            out = []
+            for i, item in enumerate(value):
+                out.extend(self._lower(ftype.element, item, f"{where}[{i}]"))
+            return out
+        if isinstance(ftype, BoolType):
+            return [_as_bool(value)]
+        if isinstance(value, Sym) and value.kind == "bool":
+            return [_as_bv(value)]
+        return [_term(value)]
+
+    def _equals_state(self, variables: dict[str, list[Any]], state: Any, where: str = "") -> Any:
+        parts = []
+        for name, ftype in self.types.items():
+            values = self._lower(ftype, getattr(state, name), f"{where}{name}")
+            parts += [v == x for v, x in zip(variables[name], values, strict=True)]
+        return z3.And(parts)
+
+    # actions
+    def _transition(self) -> tuple[Any, Any]:
+        disjuncts, enabled = [], []
+        pre_state = self._symbolic_state(self.pre)
+        cls_name = self.model.name
+        for act in self.model.actions:
+            what = f"{cls_name}.{act.family} ({act.label})"
+            paths = _Paths(self.wf)
+
+            def run(act: ActionInstance = act) -> list[Any]:
+                result = act.call(pre_state)
+                if act.nondeterministic:
+                    return list(result)
+                return [] if result is None else [result]
+
+            for cond, successors in paths.run(run, what):
+                if successors:
+                    enabled.append(cond)
+                for nxt in successors:
+                    if type(nxt) is not self.state_class:
+                        raise SpecError(
+                            f"{what} returned {nxt!r} ({type(nxt).__name__}) instead of a "
+                            f"{self.state_class.__name__} or None"
+                        )
+                    disjuncts.append(z3.And(cond, self.act == act.index,
+                                            self._equals_state(self.post, nxt, f"{what}: ")))
+        return z3.Or(disjuncts), z3.Or(enabled) if enabled else z3.BoolVal(False)
+
+    def _property(self, prop: PropertyDef) -> Any:
+        what = f"{self.model.name}.{prop.name}"
+        pre = self._symbolic_state(self.pre)
+        if prop.kind == "action":
+            post = self._symbolic_state(self.post)
+            paths = _Paths(z3.And(self.wf, self._well_formed(self.post)))
+            results = paths.run(lambda: prop.check(pre, post), what)
+        else:
+            results = _Paths(self.wf).run(lambda: prop.check(pre), what)
+        formula = z3.Or([z3.And(c, _as_bool(r)) for c, r in results])
+        if prop.kind == "terminal":
+            return z3.Or(self.enabled, formula)
+        return formula
+
+    # per step
+    def substitute(self, formula: Any, before: dict[str, list[Any]],
+                   after: dict[str, list[Any]] | None = None, act: Any = None) -> Any:
+        """``formula`` over step variables instead of the templates."""
+        pairs = list(zip(self.flat(self.pre), self.flat(before), strict=True))
+        if after is not None:
+            pairs += list(zip(self.flat(self.post), self.flat(after), strict=True))
+        if act is not None:
+            pairs.append((self.act, act))
+        return z3.substitute(formula, pairs)
+
+    def decode(self, model: Any, variables: dict[str, list[Any]]) -> Any:
+        """The real state a z3 model assigns to ``variables``."""
+        values = {}
+        for name, ftype in self.types.items():
+            leaves = iter(zip(variables[name], _leaves(name, ftype), strict=True))
+            values[name] = self._decode(model, ftype, leaves)
+        return self.state_class(**values)
+
+    def _decode(self, model: Any, ftype: FieldType, leaves: Any) -> Any:
+        if isinstance(ftype, TupleType):
+            return tuple(self._decode(model, ftype.element, leaves) for _ in range(ftype.length))
+        var, _ = next(leaves)
+        value = model.eval(var, model_completion=True)
+        if isinstance(ftype, BoolType):
+            return z3.is_true(value)
+        number = value.as_signed_long()
+        if isinstance(ftype, EnumType):
+            return self.ctx.values[number]
+        return number
+
+
+def encode(model: Model) -> Encoding:
+    """The z3 encoding of ``model`` (a :class:`SubsetError` if it is outside the subset)."""
+    return Encoding(model)
+
+
+# --- traces -----------------------------------------------------------------------------
+
+
+def _trace(enc: Encoding, solution: Any, states: list[dict[str, list[Any]]],
+           acts: list[Any], prop: PropertyDef | None, reason: str, replay_initial: bool) -> Trace:
+    """Decode a path and re-run it with the spec's concrete code."""
+    model = enc.model
+    current = enc.decode(solution, states[0])
+    if replay_initial and current not in model.initial_states:
+        raise SpecError(
+            f"{model.name}: the symbolic initial state {current!r} is not an initial state of "
+            "the explicit model; the two semantics disagree (please report this)"
+        )
+    initial = current
+    steps = []
+    for j, act_var in enumerate(acts):
+        index = solution.eval(act_var, model_completion=True).as_long()
+        act = model.actions[index]
+        wanted = enc.decode(solution, states[j + 1])
+        successors = act.successors(current)
+        if wanted not in successors:
+            raise SpecError(
+                f"{model.name}: z3 says step {j + 1}, {act.label}, leads from {current!r} to "
+                f"{wanted!r}, but the spec's code gives {successors!r}. The concrete and "
+                "symbolic runs of the action disagree: a construct in it behaves differently "
+                "on z3 terms (e.g. an overflow past the declared ranges)."
+            )
+        steps.append(Step(act.family, act.args, wanted, act.actor))
+        current = wanted
+    return Trace(initial, tuple(steps), spec=model.name, parameters=dict(model.parameters),
+                 violates=None if prop is None else prop.name,
+                 kind=None if prop is None else prop.kind, reason=reason)
+
+
+def _reason(model: Model, prop: PropertyDef, trace: Trace) -> str:
+    states = trace.states
+    if prop.kind == "action":
+        return explain(prop, states[-2], states[-1])
+    if prop.kind == "terminal":
+        return f"no action is enabled and {explain(prop, states[-1])}"
+    return explain(prop, states[-1])
+
+
+def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
+    if names is None:
+        return [p for p in model.properties if p.kind in ("invariant", "action", "terminal")]
+    lemmas = {p.name: p for p in model.lemmas}
+    props = [lemmas[n] if n in lemmas else model.property(n) for n in names]
+    for p in props:
+        if p.kind == "recoverable":
+            raise SpecError(
+                f"{model.name}.{p.name} is a recoverable property, which the symbolic engine "
+                "does not check; use modelcheck check (explicit search) for it."
+            )
+    return props
+
+
+def _result(model: Model, engine: str, verdicts: list[Verdict], depth: int, started: float,
+            complete: bool, stopped_by: str | None) -> CheckResult:
+    stats = Statistics(0, 0, depth, time.perf_counter() - started, peak_memory_bytes())
+    return CheckResult(spec=model.name, parameters=dict(model.parameters),
+                       verdicts=tuple(verdicts), statistics=stats, complete=complete,
+                       stopped_by=stopped_by, engine=engine)
+
+
+# --- bounded model checking -------------------------------------------------------------
+
+
+Progress = Callable[[str], None]
+
+
+def _unroll(enc: Encoding, solver: Any, states: list[Any], acts: list[Any]) -> None:
+    j = len(acts)
+    nxt = enc.at_step(j + 1)
+    act = z3.Int(f"act@{j}")
+    solver.add(enc.substitute(enc.transition, states[j], nxt, act))
+    states.append(nxt)
+    acts.append(act)
+
+
+def _holds_at(enc: Encoding, prop: PropertyDef, states: list[Any], d: int) -> Any:
+    formula = enc.properties[prop.name]
+    if prop.kind == "action":
+        return enc.substitute(formula, states[d - 1], states[d])
+    return enc.substitute(formula, states[d])
+
+
+def bmc(model: Model, depth: int, properties: tuple[str, ...] | None = None,
+        progress: Progress | None = None) -> CheckResult:
+    """Search for a violation of each invariant, action and terminal property within ``depth``.
+
+    Depths are tried in increasing order, so every counterexample is a
+    shortest one.  A property with no violation within ``depth`` steps is
+    ``unknown`` (bounded, not proved) unless no run is longer than the
+    depth searched, in which case the search was complete and it holds.
+    """
+    started = time.perf_counter()
+    enc = encode(model)
+    props = _selected(model, properties)
+    found: dict[str, Verdict] = {}
+    solver = z3.Solver()
+    states = [enc.at_step(0)]
+    acts: list[Any] = []
+    solver.add(enc.substitute(enc.init, states[0]))
+    complete = False
+    reached = 0
+    for d in range(depth + 1):
+        reached = d
+        if d > 0:
+            _unroll(enc, solver, states, acts)
+            if solver.check() == z3.unsat:
+                complete = True  # no run has d steps: every reachable state was checked
+                reached = d - 1
+                break
+        _check_declared_types(enc, solver, states, acts, d)
+        for prop in props:
+            if prop.name in found or (prop.kind == "action" and d == 0):
+                continue
+            violation = z3.Not(_holds_at(enc, prop, states, d))
+            if solver.check(violation) == z3.sat:
+                trace = _trace(enc, _first_in_bfs_order(enc, solver, states, acts, violation),
+                               states, acts, prop, "", True)
+                trace = attrs.evolve(trace, reason=_reason(model, prop, trace))
+                found[prop.name] = Verdict(prop.name, prop.kind, Status.VIOLATED, trace,
+                                           trace.reason)
+        if progress is not None:
+            progress(f"bmc: depth {d} searched, {time.perf_counter() - started:.1f} s")
+        if len(found) == len(props):
+            break
+    verdicts = [
+        found.get(p.name) or Verdict(
+            p.name, p.kind, Status.HOLDS if complete else Status.UNKNOWN,
+            reason="" if complete else f"no violation within {reached} steps (bounded search)")
+        for p in props
+    ]
+    all_found = len(found) == len(props)
+    return _result(model, "bmc", verdicts, reached, started, complete or all_found,
+                   None if complete or all_found else "max_depth")
+
+
+def _first_in_bfs_order(enc: Encoding, solver: Any, states: list[Any], acts: list[Any],
+                        goal: Any) -> Any:
+    """A model of ``goal`` whose run is the one breadth-first search would report.
+
+    BFS numbers states in discovery order, which is the lexicographic order
+    of their first shortest runs (initial states in order, then actions in
+    the order the search tries them); at the shortest violating depth every
+    run to a violation is a shortest run, so the run BFS reports is the
+    lexicographically least one.  Fixing the initial state and then each
+    step to the least choice that still reaches ``goal`` finds it.
+    """
+    model = enc.model
+    order = [a.index for a in model.actions if not a.nondeterministic]
+    order += [a.index for a in model.actions if a.nondeterministic]
+    fixed = [goal]
+    if len(enc.initials) > 1:
+        inits = [enc.substitute(c, states[0]) for c in enc.initials]
+        fixed.append(_least(solver, fixed, inits))
+    for act in acts:
+        fixed.append(_least(solver, fixed, [act == i for i in order]))
+    assert solver.check(*fixed) == z3.sat
+    return solver.model()
+
+
+def _least(solver: Any, fixed: list[Any], choices: list[Any]) -> Any:
+    # Binary search for the first choice that keeps ``fixed`` satisfiable.
+    low, high = 0, len(choices) - 1
+    while low < high:
+        mid = (low + high) // 2
+        if solver.check(*fixed, z3.Or(choices[: mid + 1])) == z3.sat:
+            high = mid
+        else:
+            low = mid + 1
+    return choices[low]
+
+
+def _check_declared_types(enc: Encoding, solver: Any, states: list[Any], acts: list[Any],
+                          d: int) -> None:
+    wf = enc.substitute(enc.wf, states[d])
+    if solver.check(z3.Not(wf)) == z3.sat:
+        solution = solver.model()
+        trace = _trace(enc, solution, states, acts, None, "", True)
+        state = trace.final
+        bad = [f"{k}={v!r}" for k, v in state.to_dict().items()
+               if not _fits(enc.types[k], v, enc)]
+        raise SubsetError(
+            f"{enc.model.name}: a reachable state leaves the declared field types after "
+            f"{d} steps ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
+            f"{enc.state_class.__name__}. Run: "
+            + " → ".join(s.label for s in trace.steps)
+        )
+    solver.add(wf)
+
+
+def _fits(ftype: FieldType, value: Any, enc: Encoding) -> bool:
+    if isinstance(ftype, TupleType):
+        return all(_fits(ftype.element, v, enc) for v in value)
+    if isinstance(ftype, IntType):
+        return ftype.low <= value <= ftype.high
+    if isinstance(ftype, BitsType):
+        return value >= 0 and not value >> (ftype.high + 1) and not value & ((1 << ftype.low) - 1)
+    if isinstance(ftype, EnumType):
+        return value in ftype.values
+    return True
+
+
+# --- k-induction ------------------------------------------------------------------------
+
+
+def prove(model: Model, k: int = 1, properties: tuple[str, ...] | None = None,
+          progress: Progress | None = None) -> CheckResult:
+    """Prove invariant, action and terminal properties for every reachable state.
+
+    Base case: :func:`bmc` to depth ``k`` (a violation there is a real,
+    shortest counterexample).  Step: every property still standing, lemmas
+    included, is assumed on ``k`` consecutive states of any path (reachable
+    or not, loop-free) and checked on the next; a property whose step fails
+    is dropped from the assumptions and the others are re-checked, until
+    what remains is inductive together.  A property left unproved carries a
+    counterexample to induction: a trace from a state satisfying every
+    assumed invariant to one that breaks it.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    started = time.perf_counter()
+    props = _selected(model, properties)
+    lemmas = [p for p in model.lemmas if p not in props]
+    base = bmc(model, k, tuple(p.name for p in [*props, *lemmas]), progress)
+    violated = {v.property: v for v in base.violated}
+    if base.complete and not violated:
+        verdicts = [attrs.evolve(base.verdict(p.name), reason="every reachable state checked")
+                    for p in props]
+        return _result(model, "prove", verdicts, k, started, True, None)
+    enc = encode(model)
+    standing = [p for p in [*props, *lemmas] if p.name not in violated]
+    solver = z3.Solver()
+    states = [enc.at_step(0)]
+    acts: list[Any] = []
+    for _ in range(k):
+        _unroll(enc, solver, states, acts)
+    for j in range(k + 1):
+        solver.add(enc.substitute(enc.wf, states[j]))
+    if k > 1:  # loop-free paths only: makes the step stronger at no cost to soundness
+        solver.add(z3.Distinct([_state_key(enc, s) for s in states]))
+    failed: dict[str, Trace] = {}
+    changed = True
+    while changed:
+        changed = False
+        solver.push()
+        for prop in standing:
+            for d in range(k):
+                if prop.kind != "action" or d > 0:
+                    solver.add(_holds_at(enc, prop, states, d))
+        goals = [_holds_at(enc, prop, states, k) for prop in standing]
+        # One call settles the common case: everything standing is inductive.
+        everything = solver.check(z3.Not(z3.And(goals))) if goals else z3.unsat
+        for prop, goal in zip(list(standing), goals, strict=True):
+            if everything == z3.unsat:
+                break
+            if solver.check(z3.Not(goal)) == z3.sat:
+                trace = _trace(enc, solver.model(), states, acts, prop, "", False)
+                failed[prop.name] = attrs.evolve(trace, reason=_cti_reason(model, prop, trace,
+                                                                           standing, k))
+                standing.remove(prop)
+                changed = True
+        solver.pop()
+        if progress is not None:
+            progress(f"prove: induction pass, {len(standing)} standing, "
+                     f"{time.perf_counter() - started:.1f} s")
+    proved = {p.name for p in standing}
+    verdicts = []
+    for p in props:
+        if p.name in violated:
+            verdicts.append(violated[p.name])
+        elif p.name in proved:
+            verdicts.append(Verdict(p.name, p.kind, Status.HOLDS,
+                                    reason=f"proved by {k}-induction"))
+        else:
+            trace = failed[p.name]
+            verdicts.append(Verdict(p.name, p.kind, Status.UNKNOWN, trace, trace.reason))
+    complete = all(v.status is not Status.UNKNOWN for v in verdicts)
+    return _result(model, "prove", verdicts, k, started, complete,
+                   None if complete else "induction")
+
+
+def _state_key(enc: Encoding, variables: dict[str, list[Any]]) -> Any:
+    leaves = [z3.If(v, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)) if z3.is_bool(v) else v
+              for v in enc.flat(variables)]
+    return z3.Concat(*leaves) if len(leaves) > 1 else leaves[0]
+
+
+def _cti_reason(model: Model, prop: PropertyDef, trace: Trace, standing: list[PropertyDef],
+                k: int) -> str:
+    assumed = ", ".join(p.name for p in standing if p is not prop) or "no other invariant"
+    return (
+        f"not proved: a counterexample to induction. From a state satisfying {prop.name} and "
+        f"{assumed} (possibly unreachable), {k} step{'s' if k != 1 else ''} reach a state where "
+        f"{_reason(model, prop, trace)}. State a lemma (@invariant(lemma=True)) that rules the "
+        "first state out, or try a larger --k."
+    )
+
+
+__all__ = ["DECLARED_TYPES", "Encoding", "Sym", "bmc", "encode", "prove"]

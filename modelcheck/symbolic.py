@@ -1,0 +1,377 @@
+"""The symbolic subset: bounded field types and helpers for concrete *and* symbolic code.
+
+A spec is in the symbolic subset when every field of its state record has
+a declared bounded type, given with :data:`typing.Annotated` so the
+runtime representation does not change (the explicit engines still see
+plain ints, strings and tuples)::
+
+    class Counter(State):
+        value: Annotated[int, Range(0, "n")]          # bounds may name parameters
+        done: bool
+        mode: Annotated[str, OneOf("idle", "busy")]   # a finite set of constants
+        seen: Annotated[BitSet, Bits(0, "n")]         # an int bit mask over 0..n
+        pc: Annotated[tuple[str, ...], Each("procs", OneOf("idle", "busy"))]
+
+``bool``, ``Literal[...]`` and :class:`enum.Enum` annotations need no
+metadata.  Actions and properties are ordinary Python.  The z3 engine runs
+them on symbolic values: arithmetic, comparisons and bit operations build
+terms; a Python ``if``/``and``/``or``/``not``/``max`` on a symbolic
+condition splits the run into paths (each taken branch adds its condition
+to the path), and a tuple indexed by a field with a declared range is split
+into one path per index.  The helpers below (:func:`ite`, :func:`at`,
+:func:`put`, :func:`member`, ...) do the same without splitting, and run at
+plain-Python speed on concrete values.
+
+What is outside the subset (the z3 engine names the construct and its
+line): fields without bounds, using a symbolic value as a set element or
+dict key, iterating over it, converting it with ``int()``/``str()``, and
+indexing with a computed symbolic index (use :func:`at` / :func:`put`).
+
+This module does not import z3: the symbolic values are made by
+:mod:`modelcheck.integrations.z3`, which subclasses :class:`Symbolic`.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, get_args, get_origin
+
+import attrs
+
+from modelcheck.errors import SpecError
+from modelcheck.state import BITSET
+
+#: A bound: an int, the name of a spec parameter, or a function of the spec.
+Bound = int | str | Callable[[Any], int]
+
+
+class SubsetError(SpecError):
+    """A spec uses a construct outside the symbolic subset (names it and its line)."""
+
+
+class Symbolic:
+    """Base class of symbolic values (made by the z3 engine, never by specs).
+
+    The helpers of this module call :meth:`ite` on a symbolic condition;
+    everything else is ordinary operator overloading in the subclass.
+    """
+
+    __slots__ = ()
+
+    def ite(self, then: Any, otherwise: Any) -> Any:  # pragma: no cover - abstract
+        """``then`` where this condition holds, else ``otherwise``, as one term."""
+        raise NotImplementedError
+
+
+# --- declared types ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class Range:
+    """An int between ``low`` and ``high`` inclusive (either may name a spec parameter)."""
+
+    low: Bound
+    high: Bound
+
+
+@attrs.frozen
+class OneOf:
+    """One of a finite set of constants (strings, ints, enum members)."""
+
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        self.__attrs_init__(tuple(values))
+
+
+@attrs.frozen
+class Bits:
+    """An int bit mask whose members are between ``low`` and ``high`` inclusive.
+
+    Combine with :data:`modelcheck.state.BitSet` so traces show the mask as a
+    set: ``Annotated[BitSet, Bits(1, "generations")]``.
+    """
+
+    low: Bound
+    high: Bound
+
+
+@attrs.frozen
+class Each:
+    """A tuple of ``length`` elements (e.g. one per process), each of type ``element``.
+
+    ``element`` is a :class:`Range`, :class:`OneOf`, :class:`Bits`, ``bool``
+    or another ``Each``.
+    """
+
+    length: Bound
+    element: Any
+
+
+# Resolved types: what the z3 engine encodes.
+
+
+@attrs.frozen
+class IntType:
+    """A resolved :class:`Range`."""
+
+    low: int
+    high: int
+
+
+@attrs.frozen
+class BoolType:
+    """``bool``."""
+
+
+@attrs.frozen
+class EnumType:
+    """A resolved :class:`OneOf`."""
+
+    values: tuple[Any, ...]
+
+
+@attrs.frozen
+class BitsType:
+    """A resolved :class:`Bits`."""
+
+    low: int
+    high: int
+
+
+@attrs.frozen
+class TupleType:
+    """A resolved :class:`Each`."""
+
+    length: int
+    element: Any
+
+
+FieldType = IntType | BoolType | EnumType | BitsType | TupleType
+
+_MARKERS = (Range, OneOf, Bits, Each)
+
+
+def _bound(spec: Any, value: Bound, where: str) -> int:
+    if isinstance(value, bool):
+        raise SubsetError(f"{where}: a bound must be an int, a parameter name or a function")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        params = spec.parameters
+        if value not in params:
+            from modelcheck.errors import closest
+
+            raise SubsetError(
+                f"{where}: the bound {value!r} is not a parameter of "
+                f"{type(spec).__name__}.{closest(value, params)}"
+            )
+        result = params[value]
+    else:
+        result = value(spec)
+    if not isinstance(result, int) or isinstance(result, bool):
+        raise SubsetError(f"{where}: the bound {value!r} is {result!r}, not an int")
+    return result
+
+
+def _resolve(spec: Any, marker: Any, where: str) -> FieldType:
+    if marker is bool or marker is BoolType or isinstance(marker, BoolType):
+        return BoolType()
+    if isinstance(marker, Range):
+        low, high = _bound(spec, marker.low, where), _bound(spec, marker.high, where)
+        if low > high:
+            raise SubsetError(f"{where}: Range({low}, {high}) is empty")
+        return IntType(low, high)
+    if isinstance(marker, OneOf):
+        if not marker.values:
+            raise SubsetError(f"{where}: OneOf() needs at least one value")
+        return EnumType(marker.values)
+    if isinstance(marker, Bits):
+        low, high = _bound(spec, marker.low, where), _bound(spec, marker.high, where)
+        if low < 0 or low > high:
+            raise SubsetError(f"{where}: Bits({low}, {high}) needs 0 <= low <= high")
+        return BitsType(low, high)
+    if isinstance(marker, Each):
+        length = _bound(spec, marker.length, where)
+        if length < 0:
+            raise SubsetError(f"{where}: Each length {length} is negative")
+        return TupleType(length, _resolve(spec, marker.element, f"{where}[i]"))
+    if isinstance(marker, type) and issubclass(marker, enum.Enum):
+        return EnumType(tuple(marker))
+    if get_origin(marker) is typing.Literal:
+        return EnumType(get_args(marker))
+    raise SubsetError(f"{where}: {marker!r} is not a type of the symbolic subset")
+
+
+def field_types(state_class: type, spec: Any) -> dict[str, FieldType]:
+    """The resolved declared type of every field of ``state_class`` for ``spec``.
+
+    Raises :class:`SubsetError` naming the first field without a bounded
+    type, with the fix.
+    """
+    try:
+        hints = typing.get_type_hints(state_class, include_extras=True)
+    except Exception as exc:
+        raise SubsetError(
+            f"{state_class.__name__}: its field annotations cannot be resolved ({exc}); "
+            "the symbolic engine needs them to know each field's type."
+        ) from None
+    result: dict[str, FieldType] = {}
+    for name in getattr(state_class, "_fields", ()):
+        where = f"{state_class.__name__}.{name}{_class_line(state_class)}"
+        hint = hints.get(name)
+        markers: list[Any] = []
+        base = hint
+        if get_origin(hint) is Annotated:
+            base = get_args(hint)[0]
+            markers = [m for m in hint.__metadata__ if isinstance(m, _MARKERS)]
+            if not markers and BITSET in hint.__metadata__:
+                raise SubsetError(
+                    f"{where}: a BitSet needs the range of its members for the symbolic "
+                    'engine: Annotated[BitSet, Bits(low, high)], e.g. Bits(1, "generations").'
+                )
+        if markers:
+            result[name] = _resolve(spec, markers[-1], where)
+        elif base is bool:
+            result[name] = BoolType()
+        elif (isinstance(base, type) and issubclass(base, enum.Enum)) or (
+            get_origin(base) is typing.Literal
+        ):
+            result[name] = _resolve(spec, base, where)
+        else:
+            raise SubsetError(
+                f"{where}: the field is declared as {_type_text(hint)}, which has no bounds; "
+                "the symbolic engine needs a bounded type, e.g. "
+                'Annotated[int, Range(0, "n")], bool, Annotated[str, OneOf("a", "b")], '
+                'Annotated[BitSet, Bits(0, "n")] or '
+                'Annotated[tuple[int, ...], Each("procs", Range(0, "n"))] '
+                "(see modelcheck.symbolic)."
+            )
+    return result
+
+
+def _type_text(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _class_line(cls: type) -> str:
+    import inspect
+
+    try:
+        return f" ({inspect.getsourcefile(cls)}:{inspect.getsourcelines(cls)[1]})"
+    except (OSError, TypeError):
+        return ""
+
+
+# --- helpers: plain Python on concrete values, single terms on symbolic ones ------------
+
+
+def ite(cond: Any, then: Any, otherwise: Any) -> Any:
+    """``then if cond else otherwise``, without splitting paths when ``cond`` is symbolic."""
+    if isinstance(cond, Symbolic):
+        return cond.ite(then, otherwise)
+    return then if cond else otherwise
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """``max(a, b)`` as one term."""
+    return ite(a >= b, a, b)
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """``min(a, b)`` as one term."""
+    return ite(a <= b, a, b)
+
+
+def all_of(*conditions: Any) -> Any:
+    """``a and b and ...`` as one term (every condition is evaluated)."""
+    result: Any = True
+    for c in conditions:
+        result = ite(c, result, False)
+    return result
+
+
+def any_of(*conditions: Any) -> Any:
+    """``a or b or ...`` as one term."""
+    result: Any = False
+    for c in conditions:
+        result = ite(c, True, result)
+    return result
+
+
+def implies(a: Any, b: Any) -> Any:
+    """``not a or b`` as one term."""
+    return ite(a, b, True)
+
+
+def at(values: Sequence[Any], i: Any) -> Any:
+    """``values[i]``; a symbolic ``i`` gives one if-then-else term over the positions."""
+    if not isinstance(i, Symbolic):
+        return values[i]
+    result = values[-1]
+    for k in range(len(values) - 2, -1, -1):
+        result = ite(i == k, values[k], result)
+    return result
+
+
+def put(values: tuple[Any, ...], i: Any, value: Any) -> tuple[Any, ...]:
+    """``values`` with position ``i`` replaced by ``value`` (a new tuple)."""
+    if not isinstance(i, Symbolic):
+        changed = list(values)
+        changed[i] = value
+        return tuple(changed)
+    return tuple(ite(i == k, value, v) for k, v in enumerate(values))
+
+
+def put_if(cond: Any, values: tuple[Any, ...], i: Any, value: Any) -> tuple[Any, ...]:
+    """:func:`put` where ``cond`` holds, else ``values`` unchanged (a conditional write)."""
+    if not isinstance(cond, Symbolic) and not isinstance(i, Symbolic):
+        return put(values, i, value) if cond else values
+    return tuple(ite(all_of(cond, i == k), value, v) for k, v in enumerate(values))
+
+
+def member(x: Any, bits: Any) -> Any:
+    """Whether ``x`` is in the bit mask ``bits``."""
+    return (bits >> x) & 1 == 1
+
+
+def with_member(bits: Any, x: Any) -> Any:
+    """The bit mask ``bits`` with ``x`` added."""
+    return bits | (1 << x)
+
+
+def without_member(bits: Any, x: Any) -> Any:
+    """The bit mask ``bits`` with ``x`` removed."""
+    return bits & ~(1 << x)
+
+
+def below(n: Any) -> Any:
+    """The bit mask of every natural ``< n`` (empty when ``n <= 0``)."""
+    return ite(n > 0, (1 << maximum(n, 0)) - 1, 0)
+
+
+__all__ = [
+    "Bits",
+    "Each",
+    "FieldType",
+    "OneOf",
+    "Range",
+    "SubsetError",
+    "Symbolic",
+    "all_of",
+    "any_of",
+    "at",
+    "below",
+    "field_types",
+    "implies",
+    "ite",
+    "maximum",
+    "member",
+    "minimum",
+    "put",
+    "put_if",
+    "with_member",
+    "without_member",
+]
