@@ -873,13 +873,8 @@ def prove(model: Model, k: int = 1, properties: tuple[str, ...] | None = None,
             for d in range(k):
                 if prop.kind != "action" or d > 0:
                     solver.add(_holds_at(enc, prop, states, d))
-        goals = [_holds_at(enc, prop, states, k) for prop in standing]
-        # One call settles the common case: everything standing is inductive.
-        everything = solver.check(z3.Not(z3.And(goals))) if goals else z3.unsat
-        for prop, goal in zip(list(standing), goals, strict=True):
-            if everything == z3.unsat:
-                break
-            if solver.check(z3.Not(goal)) == z3.sat:
+        for prop in list(standing):
+            if solver.check(z3.Not(_holds_at(enc, prop, states, k))) == z3.sat:
                 trace = _trace(enc, solver.model(), states, acts, prop, "", False)
                 failed[prop.name] = attrs.evolve(trace, reason=_cti_reason(model, prop, trace,
                                                                            standing, k))
