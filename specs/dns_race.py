@@ -13,11 +13,17 @@ so its state counts equal the reference figures.
 
     modelcheck check specs/dns_race.py
     modelcheck check specs/dns_race.py -p check_at_apply=true
+    modelcheck bmc specs/dns_race.py --depth 12
+    modelcheck prove specs/dns_race.py -p check_at_apply=true -p generations=50
+
+It is in the symbolic subset (``modelcheck.symbolic``): every field has a
+declared bounded type, so the z3 engine runs the same actions on symbolic
+values; the lemmas at the end make the fix provable by induction.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from modelcheck import (
     BitSet,
@@ -29,6 +35,7 @@ from modelcheck import (
     recoverable,
     terminal,
 )
+from modelcheck.symbolic import Bits, Each, OneOf, Range, all_of, below, implies, minimum
 
 IDLE, APPLYING, CLEANING = "Idle", "Applying", "Cleaning"
 
@@ -41,13 +48,22 @@ def _put(values: tuple[int | str, ...], i: int, value: int | str) -> tuple:
 
 
 class DnsState(State):
-    latest: int  # newest plan the Planner has created
-    store: BitSet  # plans that exist in the plan store (bit p set: plan p exists)
-    applied: int  # plan recorded as active by the last Enactor to finish
-    dns: tuple[int, ...]  # dns[m]: the plan endpoint m's record points at
-    pc: tuple[str, ...]  # pc[e]: Idle, Applying or Cleaning
-    plan: tuple[int, ...]  # plan[e]: the plan Enactor e holds (0 when idle)
-    next: tuple[int, ...]  # next[e]: the next endpoint Enactor e writes
+    # Each field has a declared bounded type (the symbolic subset) for z3;
+    # at run time the values are the plain ints, strings and tuples.
+    # newest plan the Planner has created
+    latest: Annotated[int, Range(1, "generations")]
+    # plans that exist in the plan store (bit p set: plan p exists)
+    store: Annotated[BitSet, Bits(1, "generations")]
+    # plan recorded as active by the last Enactor to finish
+    applied: Annotated[int, Range(0, "generations")]
+    # dns[m]: the plan endpoint m's record points at
+    dns: Annotated[tuple[int, ...], Each("endpoints", Range(0, "generations"))]
+    # pc[e]: Idle, Applying or Cleaning
+    pc: Annotated[tuple[str, ...], Each("enactors", OneOf(IDLE, APPLYING, CLEANING))]
+    # plan[e]: the plan Enactor e holds (0 when idle)
+    plan: Annotated[tuple[int, ...], Each("enactors", Range(0, "generations"))]
+    # next[e]: the next endpoint Enactor e writes
+    next: Annotated[tuple[int, ...], Each("enactors", Range(0, "endpoints"))]
 
 
 class DnsRace(Spec):
@@ -167,3 +183,58 @@ class DnsRace(Spec):
     def no_unexpected_deadlock(self, s: DnsState) -> bool:
         """A state with no enabled action has the last plan active."""
         return s.applied == self.generations
+    # --- lemmas: auxiliary invariants for `modelcheck prove` ---------------------------
+    # k-induction assumes the properties in an arbitrary state that satisfies
+    # them, reachable or not, and asks whether one step can break them.  The
+    # lemmas below are facts about reachable states that rule out the
+    # unreachable states from which a step would; `prove` proves each of them
+    # too (they are never trusted), and the explicit engines ignore them.
+    # They are written with the one-term helpers of modelcheck.symbolic, so
+    # that z3 sees one formula rather than one path per Enactor and endpoint.
+
+    @invariant(lemma=True)
+    def nothing_newer_than_latest(self, s: DnsState) -> bool:
+        """No plan is active, held or pointed at before the Planner created it."""
+        # Needed by every property: without it a state with applied = 3 and
+        # latest = 2 satisfies them, and a clean-up of plan 4 - 1 ... deletes it.
+        return all_of(
+            s.applied <= s.latest,
+            *(d <= s.latest for d in s.dns),
+            *(p <= s.latest for p in s.plan),
+        )
+
+    @invariant(lemma=True)
+    def written_endpoints_are_at_least_the_writers_plan(self, s: DnsState) -> bool:
+        """With fix 1, an endpoint an Enactor has written is at its plan or newer."""
+        # The heart of fix 1: the compare-and-set makes an Enactor's writes
+        # stick (later writes only go up), so when it cleans up, every record
+        # and the active plan are at least its plan, hence newer than anything
+        # it deletes.  Without this, induction starts from a Cleaning Enactor
+        # holding plan 4 while dns[0] = 2, and its clean-up deletes plan 2.
+        if not self.check_at_apply:
+            return True  # fix 1 off: false (the race), and not needed
+        facts = []
+        for e in range(self.enactors):
+            mine = s.plan[e]
+            cleaning = s.pc[e] == CLEANING
+            applying = s.pc[e] == APPLYING
+            facts.append(implies(cleaning, s.applied >= mine))
+            for m, d in enumerate(s.dns):
+                written = cleaning | (applying & (m < s.next[e]))
+                facts.append(implies(written, d >= mine))
+        return all_of(*facts)
+
+    @invariant(lemma=True)
+    def plans_from_oldest_in_use_to_latest_exist(self, s: DnsState) -> bool:
+        """With fix 1, every plan from the oldest in use up to the latest is stored."""
+        # What active_plan_never_deleted needs to be inductive: the plans in
+        # use lie in this interval (by nothing_newer_than_latest), the Planner
+        # extends it at the top, and clean-up deletes only below it (by
+        # written_endpoints_are_at_least_the_writers_plan).
+        if not self.check_at_apply:
+            return True
+        oldest = s.applied
+        for d in s.dns:
+            oldest = minimum(oldest, d)
+        span = below(s.latest + 1) & ~below(oldest)
+        return s.store & span == span

@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Command modules register themselves on ``app`` when imported.
-from modelcheck.cli import check_cmd, explain_cmd, simulate_cmd, trace_cmd  # noqa: E402, F401
+from modelcheck.cli import check_cmd, explain_cmd, simulate_cmd, symbolic_cmd, trace_cmd  # noqa: E402, F401
 
 
 def main() -> None:

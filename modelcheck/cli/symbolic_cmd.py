@@ -1,0 +1,158 @@
+"""``modelcheck bmc`` and ``modelcheck prove``: the symbolic engine (z3).
+
+Exit codes as for ``check``: 0 every property holds (proved, or a complete
+bounded search), 1 a property is violated, 2 a spec error (including a spec
+outside the symbolic subset: the message names the construct and its
+line), 3 unknown (no violation within the depth, or induction did not
+prove the property).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelcheck.cli import app
+from modelcheck.cli.common import err, output_path, reported_errors, safe_name
+from modelcheck.cli.loading import build_spec, load_spec_class
+from modelcheck.components import annotate_result
+from modelcheck.model import Model, compile_spec
+from modelcheck.render.json import result_to_json
+from modelcheck.render.text import render_trace
+from modelcheck.result import CheckResult, Status
+from modelcheck.trace import save_trace, write_json_atomic
+
+SpecArg = Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of a Python spec file.")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Set a spec parameter: -p name=value (repeatable)."),
+]
+PropOpt = Annotated[
+    list[str] | None,
+    typer.Option("--property", help="Check only this property (repeatable)."),
+]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")]
+TraceDirOpt = Annotated[
+    Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no traces.")]
+
+
+def _model(target: str, param: list[str] | None, prop: list[str] | None) -> Model:
+    model = compile_spec(build_spec(load_spec_class(target), param))
+    lemmas = {lemma.name for lemma in model.lemmas}
+    for name in prop or ():
+        if name not in lemmas:
+            model.property(name)
+    return model
+
+
+def _render(result: CheckResult, model: Model, quiet: bool) -> str:
+    params = ", ".join(f"{k}={v!r}" for k, v in result.parameters.items())
+    st = result.statistics
+    what = {"bmc": f"bounded model checking to depth {st.depth}",
+            "prove": f"k-induction with k={st.depth}"}[result.engine]
+    lines = [f"{result.spec}({params})", f"{what}, in {st.seconds:.2f} s (z3)", ""]
+    shown = {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}
+    if result.engine == "prove":
+        shown["holds"] = "proved"
+    width = max([len("property"), *(len(v.property) for v in result.verdicts)])
+    kind_width = max([len("kind"), *(len(v.kind) for v in result.verdicts)])
+    lines.append(f"  {'property'.ljust(width)}  {'kind'.ljust(kind_width)}  verdict")
+    for v in result.verdicts:
+        extra = ""
+        if v.status is Status.VIOLATED and v.counterexample is not None:
+            n = len(v.counterexample)
+            extra = f"  (shortest counterexample: {n} step{'s' if n != 1 else ''})"
+        elif v.status is Status.UNKNOWN:
+            extra = "  (counterexample to induction below)" if v.counterexample else (
+                f"  ({v.reason})" if v.reason else "")
+        lines.append(f"  {v.property.ljust(width)}  {v.kind.ljust(kind_width)}  "
+                     f"{shown[v.status.value]}{extra}")
+    if model.lemmas and result.engine == "prove":
+        lines.append(f"  lemmas proved and used: {', '.join(lem.name for lem in model.lemmas)}")
+    skipped = [p.name for p in model.properties if p.kind == "recoverable"]
+    if skipped:
+        lines.append(f"  not checked by the symbolic engine (use check): {', '.join(skipped)}")
+    parts = ["\n".join(lines)]
+    if not quiet:
+        for v in result.verdicts:
+            if v.counterexample is None:
+                continue
+            text = render_trace(v.counterexample)
+            if v.status is Status.UNKNOWN:
+                _, _, rest = text.partition("\n")
+                text = (f"Counterexample to induction for {v.property}: "
+                        f"{len(v.counterexample)} step{'s' if len(v.counterexample) != 1 else ''} "
+                        "from a state satisfying every assumed invariant\n" + rest)
+            parts.append(text)
+    outcome = {0: "holds", 1: "violated", 3: "unknown"}[int(result.exit_code)]
+    if result.engine == "prove" and outcome == "holds":
+        outcome = "proved"
+    violated = ",".join(v.property for v in result.violated) or "-"
+    parts.append(f"result={outcome} engine={result.engine} depth={st.depth} "
+                 f"violated={violated} seconds={st.seconds:.3f}")
+    return "\n\n".join(parts)
+
+
+def _finish(result: CheckResult, model: Model, quiet: bool, json_file: Path | None,
+            trace_dir: Path | None) -> None:
+    result = annotate_result(result, model)
+    if json_file is not None:
+        write_json_atomic(json_file, result_to_json(result))
+    if trace_dir is not None:
+        for verdict in result.verdicts:
+            if verdict.counterexample is not None:
+                save_trace(verdict.counterexample,
+                           trace_dir / f"{safe_name(verdict.property)}.json")
+    typer.echo(_render(result, model, quiet))
+    raise typer.Exit(int(result.exit_code))
+
+
+def _check_paths(json_file: Path | None, trace_dir: Path | None) -> None:
+    for path in (json_file, trace_dir):
+        if path is not None:
+            output_path(path)
+
+
+@app.command("bmc")
+def bmc_command(
+    target: SpecArg,
+    param: ParamOpt = None,
+    depth: Annotated[int, typer.Option(min=0, help="Search runs of at most this many steps.")] = 20,
+    prop: PropOpt = None,
+    json_file: JsonOpt = None,
+    trace_dir: TraceDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Bounded model checking with z3: a shortest violation within --depth steps, if any."""
+    with reported_errors():
+        _check_paths(json_file, trace_dir)
+        model = _model(target, param, prop)
+        from modelcheck.integrations.z3 import bmc
+
+        result = bmc(model, depth, tuple(prop) if prop else None,
+                     None if quiet else err)
+    _finish(result, model, quiet, json_file, trace_dir)
+
+
+@app.command("prove")
+def prove_command(
+    target: SpecArg,
+    param: ParamOpt = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Induction depth.")] = 1,
+    prop: PropOpt = None,
+    json_file: JsonOpt = None,
+    trace_dir: TraceDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Prove invariants and action properties for every reachable state (k-induction, z3)."""
+    with reported_errors():
+        _check_paths(json_file, trace_dir)
+        model = _model(target, param, prop)
+        from modelcheck.integrations.z3 import prove
+
+        result = prove(model, k, tuple(prop) if prop else None, None if quiet else err)
+    _finish(result, model, quiet, json_file, trace_dir)
