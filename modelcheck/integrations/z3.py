@@ -747,15 +747,15 @@ def bmc(model: Model, depth: int, properties: tuple[str, ...] | None = None,
                                            trace.reason)
         if progress is not None:
             progress(f"bmc: depth {d} searched, {time.perf_counter() - started:.1f} s")
-        if len(found) == len(props):
-            break
+        if props and len(found) == len(props):
+            break  # with no property left, only the declared types would be checked
     verdicts = [
         found.get(p.name) or Verdict(
             p.name, p.kind, Status.HOLDS if complete else Status.UNKNOWN,
             reason="" if complete else f"no violation within {reached} steps (bounded search)")
         for p in props
     ]
-    all_found = len(found) == len(props)
+    all_found = bool(props) and len(found) == len(props)
     return _result(model, "bmc", verdicts, reached, started, complete or all_found,
                    None if complete or all_found else "max_depth")
 
