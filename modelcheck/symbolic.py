@@ -212,7 +212,13 @@ def field_types(state_class: type, spec: Any) -> dict[str, FieldType]:
     type, with the fix.
     """
     try:
-        hints = typing.get_type_hints(state_class, include_extras=True)
+        try:
+            hints = typing.get_type_hints(state_class, include_extras=True)
+        except NameError:
+            # String annotations of a class whose module is not importable
+            # (exec'd code): resolve them in the namespace the spec's code runs in.
+            hints = _own_hints(state_class, getattr(type(spec).initial_states,
+                                                    "__globals__", {}))
     except Exception as exc:
         raise SubsetError(
             f"{state_class.__name__}: its field annotations cannot be resolved ({exc}); "
@@ -250,6 +256,24 @@ def field_types(state_class: type, spec: Any) -> dict[str, FieldType]:
                 "(see modelcheck.symbolic)."
             )
     return result
+
+
+def _own_hints(state_class: type, namespace: dict[str, Any]) -> dict[str, Any]:
+    # Like typing.get_type_hints for the record's fields only, evaluating each
+    # class's string annotations in its module, or else in ``namespace``.
+    import inspect
+    import sys
+
+    hints: dict[str, Any] = {}
+    fields = set(getattr(state_class, "_fields", ()))
+    for klass in reversed(state_class.__mro__):
+        module = sys.modules.get(klass.__module__)
+        where = vars(module) if module is not None else namespace
+        for name, hint in inspect.get_annotations(klass).items():
+            if name in fields:
+                # The annotation is the spec author's own code, as for get_type_hints.
+                hints[name] = eval(hint, dict(where)) if isinstance(hint, str) else hint
+    return hints
 
 
 def _type_text(hint: Any) -> str:
