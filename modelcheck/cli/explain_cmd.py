@@ -12,10 +12,8 @@ import typer
 
 from modelcheck.blame import Blame, blame
 from modelcheck.cli import app
-from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, err, reported_errors
-from modelcheck.cli.loading import build_spec, load_spec_class
-from modelcheck.errors import ParameterError
-from modelcheck.model import compile_spec
+from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, reported_errors
+from modelcheck.cli.loading import model_for_trace
 from modelcheck.trace import load_trace
 
 
@@ -83,16 +81,5 @@ def explain_command(
     """Show which fields the violated property reads and the steps that broke it."""
     with reported_errors():
         trace = load_trace(trace_file)
-        cls = load_spec_class(target)
-        if trace.spec and trace.spec != cls.__name__:
-            err(f"warning: the trace was made by {trace.spec}, explaining it with {cls.__name__}")
-        recorded = {
-            k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)
-        }
-        try:
-            spec = build_spec(cls, param, values=recorded)
-        except ParameterError as exc:
-            raise ParameterError(
-                f"the trace's parameters do not fit {cls.__name__}: {exc}"
-            ) from None
-        typer.echo(render_blame(blame(compile_spec(spec), trace)))
+        model = model_for_trace(target, trace, param)
+        typer.echo(render_blame(blame(model, trace)))

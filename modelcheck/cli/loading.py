@@ -12,7 +12,9 @@ from typing import Any
 import attrs
 
 from modelcheck.errors import ParameterError, SpecError, SpecLoadError, closest
+from modelcheck.model import Model, compile_spec
 from modelcheck.spec import Spec
+from modelcheck.trace import Trace
 
 
 def load_module(path: str | Path) -> types.ModuleType:
@@ -153,3 +155,23 @@ def build_spec(
         return cls(**params)
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"{cls.__name__}({params}): {exc}") from None
+
+
+def model_for_trace(target: str, trace: Trace, assignments: list[str] | None) -> Model:
+    """Compile the spec at ``target`` with the parameters recorded in ``trace``.
+
+    ``assignments`` (``-p name=value``) override the recorded values.  A trace
+    made by another spec class only draws a warning: replaying it is how one
+    finds out whether it still applies.
+    """
+    cls = load_spec_class(target)
+    if trace.spec and trace.spec != cls.__name__:
+        sys.stderr.write(f"warning: the trace was made by {trace.spec}, using {cls.__name__}\n")
+    recorded = {
+        k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)
+    }
+    try:
+        spec = build_spec(cls, assignments, values=recorded)
+    except ParameterError as exc:
+        raise ParameterError(f"the trace's parameters do not fit {cls.__name__}: {exc}") from None
+    return compile_spec(spec)

@@ -8,9 +8,8 @@ import typer
 
 from modelcheck.cli import app
 from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, err, reported_errors
-from modelcheck.cli.loading import build_spec, load_spec_class
-from modelcheck.errors import ModelcheckError, ParameterError
-from modelcheck.model import compile_spec
+from modelcheck.cli.loading import model_for_trace
+from modelcheck.errors import ModelcheckError
 from modelcheck.render.text import render_trace
 from modelcheck.result import ExitCode
 from modelcheck.trace import load_trace, replay
@@ -57,19 +56,8 @@ def replay_command(
     """
     with reported_errors():
         trace = load_trace(trace_file)
-        cls = load_spec_class(target)
-        if trace.spec and trace.spec != cls.__name__:
-            err(f"warning: the trace was made by {trace.spec}, replaying it on {cls.__name__}")
-        recorded = {
-            k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)
-        }
-        try:
-            spec = build_spec(cls, param, values=recorded)
-        except ParameterError as exc:
-            raise ParameterError(
-                f"the trace's parameters do not fit {cls.__name__}: {exc}"
-            ) from None
-        outcome = replay(compile_spec(spec), trace)
+        model = model_for_trace(target, trace, param)
+        outcome = replay(model, trace)
         if outcome.legal:
             typer.echo(f"replayed {outcome.steps_replayed} steps: {outcome.message}")
             code = ExitCode.VIOLATED if outcome.property_fails else ExitCode.OK

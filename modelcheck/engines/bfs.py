@@ -195,6 +195,8 @@ def check(
                 if record_graph:
                     edge_targets.append(ids.setdefault(t, len(ids)))
                     edge_actions.append(last_action[0])
+            # The same admission steps as above, kept inline on purpose: a helper
+            # shared by both loops costs a call per step (~3% on dns-race).
             for f, a in nondet:
                 for t in f(s, a):
                     n += 1
