@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -27,6 +27,7 @@ from modelcheck.spec import (
     Spec,
 )
 from modelcheck.state import is_frozen_state
+from modelcheck.trace import Step, Trace
 
 
 @attrs.frozen
@@ -129,6 +130,25 @@ class Model:
     def successors(self, state: Any) -> list[tuple[ActionInstance, Any]]:
         """Every ``(action, next_state)`` pair from ``state``, in declaration order."""
         return [(act, nxt) for act in self.actions for nxt in act.successors(state)]
+
+    def run_trace(
+        self,
+        initial: Any,
+        steps: Iterable[tuple[ActionInstance, Any]],
+        violates: str | None = None,
+        kind: str | None = None,
+        reason: str = "",
+    ) -> Trace:
+        """The :class:`~modelcheck.trace.Trace` of a run: ``(action, next state)`` pairs."""
+        return Trace(
+            initial,
+            tuple(Step(act.family, act.args, state, act.actor) for act, state in steps),
+            spec=self.name,
+            parameters=dict(self.parameters),
+            violates=violates,
+            kind=kind,
+            reason=reason,
+        )
 
     def action_between(self, before: Any, after: Any) -> ActionInstance:
         """The first action (in declaration order) that leads from ``before`` to ``after``."""
@@ -351,9 +371,7 @@ def _initial_states(spec: Spec) -> tuple[Any, ...]:
     cls = type(spec)
     try:
         produced = spec.initial_states()
-        states: Sequence[Any] = (
-            [produced] if is_frozen_state(produced) else list(produced)
-        )
+        states: Sequence[Any] = [produced] if is_frozen_state(produced) else list(produced)
     except SpecError:
         raise
     except NotImplementedError as exc:
@@ -363,9 +381,7 @@ def _initial_states(spec: Spec) -> tuple[Any, ...]:
             f"{cls.__name__}.initial_states raised {type(exc).__name__}: {exc}"
         ) from exc
     if not states:
-        raise SpecError(
-            f"{cls.__name__}.initial_states returned no state; return at least one."
-        )
+        raise SpecError(f"{cls.__name__}.initial_states returned no state; return at least one.")
     unique: dict[Any, None] = {}
     first_type = type(states[0])
     for st in states:

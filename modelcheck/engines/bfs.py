@@ -325,11 +325,10 @@ def path_to(model: Model, index: dict[Any, Any], state: Any) -> Trace:
         chain.append(parent)
         parent = index[parent]
     chain.reverse()
-    steps = []
-    for before, after in itertools.pairwise(chain):
-        act = model.action_between(before, after)
-        steps.append(Step(act.family, act.args, after, act.actor))
-    return Trace(chain[0], tuple(steps), spec=model.name, parameters=dict(model.parameters))
+    steps = [
+        (model.action_between(before, after), after) for before, after in itertools.pairwise(chain)
+    ]
+    return model.run_trace(chain[0], steps)
 
 
 def _violation(

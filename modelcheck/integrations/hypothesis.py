@@ -54,7 +54,7 @@ from modelcheck.integrations.mbt import Binding, LockStep, MbtFailure, run_trace
 from modelcheck.model import ActionInstance, Model, compile_spec
 from modelcheck.render.text import render_trace
 from modelcheck.spec import Spec
-from modelcheck.trace import Step, Trace, save_trace
+from modelcheck.trace import Trace, save_trace
 
 __all__ = [
     "SpecMachine",
@@ -146,15 +146,7 @@ class SpecMachine(RuleBasedStateMachine):
         self, violates: str | None = None, kind: str | None = None, reason: str = ""
     ) -> Trace:
         """The run so far, in the project's trace format."""
-        return Trace(
-            self.initial,
-            tuple(Step(a.family, a.args, s) for a, s in self.steps),
-            spec=self.model.name,
-            parameters=dict(self.model.parameters),
-            violates=violates,
-            kind=kind,
-            reason=reason,
-        )
+        return self.model.run_trace(self.initial, self.steps, violates, kind, reason)
 
     def teardown(self) -> None:
         """Release the system under test, if any."""

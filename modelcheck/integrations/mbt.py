@@ -37,7 +37,7 @@ from modelcheck.errors import PropertyViolation, SpecError, closest
 from modelcheck.model import ActionInstance, Model, compile_spec
 from modelcheck.spec import Spec
 from modelcheck.state import format_value, state_fields
-from modelcheck.trace import Step, Trace
+from modelcheck.trace import Trace
 
 
 @attrs.frozen
@@ -191,15 +191,7 @@ class LockStep:
         self, violates: str | None = None, kind: str | None = None, reason: str = ""
     ) -> Trace:
         """The model's run so far."""
-        return Trace(
-            self.initial,
-            tuple(Step(a.family, a.args, s) for a, s in self.steps),
-            spec=self.model.name,
-            parameters=dict(self.model.parameters),
-            violates=violates,
-            kind=kind,
-            reason=reason,
-        )
+        return self.model.run_trace(self.initial, self.steps, violates, kind, reason)
 
     def _compare(self, before: Any, where: str) -> None:
         try:
