@@ -37,3 +37,48 @@ def test_readme_python_block_runs(number, monkeypatch):
     exec(code, namespace)
     assert os.getcwd() == str(ROOT)
     assert str(ROOT / "specs") in sys.path
+
+
+# --- the README's shown output and its table of commands ----------------------------------
+
+
+def _section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"## {title}")
+    end = text.index("\n## ", start + 1)
+    return text[start:end]
+
+
+def test_the_output_shown_under_what_it_finds_is_what_check_prints():
+    from typer.testing import CliRunner
+
+    from modelcheck.cli import app
+
+    shown = re.search(r"```text\n(.*?)```", _section("What it finds"), re.DOTALL).group(1)
+    result = CliRunner().invoke(app, ["check", str(ROOT / "specs" / "dns_race.py")])
+    assert result.exit_code == 1
+    actual = result.stdout.splitlines()
+    position = 0
+    for line in shown.splitlines():
+        if line == "..." or line.startswith("explored ") or "seconds=" in line:
+            continue  # elided, or timings that vary run to run
+        assert line in actual[position:], f"README line not printed (in order): {line!r}"
+        position = actual.index(line, position) + 1
+
+
+def test_every_command_in_the_fixes_table_gives_the_documented_states_and_exit_code():
+    from typer.testing import CliRunner
+
+    from modelcheck.cli import app
+
+    rows = re.findall(
+        r"^\| `modelcheck check specs/dns_race.py([^`]*)` \| (\d+) \| [^|]* \| (\d) \|$",
+        _section("What it finds"),
+        re.MULTILINE,
+    )
+    assert len(rows) == 3
+    for options, states, exit_code in rows:
+        args = ["check", str(ROOT / "specs" / "dns_race.py"), "-q", *options.split()]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == int(exit_code), (options, result.output)
+        assert f"states={states} " in result.stdout, (options, result.stdout)
