@@ -52,8 +52,10 @@ def _model(target: str, param: list[str] | None, prop: list[str] | None) -> Mode
 def _render(result: CheckResult, model: Model, quiet: bool) -> str:
     params = ", ".join(f"{k}={v!r}" for k, v in result.parameters.items())
     st = result.statistics
-    what = {"bmc": f"bounded model checking to depth {st.depth}",
-            "prove": f"k-induction with k={st.depth}"}[result.engine]
+    what = {
+        "bmc": f"bounded model checking to depth {st.depth}",
+        "prove": f"k-induction with k={st.depth}",
+    }[result.engine]
     lines = [f"{result.spec}({params})", f"{what}, in {st.seconds:.2f} s (z3)", ""]
     shown = {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}
     if result.engine == "prove":
@@ -67,10 +69,15 @@ def _render(result: CheckResult, model: Model, quiet: bool) -> str:
             n = len(v.counterexample)
             extra = f"  (shortest counterexample: {n} step{'s' if n != 1 else ''})"
         elif v.status is Status.UNKNOWN:
-            extra = "  (counterexample to induction below)" if v.counterexample else (
-                f"  ({v.reason})" if v.reason else "")
-        lines.append(f"  {v.property.ljust(width)}  {v.kind.ljust(kind_width)}  "
-                     f"{shown[v.status.value]}{extra}")
+            extra = (
+                "  (counterexample to induction below)"
+                if v.counterexample
+                else (f"  ({v.reason})" if v.reason else "")
+            )
+        lines.append(
+            f"  {v.property.ljust(width)}  {v.kind.ljust(kind_width)}  "
+            f"{shown[v.status.value]}{extra}"
+        )
     if model.lemmas and result.engine == "prove":
         lines.append(f"  lemmas proved and used: {', '.join(lem.name for lem in model.lemmas)}")
     skipped = [p.name for p in model.properties if p.kind == "recoverable"]
@@ -84,29 +91,35 @@ def _render(result: CheckResult, model: Model, quiet: bool) -> str:
             text = render_trace(v.counterexample)
             if v.status is Status.UNKNOWN:
                 _, _, rest = text.partition("\n")
-                text = (f"Counterexample to induction for {v.property}: "
-                        f"{len(v.counterexample)} step{'s' if len(v.counterexample) != 1 else ''} "
-                        "from a state satisfying every assumed invariant\n" + rest)
+                text = (
+                    f"Counterexample to induction for {v.property}: "
+                    f"{len(v.counterexample)} step{'s' if len(v.counterexample) != 1 else ''} "
+                    "from a state satisfying every assumed invariant\n" + rest
+                )
             parts.append(text)
     outcome = {0: "holds", 1: "violated", 3: "unknown"}[int(result.exit_code)]
     if result.engine == "prove" and outcome == "holds":
         outcome = "proved"
     violated = ",".join(v.property for v in result.violated) or "-"
-    parts.append(f"result={outcome} engine={result.engine} depth={st.depth} "
-                 f"violated={violated} seconds={st.seconds:.3f}")
+    parts.append(
+        f"result={outcome} engine={result.engine} depth={st.depth} "
+        f"violated={violated} seconds={st.seconds:.3f}"
+    )
     return "\n\n".join(parts)
 
 
-def _finish(result: CheckResult, model: Model, quiet: bool, json_file: Path | None,
-            trace_dir: Path | None) -> None:
+def _finish(
+    result: CheckResult, model: Model, quiet: bool, json_file: Path | None, trace_dir: Path | None
+) -> None:
     result = annotate_result(result, model)
     if json_file is not None:
         write_json_atomic(json_file, result_to_json(result))
     if trace_dir is not None:
         for verdict in result.verdicts:
             if verdict.counterexample is not None:
-                save_trace(verdict.counterexample,
-                           trace_dir / f"{safe_name(verdict.property)}.json")
+                save_trace(
+                    verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json"
+                )
     typer.echo(_render(result, model, quiet))
     raise typer.Exit(int(result.exit_code))
 
@@ -133,8 +146,7 @@ def bmc_command(
         model = _model(target, param, prop)
         from modelcheck.integrations.z3 import bmc
 
-        result = bmc(model, depth, tuple(prop) if prop else None,
-                     None if quiet else err)
+        result = bmc(model, depth, tuple(prop) if prop else None, None if quiet else err)
     _finish(result, model, quiet, json_file, trace_dir)
 
 

@@ -178,8 +178,9 @@ class Sym(Symbolic):
         cond = _as_bool(self)
         fields = getattr(type(then), "_fields", None)
         if fields is not None and type(then) is type(otherwise):
-            return type(then)(**{f: self.ite(getattr(then, f), getattr(otherwise, f))
-                                 for f in fields})
+            return type(then)(
+                **{f: self.ite(getattr(then, f), getattr(otherwise, f)) for f in fields}
+            )
         if isinstance(then, tuple) and isinstance(otherwise, tuple):
             if len(then) != len(otherwise):
                 raise _outside("ite() of two tuples of different lengths")
@@ -193,36 +194,69 @@ class Sym(Symbolic):
         a, b = _as_bv(self), _as_bv(other)
         return Sym(op(b, a) if swap else op(a, b), "int")
 
-    def __add__(self, o: Any) -> Any: return self._num(o, lambda a, b: a + b)
-    def __radd__(self, o: Any) -> Any: return self._num(o, lambda a, b: a + b, True)
-    def __sub__(self, o: Any) -> Any: return self._num(o, lambda a, b: a - b)
-    def __rsub__(self, o: Any) -> Any: return self._num(o, lambda a, b: a - b, True)
-    def __mul__(self, o: Any) -> Any: return self._num(o, lambda a, b: a * b)
-    def __rmul__(self, o: Any) -> Any: return self._num(o, lambda a, b: a * b, True)
-    def __lshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a << b)
-    def __rlshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a << b, True)
-    def __rshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a >> b)
-    def __rrshift__(self, o: Any) -> Any: return self._num(o, lambda a, b: a >> b, True)
-    def __neg__(self) -> Any: return Sym(-_as_bv(self), "int")
+    def __add__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a + b)
+
+    def __radd__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a + b, True)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a - b)
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a - b, True)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a * b)
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a * b, True)
+
+    def __lshift__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a << b)
+
+    def __rlshift__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a << b, True)
+
+    def __rshift__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a >> b)
+
+    def __rrshift__(self, o: Any) -> Any:
+        return self._num(o, lambda a, b: a >> b, True)
+
+    def __neg__(self) -> Any:
+        return Sym(-_as_bv(self), "int")
 
     def __floordiv__(self, o: Any) -> Any:
         raise _outside("// on a symbolic value (floor division is not in the subset)")
 
     __rfloordiv__ = __mod__ = __rmod__ = __truediv__ = __rtruediv__ = __floordiv__
 
-    def _logic(self, other: Any, bool_op: Callable[..., Any], bv_op: Callable[..., Any],
-               swap: bool = False) -> Any:
+    def _logic(
+        self, other: Any, bool_op: Callable[..., Any], bv_op: Callable[..., Any], swap: bool = False
+    ) -> Any:
         if isinstance(other, bool) or (isinstance(other, Sym) and other.kind == "bool"):
             if self.kind == "bool":
                 return Sym(bool_op(_as_bool(self), _as_bool(other)), "bool")
         return self._num(other, bv_op, swap)
 
-    def __and__(self, o: Any) -> Any: return self._logic(o, z3.And, lambda a, b: a & b)
-    def __rand__(self, o: Any) -> Any: return self._logic(o, z3.And, lambda a, b: a & b, True)
-    def __or__(self, o: Any) -> Any: return self._logic(o, z3.Or, lambda a, b: a | b)
-    def __ror__(self, o: Any) -> Any: return self._logic(o, z3.Or, lambda a, b: a | b, True)
-    def __xor__(self, o: Any) -> Any: return self._logic(o, z3.Xor, lambda a, b: a ^ b)
-    def __rxor__(self, o: Any) -> Any: return self._logic(o, z3.Xor, lambda a, b: a ^ b, True)
+    def __and__(self, o: Any) -> Any:
+        return self._logic(o, z3.And, lambda a, b: a & b)
+
+    def __rand__(self, o: Any) -> Any:
+        return self._logic(o, z3.And, lambda a, b: a & b, True)
+
+    def __or__(self, o: Any) -> Any:
+        return self._logic(o, z3.Or, lambda a, b: a | b)
+
+    def __ror__(self, o: Any) -> Any:
+        return self._logic(o, z3.Or, lambda a, b: a | b, True)
+
+    def __xor__(self, o: Any) -> Any:
+        return self._logic(o, z3.Xor, lambda a, b: a ^ b)
+
+    def __rxor__(self, o: Any) -> Any:
+        return self._logic(o, z3.Xor, lambda a, b: a ^ b, True)
 
     def __invert__(self) -> Any:
         if self.kind == "bool":
@@ -235,16 +269,25 @@ class Sym(Symbolic):
             return NotImplemented
         return Sym(op(_as_bv(self), _as_bv(other)), "bool")
 
-    def __lt__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a < b)
-    def __le__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a <= b)
-    def __gt__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a > b)
-    def __ge__(self, o: Any) -> Any: return self._cmp(o, lambda a, b: a >= b)
+    def __lt__(self, o: Any) -> Any:
+        return self._cmp(o, lambda a, b: a < b)
+
+    def __le__(self, o: Any) -> Any:
+        return self._cmp(o, lambda a, b: a <= b)
+
+    def __gt__(self, o: Any) -> Any:
+        return self._cmp(o, lambda a, b: a > b)
+
+    def __ge__(self, o: Any) -> Any:
+        return self._cmp(o, lambda a, b: a >= b)
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
         if isinstance(other, tuple | list | set | frozenset | dict) or other is None:
             return False
-        if self.kind == "bool" or isinstance(other, bool) or (
-            isinstance(other, Sym) and other.kind == "bool"
+        if (
+            self.kind == "bool"
+            or isinstance(other, bool)
+            or (isinstance(other, Sym) and other.kind == "bool")
         ):
             return Sym(_as_bool(self) == _as_bool(other), "bool")
         return Sym(_term(self) == _term(other), "bool")
@@ -307,9 +350,7 @@ def ite_terms(cond: Any, then: Any, otherwise: Any) -> Any:
     kinds = {v.kind for v in (then, otherwise) if isinstance(v, Sym)}
     if "bool" in kinds or (isinstance(then, bool) and isinstance(otherwise, bool)):
         return Sym(z3.If(cond, _as_bool(then), _as_bool(otherwise)), "bool")
-    enum = "enum" in kinds or not all(
-        isinstance(v, int | Sym) for v in (then, otherwise)
-    )
+    enum = "enum" in kinds or not all(isinstance(v, int | Sym) for v in (then, otherwise))
     return Sym(z3.If(cond, _term(then), _term(otherwise)), "enum" if enum else "int")
 
 
@@ -461,9 +502,11 @@ class Encoding:
             self.initials = [self._equals_state(self.pre, s) for s in model.initial_states]
             self.init = z3.Or(self.initials)
             self.transition, self.enabled = self._transition()
-            self.properties = {p.name: self._property(p)
-                               for p in (*model.properties, *model.lemmas)
-                               if p.kind in ("invariant", "action", "terminal")}
+            self.properties = {
+                p.name: self._property(p)
+                for p in (*model.properties, *model.lemmas)
+                if p.kind in ("invariant", "action", "terminal")
+            }
         finally:
             _CTX.pop()
 
@@ -472,7 +515,8 @@ class Encoding:
         out = {}
         for name, ftype in self.types.items():
             out[name] = [
-                z3.Bool(leaf + suffix) if isinstance(t, BoolType)
+                z3.Bool(leaf + suffix)
+                if isinstance(t, BoolType)
                 else z3.BitVec(leaf + suffix, self.width)
                 for leaf, t in _leaves(name, ftype)
             ]
@@ -565,8 +609,13 @@ class Encoding:
                             f"{what} returned {nxt!r} ({type(nxt).__name__}) instead of a "
                             f"{self.state_class.__name__} or None"
                         )
-                    disjuncts.append(z3.And(cond, self.act == act.index,
-                                            self._equals_state(self.post, nxt, f"{what}: ")))
+                    disjuncts.append(
+                        z3.And(
+                            cond,
+                            self.act == act.index,
+                            self._equals_state(self.post, nxt, f"{what}: "),
+                        )
+                    )
         return z3.Or(disjuncts), z3.Or(enabled) if enabled else z3.BoolVal(False)
 
     def _property(self, prop: PropertyDef) -> Any:
@@ -584,8 +633,13 @@ class Encoding:
         return formula
 
     # per step
-    def substitute(self, formula: Any, before: dict[str, list[Any]],
-                   after: dict[str, list[Any]] | None = None, act: Any = None) -> Any:
+    def substitute(
+        self,
+        formula: Any,
+        before: dict[str, list[Any]],
+        after: dict[str, list[Any]] | None = None,
+        act: Any = None,
+    ) -> Any:
         """``formula`` over step variables instead of the templates."""
         pairs = list(zip(self.flat(self.pre), self.flat(before), strict=True))
         if after is not None:
@@ -623,8 +677,15 @@ def encode(model: Model) -> Encoding:
 # --- traces -----------------------------------------------------------------------------
 
 
-def _trace(enc: Encoding, solution: Any, states: list[dict[str, list[Any]]],
-           acts: list[Any], prop: PropertyDef | None, reason: str, replay_initial: bool) -> Trace:
+def _trace(
+    enc: Encoding,
+    solution: Any,
+    states: list[dict[str, list[Any]]],
+    acts: list[Any],
+    prop: PropertyDef | None,
+    reason: str,
+    replay_initial: bool,
+) -> Trace:
     """Decode a path and re-run it with the spec's concrete code."""
     model = enc.model
     current = enc.decode(solution, states[0])
@@ -649,9 +710,15 @@ def _trace(enc: Encoding, solution: Any, states: list[dict[str, list[Any]]],
             )
         steps.append(Step(act.family, act.args, wanted, act.actor))
         current = wanted
-    return Trace(initial, tuple(steps), spec=model.name, parameters=dict(model.parameters),
-                 violates=None if prop is None else prop.name,
-                 kind=None if prop is None else prop.kind, reason=reason)
+    return Trace(
+        initial,
+        tuple(steps),
+        spec=model.name,
+        parameters=dict(model.parameters),
+        violates=None if prop is None else prop.name,
+        kind=None if prop is None else prop.kind,
+        reason=reason,
+    )
 
 
 def _reason(model: Model, prop: PropertyDef, trace: Trace) -> str:
@@ -677,12 +744,25 @@ def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     return props
 
 
-def _result(model: Model, engine: str, verdicts: list[Verdict], depth: int, started: float,
-            complete: bool, stopped_by: str | None) -> CheckResult:
+def _result(
+    model: Model,
+    engine: str,
+    verdicts: list[Verdict],
+    depth: int,
+    started: float,
+    complete: bool,
+    stopped_by: str | None,
+) -> CheckResult:
     stats = Statistics(0, 0, depth, time.perf_counter() - started, peak_memory_bytes())
-    return CheckResult(spec=model.name, parameters=dict(model.parameters),
-                       verdicts=tuple(verdicts), statistics=stats, complete=complete,
-                       stopped_by=stopped_by, engine=engine)
+    return CheckResult(
+        spec=model.name,
+        parameters=dict(model.parameters),
+        verdicts=tuple(verdicts),
+        statistics=stats,
+        complete=complete,
+        stopped_by=stopped_by,
+        engine=engine,
+    )
 
 
 # --- bounded model checking -------------------------------------------------------------
@@ -707,8 +787,12 @@ def _holds_at(enc: Encoding, prop: PropertyDef, states: list[Any], d: int) -> An
     return enc.substitute(formula, states[d])
 
 
-def bmc(model: Model, depth: int, properties: tuple[str, ...] | None = None,
-        progress: Progress | None = None) -> CheckResult:
+def bmc(
+    model: Model,
+    depth: int,
+    properties: tuple[str, ...] | None = None,
+    progress: Progress | None = None,
+) -> CheckResult:
     """Search for a violation of each invariant, action and terminal property within ``depth``.
 
     Depths are tried in increasing order, so every counterexample is a
@@ -740,28 +824,48 @@ def bmc(model: Model, depth: int, properties: tuple[str, ...] | None = None,
                 continue
             violation = z3.Not(_holds_at(enc, prop, states, d))
             if solver.check(violation) == z3.sat:
-                trace = _trace(enc, _first_in_bfs_order(enc, solver, states, acts, violation),
-                               states, acts, prop, "", True)
+                trace = _trace(
+                    enc,
+                    _first_in_bfs_order(enc, solver, states, acts, violation),
+                    states,
+                    acts,
+                    prop,
+                    "",
+                    True,
+                )
                 trace = attrs.evolve(trace, reason=_reason(model, prop, trace))
-                found[prop.name] = Verdict(prop.name, prop.kind, Status.VIOLATED, trace,
-                                           trace.reason)
+                found[prop.name] = Verdict(
+                    prop.name, prop.kind, Status.VIOLATED, trace, trace.reason
+                )
         if progress is not None:
             progress(f"bmc: depth {d} searched, {time.perf_counter() - started:.1f} s")
         if props and len(found) == len(props):
             break  # with no property left, only the declared types would be checked
     verdicts = [
-        found.get(p.name) or Verdict(
-            p.name, p.kind, Status.HOLDS if complete else Status.UNKNOWN,
-            reason="" if complete else f"no violation within {reached} steps (bounded search)")
+        found.get(p.name)
+        or Verdict(
+            p.name,
+            p.kind,
+            Status.HOLDS if complete else Status.UNKNOWN,
+            reason="" if complete else f"no violation within {reached} steps (bounded search)",
+        )
         for p in props
     ]
     all_found = bool(props) and len(found) == len(props)
-    return _result(model, "bmc", verdicts, reached, started, complete or all_found,
-                   None if complete or all_found else "max_depth")
+    return _result(
+        model,
+        "bmc",
+        verdicts,
+        reached,
+        started,
+        complete or all_found,
+        None if complete or all_found else "max_depth",
+    )
 
 
-def _first_in_bfs_order(enc: Encoding, solver: Any, states: list[Any], acts: list[Any],
-                        goal: Any) -> Any:
+def _first_in_bfs_order(
+    enc: Encoding, solver: Any, states: list[Any], acts: list[Any], goal: Any
+) -> Any:
     """A model of ``goal`` whose run is the one breadth-first search would report.
 
     BFS numbers states in discovery order, which is the lexicographic order
@@ -796,20 +900,19 @@ def _least(solver: Any, fixed: list[Any], choices: list[Any]) -> Any:
     return choices[low]
 
 
-def _check_declared_types(enc: Encoding, solver: Any, states: list[Any], acts: list[Any],
-                          d: int) -> None:
+def _check_declared_types(
+    enc: Encoding, solver: Any, states: list[Any], acts: list[Any], d: int
+) -> None:
     wf = enc.substitute(enc.wf, states[d])
     if solver.check(z3.Not(wf)) == z3.sat:
         solution = solver.model()
         trace = _trace(enc, solution, states, acts, None, "", True)
         state = trace.final
-        bad = [f"{k}={v!r}" for k, v in state.to_dict().items()
-               if not _fits(enc.types[k], v, enc)]
+        bad = [f"{k}={v!r}" for k, v in state.to_dict().items() if not _fits(enc.types[k], v, enc)]
         raise SubsetError(
             f"{enc.model.name}: a reachable state leaves the declared field types after "
             f"{d} steps ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
-            f"{enc.state_class.__name__}. Run: "
-            + " → ".join(s.label for s in trace.steps)
+            f"{enc.state_class.__name__}. Run: " + " → ".join(s.label for s in trace.steps)
         )
     solver.add(wf)
 
@@ -829,8 +932,12 @@ def _fits(ftype: FieldType, value: Any, enc: Encoding) -> bool:
 # --- k-induction ------------------------------------------------------------------------
 
 
-def prove(model: Model, k: int = 1, properties: tuple[str, ...] | None = None,
-          progress: Progress | None = None) -> CheckResult:
+def prove(
+    model: Model,
+    k: int = 1,
+    properties: tuple[str, ...] | None = None,
+    progress: Progress | None = None,
+) -> CheckResult:
     """Prove invariant, action and terminal properties for every reachable state.
 
     Base case: :func:`bmc` to depth ``k`` (a violation there is a real,
@@ -850,8 +957,10 @@ def prove(model: Model, k: int = 1, properties: tuple[str, ...] | None = None,
     base = bmc(model, k, tuple(p.name for p in [*props, *lemmas]), progress)
     violated = {v.property: v for v in base.violated}
     if base.complete and not violated:
-        verdicts = [attrs.evolve(base.verdict(p.name), reason="every reachable state checked")
-                    for p in props]
+        verdicts = [
+            attrs.evolve(base.verdict(p.name), reason="every reachable state checked")
+            for p in props
+        ]
         return _result(model, "prove", verdicts, k, started, True, None)
     enc = encode(model)
     standing = [p for p in [*props, *lemmas] if p.name not in violated]
@@ -876,38 +985,46 @@ def prove(model: Model, k: int = 1, properties: tuple[str, ...] | None = None,
         for prop in list(standing):
             if solver.check(z3.Not(_holds_at(enc, prop, states, k))) == z3.sat:
                 trace = _trace(enc, solver.model(), states, acts, prop, "", False)
-                failed[prop.name] = attrs.evolve(trace, reason=_cti_reason(model, prop, trace,
-                                                                           standing, k))
+                failed[prop.name] = attrs.evolve(
+                    trace, reason=_cti_reason(model, prop, trace, standing, k)
+                )
                 standing.remove(prop)
                 changed = True
         solver.pop()
         if progress is not None:
-            progress(f"prove: induction pass, {len(standing)} standing, "
-                     f"{time.perf_counter() - started:.1f} s")
+            progress(
+                f"prove: induction pass, {len(standing)} standing, "
+                f"{time.perf_counter() - started:.1f} s"
+            )
     proved = {p.name for p in standing}
     verdicts = []
     for p in props:
         if p.name in violated:
             verdicts.append(violated[p.name])
         elif p.name in proved:
-            verdicts.append(Verdict(p.name, p.kind, Status.HOLDS,
-                                    reason=f"proved by {k}-induction"))
+            verdicts.append(
+                Verdict(p.name, p.kind, Status.HOLDS, reason=f"proved by {k}-induction")
+            )
         else:
             trace = failed[p.name]
             verdicts.append(Verdict(p.name, p.kind, Status.UNKNOWN, trace, trace.reason))
     complete = all(v.status is not Status.UNKNOWN for v in verdicts)
-    return _result(model, "prove", verdicts, k, started, complete,
-                   None if complete else "induction")
+    return _result(
+        model, "prove", verdicts, k, started, complete, None if complete else "induction"
+    )
 
 
 def _state_key(enc: Encoding, variables: dict[str, list[Any]]) -> Any:
-    leaves = [z3.If(v, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)) if z3.is_bool(v) else v
-              for v in enc.flat(variables)]
+    leaves = [
+        z3.If(v, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)) if z3.is_bool(v) else v
+        for v in enc.flat(variables)
+    ]
     return z3.Concat(*leaves) if len(leaves) > 1 else leaves[0]
 
 
-def _cti_reason(model: Model, prop: PropertyDef, trace: Trace, standing: list[PropertyDef],
-                k: int) -> str:
+def _cti_reason(
+    model: Model, prop: PropertyDef, trace: Trace, standing: list[PropertyDef], k: int
+) -> str:
     assumed = ", ".join(p.name for p in standing if p is not prop) or "no other invariant"
     return (
         f"not proved: a counterexample to induction. From a state satisfying {prop.name} and "
