@@ -48,8 +48,10 @@ def bmc_row(e: int, m: int, g: int) -> str:
     explicit, x_time = timed(lambda: check(spec, properties=[INVARIANT], stop_at_first=True))
     s_len = len(symbolic.verdicts[0].counterexample)
     x_len = len(explicit.verdicts[0].counterexample)
-    return (f"| {e} | {m} | {g} | {s_len} | {s_time:.2f} | {x_len} | {x_time:.2f} "
-            f"({explicit.statistics.states:,} states) |")
+    return (
+        f"| {e} | {m} | {g} | {s_len} | {s_time:.2f} | {x_len} | {x_time:.2f} "
+        f"({explicit.statistics.states:,} states) |"
+    )
 
 
 def prove_row(e: int, m: int, g: int, limit: float) -> str:
@@ -57,25 +59,29 @@ def prove_row(e: int, m: int, g: int, limit: float) -> str:
     proof, p_time = timed(lambda: prove(compile_spec(spec), 1))
     proved = all(v.status is Status.HOLDS for v in proof.verdicts)
     both = [INVARIANT, "applied_generation_monotonic"]
-    explicit, x_time = timed(lambda: check(spec, properties=both,
-                                           time_limit=limit))
+    explicit, x_time = timed(lambda: check(spec, properties=both, time_limit=limit))
     if explicit.complete:
         x_text = f"{x_time:.2f} ({explicit.statistics.states:,} states)"
     else:
         x_text = f"did not finish in {limit:.0f} s ({explicit.statistics.states:,} states so far)"
-    return (f"| {e} | {m} | {g} | {'proved' if proved else 'NOT proved'} | {p_time:.2f} "
-            f"| {x_text} |")
+    return f"| {e} | {m} | {g} | {'proved' if proved else 'NOT proved'} | {p_time:.2f} | {x_text} |"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
-    parser.add_argument("--explicit-limit", type=float, default=60.0,
-                        help="seconds the explicit engine gets per size")
+    parser.add_argument(
+        "--explicit-limit",
+        type=float,
+        default=60.0,
+        help="seconds the explicit engine gets per size",
+    )
     args = parser.parse_args()
     sizes = SIZES[:3] if args.quick else SIZES
-    print(f"CPython {platform.python_version()}, {platform.machine()}, "
-          f"{platform.platform(terse=True)}")
+    print(
+        f"CPython {platform.python_version()}, {platform.machine()}, "
+        f"{platform.platform(terse=True)}"
+    )
     print("\nBMC to the shortest counterexample of active_plan_never_deleted (no fix)\n")
     print("| E | M | G | BMC steps | BMC s | BFS steps | BFS s |")
     print("|---|---|---|---|---|---|---|")

@@ -104,8 +104,10 @@ def _with_cell(state: Any, field: str, index: int | None, value: Any) -> Any | N
 def blame(model: Model, trace: Trace) -> Blame:
     """Explain why ``trace.violates`` fails at the end of ``trace`` (see the module docs)."""
     if trace.violates is None:
-        raise ModelcheckError("the trace records no violated property, so there is nothing "
-                              "to explain; explain reads counterexamples from check --trace-dir.")
+        raise ModelcheckError(
+            "the trace records no violated property, so there is nothing "
+            "to explain; explain reads counterexamples from check --trace-dir."
+        )
     prop = model.property(trace.violates)
     trace = _real_trace(model, trace)
     states = trace.states
@@ -128,8 +130,11 @@ def blame(model: Model, trace: Trace) -> Blame:
     for name in names:
         for si in inputs:
             value = getattr(states[si], name)
-            positions = range(len(value)) if isinstance(value, tuple) and not hasattr(
-                value, "_fields") else [None]
+            positions = (
+                range(len(value))
+                if isinstance(value, tuple) and not hasattr(value, "_fields")
+                else [None]
+            )
             for index in positions:
                 cell = _cell(states[si], name, index)
                 origin = si
@@ -159,8 +164,13 @@ def blame(model: Model, trace: Trace) -> Blame:
                         except Exception:
                             culprit = None
                 step = trace.steps[origin - 1]
-                rows[key] = Cause(label, _show(states[si], name, index, cell), origin,
-                                  step.label, step.actor, _show(states[si], name, index, before),
-                                  culprit)
-    return Blame(prop.name, prop.kind, trace.reason, len(trace), tuple(names),
-                 tuple(rows.values()))
+                rows[key] = Cause(
+                    label,
+                    _show(states[si], name, index, cell),
+                    origin,
+                    step.label,
+                    step.actor,
+                    _show(states[si], name, index, before),
+                    culprit,
+                )
+    return Blame(prop.name, prop.kind, trace.reason, len(trace), tuple(names), tuple(rows.values()))

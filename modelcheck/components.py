@@ -106,8 +106,9 @@ def element_changes(
         if old == new:
             continue
         if isinstance(old, tuple) and isinstance(new, tuple) and len(old) == len(new):
-            out.extend((name, i, o, n) for i, (o, n) in enumerate(zip(old, new, strict=True))
-                       if o != n)
+            out.extend(
+                (name, i, o, n) for i, (o, n) in enumerate(zip(old, new, strict=True)) if o != n
+            )
         else:
             out.append((name, None, old, new))
     return out
@@ -174,7 +175,8 @@ def annotate_trace(trace: Trace, model: Model) -> Trace:
 def annotate_result(result: CheckResult, model: Model) -> CheckResult:
     """``result`` with every counterexample passed through :func:`annotate_trace`."""
     verdicts = tuple(
-        v if v.counterexample is None
+        v
+        if v.counterexample is None
         else attrs.evolve(v, counterexample=annotate_trace(v.counterexample, model))
         for v in result.verdicts
     )

@@ -217,8 +217,7 @@ def field_types(state_class: type, spec: Any) -> dict[str, FieldType]:
         except NameError:
             # String annotations of a class whose module is not importable
             # (exec'd code): resolve them in the namespace the spec's code runs in.
-            hints = _own_hints(state_class, getattr(type(spec).initial_states,
-                                                    "__globals__", {}))
+            hints = _own_hints(state_class, getattr(type(spec).initial_states, "__globals__", {}))
     except Exception as exc:
         raise SubsetError(
             f"{state_class.__name__}: its field annotations cannot be resolved ({exc}); "

@@ -183,6 +183,7 @@ class DnsRace(Spec):
     def no_unexpected_deadlock(self, s: DnsState) -> bool:
         """A state with no enabled action has the last plan active."""
         return s.applied == self.generations
+
     # --- lemmas: auxiliary invariants for `modelcheck prove` ---------------------------
     # k-induction assumes the properties in an arbitrary state that satisfies
     # them, reachable or not, and asks whether one step can break them.  The

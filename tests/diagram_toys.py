@@ -36,13 +36,13 @@ class TwoWriters(Spec):
     def grab(self, s: Cell, w: int) -> Cell | None:
         if s.pc[w] != IDLE:
             return None
-        return s.replace(pc=(*s.pc[:w], BUSY, *s.pc[w + 1:]))
+        return s.replace(pc=(*s.pc[:w], BUSY, *s.pc[w + 1 :]))
 
     @action(w="workers", actor=lambda w: f"Worker {w}")
     def write(self, s: Cell, w: int) -> Cell | None:
         if s.pc[w] != BUSY:
             return None
-        return Cell(w + 1, (*s.pc[:w], DONE, *s.pc[w + 1:]))
+        return Cell(w + 1, (*s.pc[:w], DONE, *s.pc[w + 1 :]))
 
     @invariant
     def cell_not_two(self, s: Cell) -> bool:

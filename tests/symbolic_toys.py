@@ -107,9 +107,7 @@ class LockWithLemma(TwoProcessLock):
         """A process is in the critical section exactly when it holds the lock."""
         # Without it, induction starts from pc=(critical, waiting) with the lock
         # free, and process 1 walks in.
-        return all(
-            (s.pc[p] == CRITICAL) == (s.holder == p) for p in range(2)
-        ) or self.broken
+        return all((s.pc[p] == CRITICAL) == (s.holder == p) for p in range(2)) or self.broken
 
 
 # --- outside the subset ---------------------------------------------------------------------

@@ -20,10 +20,14 @@ from diagram_toys import TwoWriters
 
 def hand_built(coverage=()) -> CheckResult:
     return CheckResult(
-        spec="Toy", parameters={"n": 2}, verdicts=(),
-        statistics=Statistics(states=3, transitions=2, depth=2, seconds=0.5,
-                              peak_memory_bytes=2**20),
-        complete=True, coverage=tuple(coverage),
+        spec="Toy",
+        parameters={"n": 2},
+        verdicts=(),
+        statistics=Statistics(
+            states=3, transitions=2, depth=2, seconds=0.5, peak_memory_bytes=2**20
+        ),
+        complete=True,
+        coverage=tuple(coverage),
     )
 
 
@@ -58,8 +62,12 @@ def test_no_coverage_section_when_coverage_was_not_counted():
 
 def test_coverage_in_json():
     data = result_to_json(hand_built(COVERAGE))
-    assert data["coverage"][2] == {"action": "reset(to=9)", "family": "reset", "enabled": 0,
-                                   "fired": 0}
+    assert data["coverage"][2] == {
+        "action": "reset(to=9)",
+        "family": "reset",
+        "enabled": 0,
+        "fired": 0,
+    }
 
 
 def test_the_engine_counts_every_action_instance():
@@ -70,8 +78,19 @@ def test_the_engine_counts_every_action_instance():
 
 def test_check_coverage_on_the_command_line(tmp_path, dns_race_path):
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["check", str(dns_race_path), "-q", "--coverage",
-                                      "-p", "generations=2", "--json", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(dns_race_path),
+            "-q",
+            "--coverage",
+            "-p",
+            "generations=2",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Action coverage" in result.stdout and "WARNING" not in result.stdout
     assert json.loads(out.read_text())["coverage"][0]["action"] == "plan()"

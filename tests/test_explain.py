@@ -30,7 +30,9 @@ def test_the_dns_race_culprits_are_the_stale_write_and_the_cleanup(dns):
     b = blame(model, result.verdict("active_plan_never_deleted").counterexample)
     assert set(b.reads) == {"applied", "store", "dns"}
     assert [(c.step, c.action, c.field) for c in b.culprits] == [
-        (7, "apply(e=0)", "dns[0]"), (10, "cleanup(e=1)", "store")]
+        (7, "apply(e=0)", "dns[0]"),
+        (10, "cleanup(e=1)", "store"),
+    ]
     store = next(c for c in b.causes if c.field == "store")
     assert (store.previous, store.value) == ("{1, 2, 3, 4}", "{3, 4}")
     applied = next(c for c in b.causes if c.field == "applied")
@@ -68,8 +70,9 @@ def run_explain(*args: str):
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory, dns_race_path_module):
     folder = tmp_path_factory.mktemp("traces")
-    result = CliRunner().invoke(app, ["check", str(dns_race_path_module), "-q",
-                                      "--trace-dir", str(folder)])
+    result = CliRunner().invoke(
+        app, ["check", str(dns_race_path_module), "-q", "--trace-dir", str(folder)]
+    )
     assert result.exit_code == 1
     return folder
 
@@ -83,8 +86,9 @@ def test_explain_prints_the_culprit_steps(saved, dns_race_path_module):
     result = run_explain(str(dns_race_path_module), str(saved / "active_plan_never_deleted.json"))
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.startswith("active_plan_never_deleted (invariant) fails at the end of this "
-                          "10-step trace:\n")
+    assert out.startswith(
+        "active_plan_never_deleted (invariant) fails at the end of this 10-step trace:\n"
+    )
     tail = out.split("Culprit steps")[1]
     assert tail == (
         " (undoing any one of them alone makes the property hold):\n"
@@ -94,9 +98,14 @@ def test_explain_prints_the_culprit_steps(saved, dns_race_path_module):
 
 
 def test_explain_with_a_trace_of_another_parameterisation_says_it_does_not_replay(
-        saved, dns_race_path_module):
-    result = run_explain(str(dns_race_path_module), str(saved / "active_plan_never_deleted.json"),
-                         "-p", "check_at_apply=true")
+    saved, dns_race_path_module
+):
+    result = run_explain(
+        str(dns_race_path_module),
+        str(saved / "active_plan_never_deleted.json"),
+        "-p",
+        "check_at_apply=true",
+    )
     assert result.exit_code == 2
     assert "not a legal run" in result.stderr
 

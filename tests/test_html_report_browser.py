@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from modelcheck.cli import app
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
-                                        if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 try:
@@ -27,22 +28,31 @@ except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None,
-                       reason="Chromium is not installed (apt-get install chromium)"),
-    pytest.mark.skipif(sync_playwright is None,
-                       reason="Playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
+    ),
+    pytest.mark.skipif(
+        sync_playwright is None, reason="Playwright is not installed (pip install playwright)"
+    ),
 ]
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     report = tmp_path_factory.mktemp("report") / "report.html"
     specs = Path(__file__).resolve().parent.parent / "specs"
-    result = CliRunner().invoke(app, ["check", str(specs / "dns_race.py"), "-q", "--coverage",
-                                      "--html", str(report)])
+    result = CliRunner().invoke(
+        app, ["check", str(specs / "dns_race.py"), "-q", "--coverage", "--html", str(report)]
+    )
     assert result.exit_code == 1, result.output
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
@@ -83,8 +93,11 @@ def visible_step(tab, section: str) -> dict:
 def test_stepping_through_the_counterexample_highlights_what_each_step_changed(page):
     tab, requests = page
     cx = "#cx-1"
-    assert tab.locator(f"{cx} h2").inner_text().startswith("Counterexample to "
-                                                           "active_plan_never_deleted")
+    assert (
+        tab.locator(f"{cx} h2")
+        .inner_text()
+        .startswith("Counterexample to active_plan_never_deleted")
+    )
     start = visible_step(tab, cx)
     assert (start["visible"], start["step"], start["position"]) == (1, 0, "Step 0 of 10")
     assert start["prevDisabled"] and not start["nextDisabled"] and start["current"] == []
@@ -110,8 +123,11 @@ def test_stepping_through_the_counterexample_highlights_what_each_step_changed(p
     assert visible_step(tab, cx)["step"] == 6
     tab.keyboard.press("End")
     end = visible_step(tab, cx)
-    assert end["step"] == 10 and end["nextDisabled"] and end["changed"] == ["store", "pc", "plan",
-                                                                            "next"]
+    assert (
+        end["step"] == 10
+        and end["nextDisabled"]
+        and end["changed"] == ["store", "pc", "plan", "next"]
+    )
     tab.click(f'{cx} svg .msg[data-step="2"] .hit')
     assert visible_step(tab, cx)["step"] == 2
     assert [u for u in requests if not u.startswith("file:")] == []

@@ -67,21 +67,40 @@ def test_dot_syntax_is_balanced_and_quoted():
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (dot) is not installed")
 def test_graphviz_accepts_the_output(tmp_path):
-    out = subprocess.run(["dot", "-Tsvg"], input=dot_of(TwoWriters()), text=True,
-                         capture_output=True, check=False, timeout=30)
+    out = subprocess.run(
+        ["dot", "-Tsvg"],
+        input=dot_of(TwoWriters()),
+        text=True,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
 
 
 def test_check_format_dot_prints_the_graph(dns_race_path):
-    result = CliRunner().invoke(app, ["check", str(dns_race_path), "-q", "--format", "dot",
-                                      "-p", "generations=2", "-p", "enactors=1"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(dns_race_path),
+            "-q",
+            "--format",
+            "dot",
+            "-p",
+            "generations=2",
+            "-p",
+            "enactors=1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith('digraph "DnsRace" {')
 
 
 def test_check_format_dot_refuses_a_large_model_with_exit_2(dns_race_path):
-    result = CliRunner().invoke(app, ["check", str(dns_race_path), "-q", "--format", "dot",
-                                      "-p", "generations=6"])
+    result = CliRunner().invoke(
+        app, ["check", str(dns_race_path), "-q", "--format", "dot", "-p", "generations=6"]
+    )
     assert result.exit_code == 2
     assert "--format dot draws at most 2000" in result.stderr
     assert result.stdout == ""

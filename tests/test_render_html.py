@@ -32,8 +32,9 @@ def dns_report() -> str:
 
 def test_the_report_fetches_nothing(dns_report):
     # The SVG namespace is a name, not a fetch; nothing else may point outside.
-    outside = re.findall(r"(?:https?:)?//[\w.-]+", dns_report.replace(
-        'xmlns="http://www.w3.org/2000/svg"', ""))
+    outside = re.findall(
+        r"(?:https?:)?//[\w.-]+", dns_report.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
     assert outside == []
     assert not re.search(r"<(script|link|img|iframe)[^>]*\s(src|href)=", dns_report)
     assert "default-src 'none'" in dns_report
@@ -47,7 +48,7 @@ def test_the_report_has_parameters_statistics_and_verdicts(dns_report):
 
 
 def test_each_counterexample_has_a_table_per_state_and_a_message_per_step(dns_report):
-    section = dns_report[dns_report.index('id="cx-1"'):].split("</section>")[0]
+    section = dns_report[dns_report.index('id="cx-1"') :].split("</section>")[0]
     assert 'data-property="active_plan_never_deleted"' in section
     assert section.count('<table class="state"') == 11
     assert len(re.findall(r'<g class="msg[^"]*" data-step="\d+"', section)) == 10
@@ -102,8 +103,9 @@ def test_no_partial_report_is_left_when_rendering_fails(tmp_path, monkeypatch):
 def test_an_unwritable_html_path_is_a_clear_error_with_exit_2(tmp_path, dns_race_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = CliRunner().invoke(app, ["check", str(dns_race_path), "-q",
-                                      "--html", str(blocker / "report.html")])
+    result = CliRunner().invoke(
+        app, ["check", str(dns_race_path), "-q", "--html", str(blocker / "report.html")]
+    )
     assert result.exit_code == 2
     assert "is not a folder" in result.stderr
 

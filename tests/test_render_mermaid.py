@@ -91,23 +91,40 @@ def test_the_dns_race_counterexample_shows_the_stale_write_and_the_cleanup():
 
 class DeclaredDnsRace(DnsRace):
     components: ClassVar[dict[str, str]] = {
-        "latest": "Planner", "store": "Plan store", "applied": "Active plan", "dns": "DNS {}",
-        "pc": "Enactor {}", "plan": "Enactor {}", "next": "Enactor {}",
+        "latest": "Planner",
+        "store": "Plan store",
+        "applied": "Active plan",
+        "dns": "DNS {}",
+        "pc": "Enactor {}",
+        "plan": "Enactor {}",
+        "next": "Enactor {}",
     }
 
 
 def test_declared_dns_race_components_give_one_lifeline_per_endpoint():
     trace = counterexample(DeclaredDnsRace(), "active_plan_never_deleted")
     diagram = parse(trace_to_mermaid(trace))
-    assert diagram["participants"] == ["Planner", "Enactor 0", "Enactor 1", "Plan store",
-                                       "DNS 0", "DNS 1", "Active plan"]
+    assert diagram["participants"] == [
+        "Planner",
+        "Enactor 0",
+        "Enactor 1",
+        "Plan store",
+        "DNS 0",
+        "DNS 1",
+        "Active plan",
+    ]
     assert diagram["messages"][0] == ("Planner", "Plan store", "1 plan(): store={1, 2}, latest=2")
     assert diagram["messages"][6] == ("Enactor 0", "DNS 0", "7 apply(e=0): dns[0]=2, next[0]=1")
 
 
 def test_mermaid_control_characters_in_values_are_escaped():
-    trace = Trace({"x": "a"}, (Step("set", (), {"x": "b;c#d\ne<br>f"}, actor="Me"),),
-                  violates="p", kind="invariant", reason="x is b;c")
+    trace = Trace(
+        {"x": "a"},
+        (Step("set", (), {"x": "b;c#d\ne<br>f"}, actor="Me"),),
+        violates="p",
+        kind="invariant",
+        reason="x is b;c",
+    )
     text = trace_to_mermaid(trace)
     parse(text)
     assert "b#59;c#35;d e#60;br>f" in text and "x is b#59;c" in text
@@ -153,12 +170,24 @@ def test_annotating_fills_actors_of_a_trace_saved_without_them(tmp_path):
 
 def test_show_and_check_print_the_same_diagram(tmp_path, dns_race_path):
     runner = CliRunner()
-    checked = runner.invoke(app, ["check", str(dns_race_path), "-q", "--format", "mermaid",
-                                  "--property", "active_plan_never_deleted",
-                                  "--trace-dir", str(tmp_path)])
+    checked = runner.invoke(
+        app,
+        [
+            "check",
+            str(dns_race_path),
+            "-q",
+            "--format",
+            "mermaid",
+            "--property",
+            "active_plan_never_deleted",
+            "--trace-dir",
+            str(tmp_path),
+        ],
+    )
     assert checked.exit_code == 1, checked.output
-    shown = runner.invoke(app, ["show", str(tmp_path / "active_plan_never_deleted.json"),
-                                "--format", "mermaid"])
+    shown = runner.invoke(
+        app, ["show", str(tmp_path / "active_plan_never_deleted.json"), "--format", "mermaid"]
+    )
     assert shown.exit_code == 0
     assert shown.stdout.strip() == checked.stdout.strip()
     parse(shown.stdout)

@@ -48,8 +48,9 @@ def test_helpers_on_concrete_values_are_plain_python():
 
 
 def test_dns_race_declares_bounded_types_resolved_against_its_parameters():
-    types = field_types(type(compile_spec(DnsRace()).initial_states[0]),
-                        DnsRace(enactors=3, generations=7))
+    types = field_types(
+        type(compile_spec(DnsRace()).initial_states[0]), DnsRace(enactors=3, generations=7)
+    )
     assert types["latest"] == IntType(1, 7)
     assert types["store"] == BitsType(1, 7)
     assert types["pc"] == TupleType(3, EnumType(("Idle", "Applying", "Cleaning")))
@@ -85,8 +86,7 @@ def test_lemmas_hold_in_every_reachable_state_of_small_configurations():
 
 def test_the_symbolic_module_does_not_import_z3():
     code = "import modelcheck, modelcheck.symbolic, sys; print('z3' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 

@@ -57,8 +57,11 @@ def test_without_the_lemmas_induction_fails_with_a_counterexample_to_induction()
     class NoLemmas(DnsRace):
         pass
 
-    for name in ("nothing_newer_than_latest", "written_endpoints_are_at_least_the_writers_plan",
-                 "plans_from_oldest_in_use_to_latest_exist"):
+    for name in (
+        "nothing_newer_than_latest",
+        "written_endpoints_are_at_least_the_writers_plan",
+        "plans_from_oldest_in_use_to_latest_exist",
+    ):
         setattr(NoLemmas, name, lambda self, s: True)  # plain methods: no longer lemmas
     model = compile_spec(NoLemmas(check_at_apply=True))
     assert model.lemmas == ()

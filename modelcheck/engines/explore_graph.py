@@ -82,8 +82,9 @@ def explore_graph(model: Model, max_states: int = MAX_GRAPH_STATES) -> StateGrap
             if key not in seen_edges:
                 seen_edges.add(key)
                 edges.append(Edge(source, target, act.index))
-    return StateGraph(tuple(states), tuple(edges), tuple(range(len(model.initial_states))),
-                      numbers=numbers)
+    return StateGraph(
+        tuple(states), tuple(edges), tuple(range(len(model.initial_states))), numbers=numbers
+    )
 
 
 def _too_large(model: Model, max_states: int) -> GraphTooLarge:

@@ -61,7 +61,8 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
     for prop in props:
         if prop.kind == "action":
             bad_steps.update(
-                (e.source, e.target, e.action) for e in graph.edges
+                (e.source, e.target, e.action)
+                for e in graph.edges
                 if not prop.check(graph.states[e.source], graph.states[e.target])
             )
 
@@ -95,7 +96,7 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
     ]
     lines = [
         f"digraph {_quote(model.name)} {{",
-        f"  graph [label={_quote(chr(10).join(title))}, labelloc=t, fontname=\"monospace\"];",
+        f'  graph [label={_quote(chr(10).join(title))}, labelloc=t, fontname="monospace"];',
         '  node [shape=box, fontname="monospace", fontsize=10];',
         '  edge [fontname="monospace", fontsize=9];',
     ]
@@ -122,8 +123,11 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
         key = (e.source, e.target, e.action)
         attrs_ = [f"label={_quote(model.actions[e.action].label)}"]
         if key in path_edges:
-            attrs_ += [f'color="{path_edges[key]}"', f'fontcolor="{path_edges[key]}"',
-                       "penwidth=2.5"]
+            attrs_ += [
+                f'color="{path_edges[key]}"',
+                f'fontcolor="{path_edges[key]}"',
+                "penwidth=2.5",
+            ]
         if key in bad_steps:
             attrs_.append("style=dashed")
         lines.append(f"  s{e.source} -> s{e.target} [{', '.join(attrs_)}];")

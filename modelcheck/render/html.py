@@ -137,8 +137,14 @@ def _value_cell(value: Any, changed_positions: set[int] | None) -> str:
     return escape(format_value(value))
 
 
-def _state_table(n: int, trace: Trace, before: dict[str, Any] | None, after: dict[str, Any],
-                 reads: set[str], culprits: frozenset[int]) -> str:
+def _state_table(
+    n: int,
+    trace: Trace,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    reads: set[str],
+    culprits: frozenset[int],
+) -> str:
     step = trace.steps[n - 1] if n else None
     changed: dict[str, set[int] | None] = {}
     if before is not None:
@@ -171,12 +177,14 @@ def _state_table(n: int, trace: Trace, before: dict[str, Any] | None, after: dic
         if field in changed and before is not None:
             was = escape(format_value(before.get(field)))
         klass = f' class="{" ".join(classes)}"' if classes else ""
-        rows.append(f'<tr data-field="{escape(field)}"{klass}><th>{escape(field)}</th>'
-                    f'<td class="value">{cell}</td><td class="was">{was}</td></tr>')
+        rows.append(
+            f'<tr data-field="{escape(field)}"{klass}><th>{escape(field)}</th>'
+            f'<td class="value">{cell}</td><td class="was">{was}</td></tr>'
+        )
     return (
         f'<table class="state" data-step="{n}" data-action="{escape(action)}"'
         f"{' hidden' if n else ''}><caption>{caption}</caption>"
-        '<thead><tr><th>field</th><th>value</th><th>before this step</th></tr></thead>'
+        "<thead><tr><th>field</th><th>value</th><th>before this step</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -193,15 +201,24 @@ def _blame_html(model: Model | None, trace: Trace) -> tuple[str, set[str], froze
         return "", set(), frozenset()
     rows = []
     for c in b.causes:
-        verdict = "-" if c.culprit is None else (
-            f'<span class="culprit-mark">yes</span>: with {escape(c.previous or "")} it would '
-            "hold" if c.culprit else "no")
-        rows.append(f"<tr><td>{escape(c.field)}</td><td>{escape(c.value)}</td><td>{c.step}</td>"
-                    f"<td>{escape(c.action)}</td><td>{escape(c.actor or '-')}</td>"
-                    f"<td>{verdict}</td></tr>")
+        verdict = (
+            "-"
+            if c.culprit is None
+            else (
+                f'<span class="culprit-mark">yes</span>: with {escape(c.previous or "")} it would '
+                "hold"
+                if c.culprit
+                else "no"
+            )
+        )
+        rows.append(
+            f"<tr><td>{escape(c.field)}</td><td>{escape(c.value)}</td><td>{c.step}</td>"
+            f"<td>{escape(c.action)}</td><td>{escape(c.actor or '-')}</td>"
+            f"<td>{verdict}</td></tr>"
+        )
     table = (
         f"<p>{escape(b.property)} reads <code>{escape(', '.join(b.reads))}</code>; the values "
-        "it saw and the step that wrote each:</p><table class=\"blame\"><thead><tr><th>field</th>"
+        'it saw and the step that wrote each:</p><table class="blame"><thead><tr><th>field</th>'
         "<th>value</th><th>step</th><th>action</th><th>by</th><th>culprit</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -213,14 +230,16 @@ def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
     assert trace is not None
     blame_table, reads, culprits = _blame_html(model, trace)
     states = [fields_of(s) for s in trace.states]
-    tables = [_state_table(n, trace, states[n - 1] if n else None, states[n], reads, culprits)
-              for n in range(len(states))]
+    tables = [
+        _state_table(n, trace, states[n - 1] if n else None, states[n], reads, culprits)
+        for n in range(len(states))
+    ]
     svg = sequence_svg(build_sequence(trace), f"cx{k}", culprits)
     return f"""
 <section class="counterexample" id="cx-{k}" data-steps="{len(trace)}" data-current="0"
   data-property="{escape(verdict.property)}" tabindex="-1">
 <h2>Counterexample to {escape(verdict.property)} ({escape(verdict.kind)}):
-  {len(trace)} step{'s' if len(trace) != 1 else ''}</h2>
+  {len(trace)} step{"s" if len(trace) != 1 else ""}</h2>
 <div class="banner bad violation"><b>Violated:</b>
   <span class="reason">{escape(verdict.reason or verdict.property)}</span></div>
 {blame_table}
@@ -231,7 +250,7 @@ def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
   <span class="step-action"></span>
 </div>
 <div class="panes">
-<div class="states">{''.join(tables)}</div>
+<div class="states">{"".join(tables)}</div>
 <div class="diagram">{svg}</div>
 </div>
 </section>"""
@@ -242,18 +261,19 @@ def _coverage(result: CheckResult) -> str:
         return ""
     never = ' class="never"'
     rows = "".join(
-        f'<tr{never if c.enabled == 0 else ""}><td>{escape(c.label)}</td>'
+        f"<tr{never if c.enabled == 0 else ''}><td>{escape(c.label)}</td>"
         f"<td>{c.enabled:,}</td><td>{c.fired:,}</td></tr>"
         for c in result.coverage
     )
     warnings = "".join(
         f'<p class="warning">WARNING: {escape(c.label)} was never enabled; its guard may be '
         "impossible (a bug in the spec?)</p>"
-        for c in result.coverage if c.enabled == 0
+        for c in result.coverage
+        if c.enabled == 0
     )
     return (
         '<section id="coverage"><h2>Action coverage</h2><p>enabled: states the action was '
-        "enabled in; fired: steps it took.</p><table class=\"coverage\"><thead><tr><th>action"
+        'enabled in; fired: steps it took.</p><table class="coverage"><thead><tr><th>action'
         f"</th><th>enabled</th><th>fired</th></tr></thead><tbody>{rows}</tbody></table>"
         f"{warnings}</section>"
     )
@@ -264,18 +284,26 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
     st = result.statistics
     violated = result.violated
     if violated:
-        banner = (f'<div class="banner bad">{len(violated)} of {len(result.verdicts)} '
-                  "properties violated</div>")
+        banner = (
+            f'<div class="banner bad">{len(violated)} of {len(result.verdicts)} '
+            "properties violated</div>"
+        )
     elif result.ok:
         banner = '<div class="banner good">every property holds</div>'
     else:
-        banner = (f'<div class="banner bad">incomplete: stopped by {escape(str(result.stopped_by))}'
-                  "; nothing was proved</div>")
-    params = "".join(f"<tr><th>{escape(k)}</th><td>{escape(repr(v))}</td></tr>"
-                     for k, v in result.parameters.items())
+        banner = (
+            f'<div class="banner bad">incomplete: stopped by {escape(str(result.stopped_by))}'
+            "; nothing was proved</div>"
+        )
+    params = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape(repr(v))}</td></tr>"
+        for k, v in result.parameters.items()
+    )
     stats = [
-        ("distinct states", f"{st.states:,}"), ("transitions", f"{st.transitions:,}"),
-        ("depth", str(st.depth)), ("seconds", f"{st.seconds:.3f}"),
+        ("distinct states", f"{st.states:,}"),
+        ("transitions", f"{st.transitions:,}"),
+        ("depth", str(st.depth)),
+        ("seconds", f"{st.seconds:.3f}"),
         ("complete", "yes" if result.complete else f"no (stopped by {result.stopped_by})"),
         ("engine", result.engine),
     ]
@@ -290,16 +318,23 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
             extra = f"shortest counterexample: {len(v.counterexample)} steps"
         else:
             extra = ""
-        status = {Status.HOLDS: "holds", Status.VIOLATED: "VIOLATED",
-                  Status.UNKNOWN: "unknown"}[v.status]
+        status = {Status.HOLDS: "holds", Status.VIOLATED: "VIOLATED", Status.UNKNOWN: "unknown"}[
+            v.status
+        ]
         verdict_rows.append(
             f'<tr data-property="{escape(v.property)}"><td>{name}</td><td>{escape(v.kind)}</td>'
             f'<td class="verdict-{v.status.value}">{status}</td><td>{escape(extra)}</td></tr>'
         )
     sections = "".join(_counterexample(k, v, model) for k, v in enumerate(traced, start=1))
     title = f"{result.spec}({_params(result.parameters)})"
-    keys = ("Step through a counterexample with its buttons or the ← → keys (Home, End); "
-            "click a message in the diagram to jump to its step.") if traced else ""
+    keys = (
+        (
+            "Step through a counterexample with its buttons or the ← → keys (Home, End); "
+            "click a message in the diagram to jump to its step."
+        )
+        if traced
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -320,7 +355,7 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
 <table class="statistics"><tbody>{stats_rows}</tbody></table>
 <h2>Verdicts</h2>
 <table class="verdicts"><thead><tr><th>property</th><th>kind</th><th>verdict</th><th></th></tr>
-</thead><tbody>{''.join(verdict_rows)}</tbody></table>
+</thead><tbody>{"".join(verdict_rows)}</tbody></table>
 {_coverage(result)}
 <p>{keys}</p>
 {sections}

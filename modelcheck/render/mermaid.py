@@ -46,8 +46,9 @@ def trace_to_mermaid(trace: Trace) -> str:
 
 def result_to_mermaid(result: CheckResult) -> str:
     """A diagram per counterexample, separated by blank lines (a comment if there is none)."""
-    diagrams = [trace_to_mermaid(v.counterexample) for v in result.verdicts
-                if v.counterexample is not None]
+    diagrams = [
+        trace_to_mermaid(v.counterexample) for v in result.verdicts if v.counterexample is not None
+    ]
     if not diagrams:
         return "%% no counterexample: no property was violated\n"
     return "\n".join(diagrams)

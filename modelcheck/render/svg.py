@@ -80,9 +80,11 @@ def sequence_svg(seq: Sequence, dom_id: str, culprits: frozenset[int] = frozense
         y = first_row + _ROW * row
         x1, x2 = x[m.source], x[m.target]
         klass = "msg culprit" if m.step in culprits else "msg"
-        parts = [f'<g class="{klass}" data-step="{m.step}"><title>{escape(m.text)}</title>',
-                 f'<rect class="hit" x="{_SIDE}" y="{y - 22}" width="{width - 2 * _SIDE}" '
-                 f'height="{_ROW - 2}"/>']
+        parts = [
+            f'<g class="{klass}" data-step="{m.step}"><title>{escape(m.text)}</title>',
+            f'<rect class="hit" x="{_SIDE}" y="{y - 22}" width="{width - 2 * _SIDE}" '
+            f'height="{_ROW - 2}"/>',
+        ]
         if m.source == m.target:
             parts.append(
                 f'<path d="M{x1},{y - 6} h28 v12 h-26" marker-end="url(#{dom_id}-arrow)"/>'
@@ -100,8 +102,9 @@ def sequence_svg(seq: Sequence, dom_id: str, culprits: frozenset[int] = frozense
         out.append("".join(parts))
     if note_lines:
         y0 = bottom + 8
-        out.append(f'<g class="note"><rect x="{left}" y="{y0}" width="{right - left}" '
-                   f'height="{box_h}"/>')
+        out.append(
+            f'<g class="note"><rect x="{left}" y="{y0}" width="{right - left}" height="{box_h}"/>'
+        )
         for k, line in enumerate(note_lines):
             out.append(f'<text x="{left + 8}" y="{y0 + 18 + 15 * k}">{escape(line)}</text>')
         out.append("</g>")
