@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+import toy_specs
 from toy_specs import (
     BoundedQueue,
     Count,
@@ -367,6 +369,13 @@ def test_an_action_that_raises_is_a_spec_runtime_error_with_the_trace_to_that_st
     assert "Counter.inc raised ZeroDivisionError: boom" in text
     assert "inc()" in text
     assert f"value={k}" in text
+    # ... and where: the spec's own file and the line that raised.
+    raising_line = next(
+        n
+        for n, line in enumerate(Path(toy_specs.__file__).read_text().splitlines(), start=1)
+        if "boom" in line and "raise" in line
+    )
+    assert f"at {toy_specs.__file__}:{raising_line} " in text
 
 
 def test_an_action_with_arguments_that_raises_names_them():

@@ -425,7 +425,7 @@ def _diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Sp
         except Exception as inner:
             return SpecRuntimeError(
                 f"{model.name}.{act.family} raised {type(inner).__name__}: {inner} "
-                f"when run as {act.label} in {where} (reached in "
+                f"at {_raised_at(inner)} when run as {act.label} in {where} (reached in "
                 f"{len(trace) if trace else 0} steps; the trace is attached). "
                 f"State: {_state_text(s)}",
                 trace,
@@ -440,13 +440,23 @@ def _diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Sp
         except Exception as inner:
             return SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "
-                f"in a state reached in {len(trace) if trace else 0} steps (the trace is "
+                f"at {_raised_at(inner)} in a state reached in {len(trace) if trace else 0} steps (the trace is "
                 f"attached). State: {_state_text(s)}",
                 trace,
             )
     return SpecRuntimeError(
         f"{model.name}: the search failed with {type(exc).__name__}: {exc}", trace
     )
+
+
+def _raised_at(exc: BaseException) -> str:
+    """``file:line`` where ``exc`` was raised (the innermost frame), for messages."""
+    tb = exc.__traceback__
+    if tb is None:
+        return "an unknown line"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
 
 
 def _producer(model: Model, before: Any, after: Any) -> ActionInstance | None:
