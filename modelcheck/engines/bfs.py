@@ -440,8 +440,8 @@ def _diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Sp
         except Exception as inner:
             return SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "
-                f"at {_raised_at(inner)} in a state reached in {len(trace) if trace else 0} steps (the trace is "
-                f"attached). State: {_state_text(s)}",
+                f"at {_raised_at(inner)} in a state reached in {len(trace) if trace else 0} "
+                f"steps (the trace is attached). State: {_state_text(s)}",
                 trace,
             )
     return SpecRuntimeError(
