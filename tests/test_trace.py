@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 from toy_specs import Color, Count, Counter, Inner, PathGraph, RichValues, TwoProcessLock
@@ -89,6 +91,24 @@ def test_enums_sets_tuples_and_nested_states_survive_a_round_trip(tmp_path):
 def test_saving_leaves_no_temporary_file_behind(lock_trace):
     _, path = lock_trace
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_a_saved_trace_gets_the_umask_permissions_not_the_private_temporary_ones(lock_trace):
+    _, path = lock_trace
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_failed_save_names_the_file_asked_for_not_the_temporary_one(lock_trace, tmp_path):
+    trace, _ = lock_trace
+    target = tmp_path / "folder"
+    target.mkdir()  # os.replace cannot put a file where a folder is
+    with pytest.raises(OSError) as info:
+        save_trace(trace, target)
+    assert info.value.filename == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "mutex.json"]
+    assert list(target.iterdir()) == []
 
 
 def test_a_trace_without_a_property_has_a_null_property():

@@ -13,8 +13,6 @@ given the model, the culprit steps found by :mod:`modelcheck.blame`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from modelcheck.render.svg import sequence_svg
 from modelcheck.render.text import fields_of
 from modelcheck.result import CheckResult, Status, Verdict
 from modelcheck.state import format_value
-from modelcheck.trace import Trace
+from modelcheck.trace import Trace, write_text_atomic
 
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em 2em; color: #1d2330; }
@@ -367,17 +365,4 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
 
 def write_report(path: str | Path, result: CheckResult, model: Model | None = None) -> None:
     """Write :func:`render_html` to ``path`` atomically (no partial file on any error)."""
-    text = render_html(result, model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, render_html(result, model))
