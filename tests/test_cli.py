@@ -178,6 +178,32 @@ def test_json_and_trace_dir_write_parseable_files(tmp_path):
     assert trace["format"] == "modelcheck-trace" and len(trace["steps"]) == 4
 
 
+def test_json_naming_a_folder_exits_2_before_the_search_saying_to_give_a_file(tmp_path):
+    result = run("check", LOCK, "-q", "--json", tmp_path)
+    assert result.exit_code == 2
+    assert f"--json {tmp_path}: is a folder; give the name of a file to write." in result.stderr
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("option", ["--json", "--html", "--trace-dir"])
+def test_an_output_path_where_no_file_can_be_created_exits_2_before_the_search(option):
+    result = run("check", LOCK, "-q", option, "/proc/modelcheck-out")
+    assert result.exit_code == 2
+    assert f"{option} /proc/modelcheck-out: cannot create files in /proc" in result.stderr
+    assert "choose a folder you can write to" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_trace_dir_under_a_regular_file_exits_2_naming_the_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for command in ("check", "simulate"):
+        result = run(command, LOCK, "-q", "--trace-dir", blocker / "traces")
+        assert result.exit_code == 2
+        assert f"{blocker} is not a folder but a file" in result.stderr
+
+
 def test_format_json_prints_the_result_on_stdout():
     result = run("check", COUNTER, "-p", "n=2", "--format", "json")
     assert result.exit_code == 0

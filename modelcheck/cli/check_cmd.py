@@ -18,7 +18,7 @@ from modelcheck.cli.common import (
     err,
     output_path,
     reported_errors,
-    safe_name,
+    save_counterexamples,
 )
 from modelcheck.cli.loading import (
     build_spec,
@@ -33,7 +33,7 @@ from modelcheck.errors import ModelcheckError
 from modelcheck.model import compile_spec
 from modelcheck.render import FORMATS, render
 from modelcheck.render.json import result_to_json
-from modelcheck.trace import save_trace, write_json_atomic
+from modelcheck.trace import write_json_atomic
 
 
 @app.command("check")
@@ -79,11 +79,11 @@ def check_command(
             raise ModelcheckError(
                 f"--format {output_format}: unknown format; choose one of {', '.join(FORMATS)}."
             )
-        for path in (json_file, trace_dir, html_file):
+        for path, option in ((json_file, "--json"), (html_file, "--html")):
             if path is not None:
-                output_path(path)
-        if trace_dir is not None and trace_dir.exists() and not trace_dir.is_dir():
-            raise ModelcheckError(f"--trace-dir {trace_dir}: exists and is not a folder")
+                output_path(path, option, folder=False)
+        if trace_dir is not None:
+            output_path(trace_dir, "--trace-dir", folder=True)
         spec = build_spec(load_spec_class(target), param)
         model = compile_spec(spec)
         if prop:
@@ -105,11 +105,10 @@ def check_command(
         if json_file is not None:
             write_json_atomic(json_file, result_to_json(result))
         if trace_dir is not None:
-            for verdict in result.violated:
-                if verdict.counterexample is not None:
-                    save_trace(
-                        verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json"
-                    )
+            save_counterexamples(
+                (v.counterexample for v in result.violated if v.counterexample is not None),
+                trace_dir,
+            )
         if html_file is not None:
             from modelcheck.render.html import write_report
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ import typer
 from modelcheck.engines.bfs import Progress
 from modelcheck.errors import ModelcheckError, SpecRuntimeError
 from modelcheck.result import ExitCode
+from modelcheck.trace import Trace, save_trace
 
 
 def err(text: str) -> None:
@@ -98,12 +100,46 @@ def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
-def output_path(path: Path) -> Path:
-    """Check that ``path``'s folder can be written before a long run starts."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise ModelcheckError(f"{path}: {parent} is not a folder")
+def output_path(path: Path, option: str = "", *, folder: bool | None = None) -> Path:
+    """Fail before a long run, not after it, when ``path`` cannot be written.
+
+    ``option`` (e.g. ``"--json"``) goes into the message; ``folder`` says
+    whether ``path`` is a file to write (False), a folder to write files into,
+    created if missing (True), or either (None).  Writability is tried by
+    creating and removing a file in the nearest existing folder: permission
+    bits do not tell (root ignores them, /proc refuses new files anyway).
+    """
+    label = f"{option} {path}" if option else str(path)
+    if folder is False and path.is_dir():
+        raise ModelcheckError(f"{label}: is a folder; give the name of a file to write.")
+    if folder is True and path.exists() and not path.is_dir():
+        raise ModelcheckError(
+            f"{label}: exists and is not a folder; give a folder name (it is created if missing)."
+        )
+    existing = path if path.is_dir() else path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ModelcheckError(
+            f"{label}: {existing} is not a folder but a file, so nothing can be written under "
+            "it; choose another path."
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".modelcheck-probe-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ModelcheckError(
+            f"{label}: cannot create files in {existing} ({exc.strerror}); choose a folder "
+            "you can write to."
+        ) from None
     return path
+
+
+def save_counterexamples(traces: Iterable[Trace], trace_dir: Path) -> None:
+    """Write each trace to ``trace_dir/<property>.json`` (``--trace-dir``)."""
+    for trace in traces:
+        save_trace(trace, trace_dir / f"{safe_name(trace.violates or 'trace')}.json")
 
 
 # --- arguments and options shared by several commands ---------------------------------

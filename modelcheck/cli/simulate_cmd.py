@@ -15,14 +15,12 @@ from modelcheck.cli.common import (
     err,
     output_path,
     reported_errors,
-    safe_name,
+    save_counterexamples,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.engines.simulate import SimulateOptions, simulate
-from modelcheck.errors import ModelcheckError
 from modelcheck.model import compile_spec
 from modelcheck.render.simulation import render_simulation
-from modelcheck.trace import save_trace
 
 
 @app.command("simulate")
@@ -67,9 +65,7 @@ def simulate_command(
     """
     with reported_errors():
         if trace_dir is not None:
-            output_path(trace_dir)
-            if trace_dir.exists() and not trace_dir.is_dir():
-                raise ModelcheckError(f"--trace-dir {trace_dir}: exists and is not a folder")
+            output_path(trace_dir, "--trace-dir", folder=True)
         model = compile_spec(build_spec(load_spec_class(target), param))
         for name in prop or ():
             model.property(name)
@@ -89,7 +85,6 @@ def simulate_command(
         if result.stopped_by == "interrupted":
             err("interrupted: showing what was found so far")
         if trace_dir is not None:
-            for ce in result.counterexamples:
-                save_trace(ce.trace, trace_dir / f"{safe_name(ce.trace.violates or 'trace')}.json")
+            save_counterexamples((ce.trace for ce in result.counterexamples), trace_dir)
         typer.echo(render_simulation(result, traces=not quiet))
     raise typer.Exit(int(result.exit_code))
