@@ -320,6 +320,21 @@ def test_ctrl_c_stops_cleanly_with_the_partial_result():
     _never_holds(result)
 
 
+def test_ctrl_c_during_the_recoverability_analysis_keeps_the_violations_and_claims_nothing():
+    class InterruptedAnalysis(Counter):
+        @recoverable
+        def back_to_zero(self, s):
+            raise KeyboardInterrupt  # only the analysis after the search calls it
+
+    result = check(InterruptedAnalysis(n=5, bad=3))
+    assert result.stopped_by == "interrupted" and not result.complete
+    assert result.statistics.states == 6
+    assert len(result.verdict("never_bad").counterexample) == 3
+    assert result.verdict("goes_up_by_one").status is Status.UNKNOWN
+    assert result.verdict("back_to_zero").status is Status.UNKNOWN
+    assert result.exit_code == ExitCode.VIOLATED
+
+
 def test_stop_at_first_reports_one_violation_and_leaves_the_rest_unknown():
     result = check(PathGraph(), stop_at_first=True)
     assert result.stopped_by == "first_violation"

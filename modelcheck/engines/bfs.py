@@ -254,30 +254,25 @@ def check(
 
     if record_graph:
         edge_offsets.append(len(edge_targets))
-    verdicts = []
-    for prop in props:
+
+    def verdict(prop: PropertyDef, complete: bool) -> Verdict:
         if prop.name in found:
             state, succ = found[prop.name]
-            verdicts.append(_violation(model, prop, index, state, succ))
-        elif prop.kind == "recoverable":
-            verdicts.append(
-                _recoverability(
-                    model,
-                    prop,
-                    states,
-                    ids,
-                    edge_offsets,
-                    edge_targets,
-                    edge_actions,
-                    complete,
-                    index,
-                )
-            )
-        else:
-            verdicts.append(
-                Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN)
-            )
-    coverage = _coverage(model, edge_offsets, edge_actions) if options.coverage else ()
+            return _violation(model, prop, index, state, succ)
+        if prop.kind == "recoverable":
+            graph = (edge_offsets, edge_targets, edge_actions)
+            return _recoverability(model, prop, states, ids, *graph, complete, index)
+        return Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN)
+
+    try:
+        verdicts = [verdict(prop, complete) for prop in props]
+        coverage = _coverage(model, edge_offsets, edge_actions) if options.coverage else ()
+    except KeyboardInterrupt:
+        # Ctrl-C during the analyses after the search (recoverability takes
+        # seconds on large graphs) still ends with what was found: the
+        # violations, and nothing claimed to hold.
+        stopped_by, complete, coverage = "interrupted", False, ()
+        verdicts = [verdict(prop, complete) for prop in props]
     stats = Statistics(len(states), transitions, depth, seconds, peak_memory_bytes())
     return CheckResult(
         spec=model.name,
