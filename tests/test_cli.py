@@ -145,6 +145,25 @@ def test_a_spec_whose_action_raises_exits_2_with_the_trace(tmp_path):
     assert "Trace: 2 steps" in result.stderr
 
 
+def test_ctrl_c_outside_the_search_exits_3_with_one_line_and_no_traceback(tmp_path):
+    source = """
+from modelcheck import Spec, action
+
+
+class SlowToStart(Spec):
+    def initial_states(self):
+        raise KeyboardInterrupt  # as if Ctrl-C came while the spec was being set up
+
+    @action
+    def step(self, s):
+        return None
+"""
+    result = run("check", spec_file(tmp_path, source), "-q")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("interrupted: stopped before the command finished")
+    assert result.stdout == ""
+
+
 def test_an_unknown_property_exits_2_with_a_suggestion():
     result = run("check", COUNTER, "--property", "never_bda")
     assert result.exit_code == 2

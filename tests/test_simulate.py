@@ -35,6 +35,21 @@ def test_every_run_of_a_straight_line_walks_it_to_the_end():
     assert all(v.status is Status.UNKNOWN for v in result.verdicts)  # never "holds"
 
 
+def test_ctrl_c_while_shrinking_keeps_each_violation_as_found(monkeypatch):
+    from modelcheck.engines import simulate as simulate_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulate_module, "shrink", interrupted)
+    result = sim(Tally(n=6, bad=3), runs=2, depth=10)
+    assert result.stopped_by == "interrupted"
+    assert result.exit_code is ExitCode.VIOLATED
+    (ce,) = result.counterexamples
+    assert len(ce.trace) == 3 and not ce.proven_shortest
+    assert result.options.shrink  # what was asked for, not what the interruption left
+
+
 def test_depth_limits_each_run():
     result = sim(Tally(n=10), runs=2, depth=3)
     assert result.steps == 6

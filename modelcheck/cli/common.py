@@ -40,7 +40,15 @@ def reported_errors() -> Iterator[None]:
     except OSError as exc:
         err(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
         raise typer.Exit(int(ExitCode.ERROR)) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        # Searches catch Ctrl-C themselves and report what they found; this is
+        # Ctrl-C anywhere else (loading the spec, writing files, rendering).
+        err(
+            "interrupted: stopped before the command finished (files are written "
+            "atomically, so none is left half-written)."
+        )
+        raise typer.Exit(int(ExitCode.INCOMPLETE)) from None
+    except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
         # Anything else is a bug in modelcheck, not a verdict: never exit 1 for it.

@@ -177,9 +177,16 @@ def simulate(
 
     counterexamples = []
     verdicts = []
+    improve = options
     for prop in props:
         if prop.name in found:
-            ce = _improve(model, found[prop.name], options)
+            try:
+                ce = _improve(model, found[prop.name], improve)
+            except KeyboardInterrupt:
+                # Shrinking takes seconds: after Ctrl-C keep the runs as found.
+                stopped_by = "interrupted"
+                improve = attrs.evolve(options, shrink=False, shortest=False)
+                ce = _improve(model, found[prop.name], improve)
             counterexamples.append(ce)
             verdicts.append(
                 Verdict(prop.name, prop.kind, Status.VIOLATED, ce.trace, ce.trace.reason)
