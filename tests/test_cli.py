@@ -297,6 +297,29 @@ def test_replay_exits_1_when_the_trace_is_legal_and_the_property_still_fails(sav
     assert "mutual_exclusion fails at step 4" in result.stdout
 
 
+@pytest.mark.parametrize("recorded", ["true", [1], 2.5, None])
+def test_replay_refuses_a_recorded_parameter_of_the_wrong_type_instead_of_dropping_it(
+    saved_lock_trace, recorded
+):
+    data = json.loads(saved_lock_trace.read_text())
+    data["spec"]["parameters"]["broken"] = recorded
+    saved_lock_trace.write_text(json.dumps(data))
+    for command in ("replay", "explain"):
+        result = run(command, LOCK, saved_lock_trace)
+        assert result.exit_code == 2
+        assert "it records broken=" in result.stderr and "not a valid bool" in result.stderr
+        assert "-p broken=VALUE" in result.stderr
+    assert run("replay", LOCK, saved_lock_trace, "-p", "broken=true").exit_code == 1
+
+
+def test_replaying_a_trace_of_another_spec_says_which_spec_made_it(saved_lock_trace):
+    result = run("replay", COUNTER, saved_lock_trace)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1  # one paragraph, no separate warning
+    assert "the trace was made by TwoProcessLock, not Counter" in result.stderr
+    assert "PATH:TwoProcessLock" in result.stderr
+
+
 def test_replay_exits_2_when_the_trace_is_not_a_legal_run(saved_lock_trace):
     result = run("replay", LOCK, saved_lock_trace, "-p", "broken=false")
     assert result.exit_code == 2

@@ -161,17 +161,51 @@ def model_for_trace(target: str, trace: Trace, assignments: list[str] | None) ->
     """Compile the spec at ``target`` with the parameters recorded in ``trace``.
 
     ``assignments`` (``-p name=value``) override the recorded values.  A trace
-    made by another spec class only draws a warning: replaying it is how one
-    finds out whether it still applies.
+    made by another spec class only draws a warning when its parameters fit
+    (replaying it is how one finds out whether it still applies, e.g. after a
+    rename); when they do not, the error says which spec made it.
     """
     cls = load_spec_class(target)
-    if trace.spec and trace.spec != cls.__name__:
-        sys.stderr.write(f"warning: the trace was made by {trace.spec}, using {cls.__name__}\n")
-    recorded = {
-        k: v for k, v in trace.parameters.items() if isinstance(v, bool | int | float | str)
-    }
+    made_by = trace.spec if trace.spec and trace.spec != cls.__name__ else None
+    overridden = {item.partition("=")[0].strip() for item in assignments or []}
     try:
+        recorded = {
+            name: _recorded_value(cls, name, value)
+            for name, value in trace.parameters.items()
+            if name not in overridden
+        }
         spec = build_spec(cls, assignments, values=recorded)
     except ParameterError as exc:
+        if made_by is not None:
+            raise ParameterError(
+                f"the trace was made by {made_by}, not {cls.__name__}, and its parameters do "
+                f"not fit {cls.__name__} ({str(exc).rstrip('.')}). Give the spec that made it: "
+                f"the file that defines {made_by}, as PATH or PATH:{made_by}."
+            ) from None
         raise ParameterError(f"the trace's parameters do not fit {cls.__name__}: {exc}") from None
+    if made_by is not None:
+        sys.stderr.write(f"warning: the trace was made by {made_by}, using {cls.__name__}\n")
     return compile_spec(spec)
+
+
+def _recorded_value(cls: type[Spec], name: str, value: Any) -> Any:
+    """A parameter value read from a trace file, checked against its declared type."""
+    kind = parameter_types(cls).get(name)
+    if kind is None:
+        return value  # build_spec names the unknown parameter
+    fits = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+    }.get(kind)
+    # Other declared types (tuples, enums, ...) are passed on as decoded; a
+    # value only known by its text (an enum member, a repr: it has the
+    # ``encoded`` form it was read from) cannot be rebuilt from the file.
+    if (fits is not None and not fits(value)) or (fits is None and hasattr(value, "encoded")):
+        shown = getattr(kind, "__name__", str(kind))
+        raise ParameterError(
+            f"it records {name}={value!r}, which is not a valid {shown}; "
+            f"give the value with -p {name}=VALUE"
+        )
+    return value
