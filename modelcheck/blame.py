@@ -70,7 +70,8 @@ def _real_trace(model: Model, trace: Trace) -> Trace:
     outcome = replay(model, trace)
     if not outcome.legal or outcome.trace is None:
         raise ModelcheckError(
-            f"the trace is not a legal run of {model.name}: {outcome.message}. Explain needs "
+            f"the trace is not a legal run of {model.name}: {outcome.message.rstrip('.')}. "
+            "Explain needs "
             "the spec (and parameters) that made the trace."
         )
     return outcome.trace

@@ -432,18 +432,24 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
         successors = act.successors(current)
         if not successors:
             return ReplayResult(
-                False, n - 1, f"step {n}: {step.label} is not enabled in the state before it."
+                False,
+                n - 1,
+                f"step {n}: {step.label} is not enabled in the state before it."
+                + _changed_parameters(model, trace),
             )
         wanted = encode_state(step.state)
         nxt = next((s for s in successors if encode_state(s) == wanted), None)
         if nxt is None:
+            cause = _changed_parameters(model, trace) or (
+                " Likely cause: the spec changed since the trace was saved, or it is not "
+                "deterministic (e.g. it iterates a set of strings, whose order changes with "
+                "PYTHONHASHSEED, or reads a clock or random numbers)."
+            )
             return ReplayResult(
                 False,
                 n - 1,
                 f"step {n}: {step.label} is enabled but leads to a different state: "
-                f"{_diff_text(successors[0], wanted)}. Likely cause: the spec changed since the "
-                "trace was saved, or it is not deterministic (e.g. it iterates a set of strings, "
-                "whose order changes with PYTHONHASHSEED, or reads a clock or random numbers).",
+                f"{_diff_text(successors[0], wanted)}.{cause}",
             )
         rebuilt.append(Step(step.action, act.args, nxt, act.actor))
         current = nxt
@@ -465,6 +471,21 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
 def _initial_of(model: Model, trace: Trace) -> Any:
     wanted = encode_state(trace.initial)
     return next(s for s in model.initial_states if encode_state(s) == wanted)
+
+
+def _changed_parameters(model: Model, trace: Trace) -> str:
+    """A sentence naming the parameters that differ from the trace's, or ``""``."""
+    changed = [
+        f"{k}={v!r} (the trace has {trace.parameters[k]!r})"
+        for k, v in model.parameters.items()
+        if k in trace.parameters and trace.parameters[k] != v
+    ]
+    if not changed:
+        return ""
+    return (
+        f" Likely cause: the spec runs with {', '.join(changed)}; "
+        "the trace was made with other parameters."
+    )
 
 
 def _params_text(model: Model) -> str:

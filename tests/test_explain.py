@@ -108,6 +108,8 @@ def test_explain_with_a_trace_of_another_parameterisation_says_it_does_not_repla
     )
     assert result.exit_code == 2
     assert "not a legal run" in result.stderr
+    assert "the spec runs with check_at_apply=True (the trace has False)" in result.stderr
+    assert ".." not in result.stderr
 
 
 def test_explain_of_a_file_that_is_not_a_trace_exits_2(tmp_path, dns_race_path_module):

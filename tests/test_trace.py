@@ -263,6 +263,7 @@ def test_replaying_against_the_fixed_spec_stops_where_the_fix_forbids_the_step(l
     # request, request, acquire are legal; the second acquire waits for the lock.
     assert outcome.steps_replayed == 3
     assert "step 4: acquire(p=1) is not enabled" in outcome.message
+    assert "Likely cause: the spec runs with broken=False (the trace has True)" in outcome.message
 
 
 def test_replaying_a_tampered_state_names_the_field_and_the_likely_cause(lock_trace, tmp_path):
