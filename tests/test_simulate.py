@@ -97,6 +97,17 @@ def test_dns_race_with_six_enactors_and_fifty_generations_is_simulated():
         assert outcome.legal and outcome.property_fails, outcome.message
 
 
+@pytest.mark.parametrize("shortest", [False, True])
+def test_simulated_counterexamples_record_who_did_each_step(shortest):
+    import dns_race
+
+    result = sim(dns_race.DnsRace(), runs=30, depth=30, seed=1, shrink=True, shortest=shortest)
+    assert result.counterexamples
+    for ce in result.counterexamples:
+        actors = {step.actor for step in ce.trace.steps}
+        assert None not in actors and "Planner" in actors, ce.how
+
+
 def test_a_time_limit_stops_the_simulation_and_it_is_incomplete():
     result = sim(Tally(), runs=5, time_limit=1e-9)
     assert result.stopped_by == "time_limit"

@@ -25,7 +25,7 @@ from modelcheck.engines.bfs import CheckOptions, check
 from modelcheck.model import ActionInstance, Model, PropertyDef
 from modelcheck.properties import explain
 from modelcheck.result import Status
-from modelcheck.trace import Step, Trace
+from modelcheck.trace import Trace
 
 
 @attrs.frozen
@@ -101,24 +101,6 @@ def _rerun(
     return out
 
 
-def _as_trace(
-    model: Model,
-    prop: PropertyDef,
-    initial: Any,
-    steps: Sequence[tuple[ActionInstance, Any]],
-    reason: str,
-) -> Trace:
-    return Trace(
-        initial,
-        tuple(Step(act.family, act.args, state) for act, state in steps),
-        spec=model.name,
-        parameters=dict(model.parameters),
-        violates=prop.name,
-        kind=prop.kind,
-        reason=reason,
-    )
-
-
 def _instances(model: Model, trace: Trace) -> list[tuple[ActionInstance, Any]]:
     steps = []
     for step in trace.steps:
@@ -158,7 +140,7 @@ def shrink(model: Model, trace: Trace, time_limit: float = 5.0) -> Trace:
                     changed = True
                     i = min(i, len(steps))
             i -= 1
-    return _as_trace(model, prop, trace.initial, steps, reason)
+    return model.run_trace(trace.initial, steps, prop.name, prop.kind, reason)
 
 
 def shortest_counterexample(

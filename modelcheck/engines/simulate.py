@@ -32,7 +32,7 @@ from modelcheck.engines.shortest import (
 from modelcheck.errors import ModelcheckError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
 from modelcheck.result import ExitCode, Status, Verdict
-from modelcheck.trace import Step, Trace
+from modelcheck.trace import Trace
 
 
 @attrs.frozen
@@ -275,7 +275,7 @@ def _walk(
         raise SpecRuntimeError(
             f"{model.name} raised {type(exc).__name__}: {exc} during simulation run {run} "
             f"(seed {seed}) after {len(path)} steps; the run so far is attached.",
-            _trace(model, initial, path),
+            model.run_trace(initial, path),
         ) from exc
     return len(path), 0, hit
 
@@ -303,18 +303,9 @@ def _record(
         old = found.get(prop.name)
         if old is None or len(path) < len(old):
             found[prop.name] = attrs.evolve(
-                _trace(model, initial, path), violates=prop.name, kind=prop.kind, reason=reason
+                model.run_trace(initial, path), violates=prop.name, kind=prop.kind, reason=reason
             )
     return hit
-
-
-def _trace(model: Model, initial: Any, path: list[tuple[ActionInstance, Any]]) -> Trace:
-    return Trace(
-        initial,
-        tuple(Step(a.family, a.args, s) for a, s in path),
-        spec=model.name,
-        parameters=dict(model.parameters),
-    )
 
 
 def _improve(model: Model, trace: Trace, options: SimulateOptions) -> Counterexample:
