@@ -311,11 +311,23 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
             f"version {SCHEMA_VERSION}); re-create the trace with this version."
         )
     spec = data.get("spec") or {}
-    if not isinstance(spec, dict) or not isinstance(spec.get("parameters", {}), dict):
-        raise TraceFormatError(f'{source}: "spec" must be an object with "parameters"')
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("parameters", {}), dict)
+        or not isinstance(spec.get("name"), str | None)
+    ):
+        raise TraceFormatError(
+            f'{source}: "spec" must be an object with a "name" string and "parameters"'
+        )
     prop = data.get("property")
-    if prop is not None and (not isinstance(prop, dict) or not isinstance(prop.get("name"), str)):
-        raise TraceFormatError(f'{source}: "property" must be null or an object with a name')
+    if prop is not None and (
+        not isinstance(prop, dict)
+        or not isinstance(prop.get("name"), str)
+        or not isinstance(prop.get("kind"), str | None)
+    ):
+        raise TraceFormatError(
+            f'{source}: "property" must be null or an object with a "name" and a "kind" string'
+        )
     steps_data = data.get("steps")
     if not isinstance(steps_data, list):
         raise TraceFormatError(f'{source}: "steps" must be a list')

@@ -230,6 +230,8 @@ def test_a_missing_schema_version_is_refused(lock_trace, tmp_path):
         (lambda d: d.pop("initial"), "initial state: a state must be"),
         (lambda d: d.__setitem__("property", "mutex"), '"property" must be null or an object'),
         (lambda d: d.__setitem__("spec", {"parameters": 3}), '"spec" must be an object'),
+        (lambda d: d["spec"].__setitem__("name", 5), '"spec" must be an object with a "name"'),
+        (lambda d: d["property"].__setitem__("kind", 5), '"property" must be null or an'),
         (
             lambda d: d["steps"][0]["state"].__setitem__("owner", {"$x": 1}),
             r"step 1.*cannot decode",
