@@ -164,6 +164,68 @@ class SlowToStart(Spec):
     assert result.stdout == ""
 
 
+def test_a_spec_file_that_calls_sys_exit_on_import_exits_2_not_with_its_code(tmp_path):
+    result = run("check", spec_file(tmp_path, "import sys\nsys.exit(0)\n"))
+    assert result.exit_code == 2
+    assert "importing the file called sys.exit(0)" in result.stderr
+
+
+def test_a_binary_file_named_py_exits_2_without_a_none_line_number(tmp_path):
+    path = tmp_path / "binary.py"
+    path.write_bytes(b"\x7fELF\x00\x01")
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "syntax error" in result.stderr and ":None" not in result.stderr
+
+
+PARAMETER_KINDS = """
+import enum
+from typing import Literal
+
+from modelcheck import Spec, State, action
+
+
+class Mode(enum.Enum):
+    FAST = 1
+    SLOW = 2
+
+
+class S(State):
+    x: int
+
+
+class Kinds(Spec):
+    names: tuple = ("a", "b")
+    mode: Mode = Mode.FAST
+    side: Literal["left", "right"] = "left"
+
+    def initial_states(self):
+        return S(0)
+
+    @action
+    def a(self, s):
+        return None
+"""
+
+
+def test_p_parses_enums_by_name_and_literals_by_value(tmp_path):
+    result = run(
+        "check", spec_file(tmp_path, PARAMETER_KINDS), "-p", "mode=SLOW", "-p", "side=right"
+    )
+    assert result.exit_code == 0
+    assert "Kinds(names=('a', 'b'), mode=<Mode.SLOW: 2>, side='right')" in result.stdout
+    result = run("check", spec_file(tmp_path, PARAMETER_KINDS), "-p", "mode=SLOWER")
+    assert (
+        result.exit_code == 2 and "write one of FAST, SLOW. Did you mean 'SLOW'?" in result.stderr
+    )
+
+
+def test_p_refuses_a_parameter_type_it_cannot_parse_instead_of_passing_a_string(tmp_path):
+    result = run("check", spec_file(tmp_path, PARAMETER_KINDS), "-p", "names=x,y")
+    assert result.exit_code == 2
+    assert "names is a tuple, which -p cannot set" in result.stderr
+
+
 def test_an_unknown_property_exits_2_with_a_suggestion():
     result = run("check", COUNTER, "--property", "never_bda")
     assert result.exit_code == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import importlib.util
 import sys
 import types
@@ -37,7 +38,16 @@ def load_module(path: str | Path) -> types.ModuleType:
     except SpecError:
         raise
     except SyntaxError as exc:
-        raise SpecLoadError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)
+        raise SpecLoadError(
+            f"{where}: syntax error: {exc.msg}; fix the file (is it a Python source file?)."
+        ) from None
+    except SystemExit as exc:
+        # Without this, a spec file calling sys.exit(0) would make `check` exit 0.
+        raise SpecLoadError(
+            f"{path}: importing the file called sys.exit({exc.code!r}); a spec file must only "
+            'define specs (put scripts under `if __name__ == "__main__":`).'
+        ) from None
     except Exception as exc:
         raise SpecLoadError(
             f"{path}: importing the file raised {type(exc).__name__}: {exc}"
@@ -106,7 +116,7 @@ _FALSE = {"false", "no", "off", "0"}
 
 
 def parse_value(name: str, text: str, kind: Any) -> Any:
-    """Parse ``text`` as a value of ``kind`` (bool, int, float or str)."""
+    """Parse ``text`` as a ``kind``: bool, int, float, str, an enum (by name) or a Literal."""
     if kind is bool:
         low = text.strip().lower()
         if low in _TRUE:
@@ -125,8 +135,32 @@ def parse_value(name: str, text: str, kind: Any) -> Any:
         try:
             return float(text)
         except ValueError:
-            raise ParameterError(f"-p {name}={text}: {name} is a number.") from None
-    return text
+            raise ParameterError(
+                f"-p {name}={text}: {name} is a number; write one, e.g. -p {name}=0.5."
+            ) from None
+    if kind is str:
+        return text
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        if text in kind.__members__:
+            return kind[text]
+        raise ParameterError(
+            f"-p {name}={text}: {name} is a {kind.__name__}; write one of "
+            f"{', '.join(kind.__members__)}.{closest(text, kind.__members__)}"
+        )
+    if typing.get_origin(kind) is typing.Literal:
+        for choice in typing.get_args(kind):
+            if str(choice) == text:
+                return choice
+        raise ParameterError(
+            f"-p {name}={text}: {name} is one of "
+            f"{', '.join(str(c) for c in typing.get_args(kind))}; write one of them."
+        )
+    # Anything else (tuples, sets, ...) would silently become a string.
+    shown = getattr(kind, "__name__", str(kind))
+    raise ParameterError(
+        f"-p {name}={text}: {name} is a {shown}, which -p cannot set (only bool, int, float, "
+        "str and enum parameters can); change its default in the spec instead."
+    )
 
 
 def build_spec(
