@@ -15,7 +15,6 @@ property is checked and analysed after the search
 
 from __future__ import annotations
 
-import itertools
 import resource
 import sys
 import time
@@ -24,11 +23,13 @@ from typing import Any
 
 import attrs
 
-from modelcheck.errors import SpecError, SpecRuntimeError
-from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
-from modelcheck.properties import explain
+from modelcheck.engines.diagnose import diagnose
+from modelcheck.engines.parents import path_to
+from modelcheck.errors import SpecRuntimeError
+from modelcheck.model import ActionInstance, Model, PropertyDef
+from modelcheck.properties import describe_state, explain
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
-from modelcheck.trace import Step, Trace
+from modelcheck.trace import Step
 
 
 @attrs.frozen
@@ -246,7 +247,7 @@ def check(
     except KeyboardInterrupt:
         stopped_by = "interrupted"
     except Exception as exc:  # includes RecursionError from a spec's own code
-        raise _diagnose(model, index, s, exc) from exc
+        raise diagnose(model, index, s, exc) from exc
     seconds = time.perf_counter() - started
     if stopped_by is None and truncated_depth:
         stopped_by = "max_depth"
@@ -312,20 +313,6 @@ def _check_step(
 # --- after the search -----------------------------------------------------------------
 
 
-def path_to(model: Model, index: dict[Any, Any], state: Any) -> Trace:
-    """The trace from an initial state to ``state``, following parent links."""
-    chain = [state]
-    parent = index[state]
-    while parent is not None:
-        chain.append(parent)
-        parent = index[parent]
-    chain.reverse()
-    steps = [
-        (model.action_between(before, after), after) for before, after in itertools.pairwise(chain)
-    ]
-    return model.run_trace(chain[0], steps)
-
-
 def _violation(
     model: Model, prop: PropertyDef, index: dict[Any, Any], state: Any, succ: Any
 ) -> Verdict:
@@ -369,7 +356,7 @@ def _recoverability(
             raise SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} in a "
                 f"state reached in {len(path_to(model, index, state))} steps (the trace is "
-                f"attached). State: {_state_text(state)}",
+                f"attached). State: {describe_state(state)}",
                 path_to(model, index, state),
             ) from exc
     bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
@@ -385,97 +372,3 @@ def _recoverability(
         path_to(model, index, states[first]), violates=prop.name, kind=prop.kind, reason=reason
     )
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)
-
-
-def _diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> SpecError:
-    """Turn an exception from inside the loop into a spec error with a trace."""
-    if isinstance(exc, SpecError):
-        return exc
-    where = "the state being expanded"
-    try:
-        check_state(s, f"a step of {model.name}")
-    except SpecError as bad_state:
-        # A previous step returned something that is not a state; find which.
-        parent = index.get(s) if _hashable(s) else None
-        if parent is not None:
-            culprit = _producer(model, parent, s)
-            if culprit is not None:
-                return SpecError(
-                    f"{model.name}.{culprit.family} with {culprit.label} returned {s!r} "
-                    f"({type(s).__name__}) instead of a state or None. Return the next state, "
-                    "None when the action is disabled, or declare "
-                    "@action(nondeterministic=True) to return several states."
-                )
-        return bad_state
-    trace = path_to(model, index, s) if _hashable(s) and s in index else None
-    for act in model.actions:
-        try:
-            for t in act.successors(s):
-                check_state(t, f"{model.name}.{act.family} ({act.label})")
-        except SpecError as bad:
-            text = str(bad)
-            if not text.startswith(model.name):
-                text = f"{model.name}.{text}"
-            return SpecRuntimeError(text, trace)
-        except Exception as inner:
-            return SpecRuntimeError(
-                f"{model.name}.{act.family} raised {type(inner).__name__}: {inner} "
-                f"at {_raised_at(inner)} when run as {act.label} in {where} (reached in "
-                f"{len(trace) if trace else 0} steps; the trace is attached). "
-                f"State: {_state_text(s)}",
-                trace,
-            )
-    for prop in model.properties:
-        try:
-            if prop.kind in ("invariant", "terminal", "recoverable"):
-                prop.check(s)
-            elif prop.kind == "action":
-                for t in model.successors(s):
-                    prop.check(s, t[1])
-        except Exception as inner:
-            return SpecRuntimeError(
-                f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "
-                f"at {_raised_at(inner)} in a state reached in {len(trace) if trace else 0} "
-                f"steps (the trace is attached). State: {_state_text(s)}",
-                trace,
-            )
-    return SpecRuntimeError(
-        f"{model.name}: the search failed with {type(exc).__name__}: {exc}", trace
-    )
-
-
-def _raised_at(exc: BaseException) -> str:
-    """``file:line`` where ``exc`` was raised (the innermost frame), for messages."""
-    tb = exc.__traceback__
-    if tb is None:
-        return "an unknown line"
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
-
-
-def _producer(model: Model, before: Any, after: Any) -> ActionInstance | None:
-    for act in model.actions:
-        try:
-            result = act.call(before)
-        except Exception:
-            continue
-        if act.nondeterministic:
-            continue
-        if result is after or result == after:
-            return act
-    return None
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _state_text(s: Any) -> str:
-    from modelcheck.properties import describe_state
-
-    return describe_state(s) if s is not None else "(none)"
