@@ -9,40 +9,19 @@ A screenshot of the report at the culprit step is saved in
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from browser import NEEDS_BROWSER, launch, sync_playwright
 from typer.testing import CliRunner
 
 from modelcheck.cli import app
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
 
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
-    ),
-    pytest.mark.skipif(
-        sync_playwright is None, reason="Playwright is not installed (pip install playwright)"
-    ),
-]
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
+    *NEEDS_BROWSER,
 ]
 
 
@@ -55,7 +34,7 @@ def page(tmp_path_factory):
     )
     assert result.exit_code == 1, result.output
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+        browser = launch(pw)
         try:
             tab = browser.new_page(viewport={"width": 1500, "height": 1100})
             tab.set_default_timeout(10_000)

@@ -14,11 +14,16 @@ refused, so the diagram is drawn fully offline. A screenshot is saved in
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser import NEEDS_BROWSER, launch, sync_playwright
+
+try:
+    from playwright.sync_api import Page
+except ImportError:  # pragma: no cover - depends on the machine
+    Page = None
 from typer.testing import CliRunner
 
 from modelcheck.cli import app
@@ -28,22 +33,10 @@ from modelcheck.trace import Step, Trace
 HERE = Path(__file__).resolve().parent
 BUNDLE = HERE / "mermaid" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 ARTIFACTS = HERE / "artifacts"
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
 
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    Page = sync_playwright = None
 
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
-    ),
-    pytest.mark.skipif(
-        sync_playwright is None, reason="Playwright is not installed (pip install playwright)"
-    ),
+    *NEEDS_BROWSER,
     pytest.mark.skipif(
         not BUNDLE.is_file(),
         reason="the mermaid npm package is not installed "
@@ -51,14 +44,6 @@ pytestmark = [
     ),
 ]
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>modelcheck mermaid</title>
@@ -152,7 +137,7 @@ def canvas(tmp_path_factory):
     page = tmp_path_factory.mktemp("mermaid") / "diagram.html"
     page.write_text(PAGE.format(bundle=BUNDLE.as_uri()), encoding="utf-8")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+        browser = launch(pw)
         try:
             canvas = Canvas(browser.new_page(viewport={"width": 1800, "height": 1000}))
             canvas.tab.set_default_timeout(15_000)

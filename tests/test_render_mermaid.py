@@ -89,20 +89,8 @@ def test_the_dns_race_counterexample_shows_the_stale_write_and_the_cleanup():
     assert "applied=4" in text and "dns=(2, 4)" in text
 
 
-class DeclaredDnsRace(DnsRace):
-    components: ClassVar[dict[str, str]] = {
-        "latest": "Planner",
-        "store": "Plan store",
-        "applied": "Active plan",
-        "dns": "DNS {}",
-        "pc": "Enactor {}",
-        "plan": "Enactor {}",
-        "next": "Enactor {}",
-    }
-
-
 def test_declared_dns_race_components_give_one_lifeline_per_endpoint():
-    trace = counterexample(DeclaredDnsRace(), "active_plan_never_deleted")
+    trace = counterexample(DnsRace(), "active_plan_never_deleted")
     diagram = parse(trace_to_mermaid(trace))
     assert diagram["participants"] == [
         "Planner",
