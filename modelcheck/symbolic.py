@@ -20,7 +20,11 @@ condition splits the run into paths (each taken branch adds its condition
 to the path), and a tuple indexed by a field with a declared range is split
 into one path per index.  The helpers below (:func:`ite`, :func:`at`,
 :func:`put`, :func:`member`, ...) do the same without splitting, and run at
-plain-Python speed on concrete values.
+plain-Python speed on concrete values.  The engine's ints have a fixed bit
+width that follows the declared bounds; an operation whose value could pass
+it is checked where it runs, never wrapped silently (both arms of
+:func:`ite` run, as in Python: only an ``if`` keeps an operation from
+running).
 
 What is outside the subset (the z3 engine names the construct and its
 line): fields without bounds, using a symbolic value as a set element or

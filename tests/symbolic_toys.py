@@ -173,3 +173,58 @@ class Overflow(Spec):
     @action
     def inc(self, s: SetState) -> SetState | None:
         return s.replace(value=s.value + 1) if s.value < 5 else None
+
+
+# --- values past the bit width or the declared ranges (soundness of bmc and prove) ------------
+# x is declared in 0..3, so the z3 engine encodes ints in 12 bits (at least 8, plus a margin
+# of 4): -2048..2047.  3 * 1000 = 3000 does not fit; a 12-bit multiplication wraps it to
+# 3000 - 4096 = -1096.
+
+
+class WrapState(State):
+    x: Annotated[int, Range(0, 3)]
+    alarm: bool
+
+
+class WrapInAction(Spec):
+    """Raises the alarm once ``x * 1000`` passes 2000: at x = 3, after 4 steps in Python."""
+
+    def initial_states(self) -> WrapState:
+        return WrapState(0, False)
+
+    @action
+    def inc(self, s: WrapState) -> WrapState | None:
+        return s.replace(x=s.x + 1) if s.x < 3 else None
+
+    @action
+    def sound(self, s: WrapState) -> WrapState | None:
+        if s.x * 1000 > 2000 and not s.alarm:  # wraps to -1096 at x = 3 in 12 bits
+            return s.replace(alarm=True)
+        return None
+
+    @invariant
+    def quiet(self, s: WrapState) -> bool:
+        """The alarm never goes off (false: it does at x = 3)."""
+        return not s.alarm
+
+
+class WrapInProperty(WrapInAction):
+    """The same counter with no alarm; a second invariant wraps instead of an action."""
+
+    @action
+    def sound(self, s: WrapState) -> WrapState | None:
+        return None
+
+    @invariant
+    def stays_small(self, s: WrapState) -> bool:
+        """``x * 1000`` stays at most 2000 (false at x = 3, where 12 bits wrap it)."""
+        return s.x * 1000 <= 2000  # wraps to -1096 at x = 3 in 12 bits
+
+
+class EscapesRange(Overflow):
+    """Counts to 5 although its field is declared in 0..3; the invariant restates the range."""
+
+    @invariant
+    def within_declared_range(self, s: SetState) -> bool:
+        """The counter stays in 0..3 (false: it reaches 4 after 4 steps)."""
+        return s.value <= 3

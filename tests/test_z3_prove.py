@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 from dns_race import DnsRace
-from symbolic_toys import LockWithLemma, SymCounter, TwoProcessLock
+from symbolic_toys import (
+    EscapesRange,
+    LockWithLemma,
+    SymCounter,
+    TwoProcessLock,
+    WrapInAction,
+    WrapInProperty,
+)
 
 from modelcheck import Status, check, compile_spec
 from modelcheck.integrations.z3 import prove
@@ -18,6 +25,9 @@ SOUNDNESS = [
     pytest.param(DnsRace(check_at_apply=True), id="dns-check-at-apply"),
     pytest.param(DnsRace(check_at_apply=True, protect_active=True), id="dns-both"),
     pytest.param(DnsRace(enactors=2, endpoints=1, generations=3), id="dns-2-1-3"),
+    pytest.param(WrapInAction(), id="wrap-in-action"),
+    pytest.param(WrapInProperty(), id="wrap-in-property"),
+    pytest.param(EscapesRange(), id="escapes-range"),
 ]
 
 

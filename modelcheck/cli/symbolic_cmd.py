@@ -3,8 +3,10 @@
 Exit codes as for ``check``: 0 every property holds (proved, or a complete
 bounded search), 1 a property is violated, 2 a spec error (including a spec
 outside the symbolic subset: the message names the construct and its
-line), 3 unknown (no violation within the depth, or induction did not
-prove the property).
+line; and a reachable state where an operation's value does not fit the
+bit width, or the declared types are left), 3 unknown (no violation within
+the depth, or induction did not prove the property, or could not prove
+that no operation wraps and the declared types hold).
 """
 
 from __future__ import annotations

@@ -20,9 +20,24 @@ action and property code on symbolic values (see :mod:`modelcheck.symbolic`):
 Counterexamples are decoded into real states and re-executed by the spec's
 concrete code, so every trace this module returns replays in the explicit
 engine, and a disagreement between the two semantics is reported instead of
-being hidden.  Known weakness: ints are ``W``-bit two's complement, ``W``
-four bits wider than the declared bounds need; a spec whose intermediate
-values go far past its declared ranges can overflow silently.
+being hidden.
+
+Ints are ``W``-bit two's complement, ``W`` four bits wider than the declared
+bounds need, while Python's ints never wrap.  So every operation that can
+compute a different value in ``W`` bits (``+``, ``-``, unary ``-``, ``*``,
+``<<``, and a shift by a negative count, which Python rejects) records when
+it does, on its path, if that can happen in some state of the declared
+types; the bitwise operators and comparisons are exact.  ``bmc`` reports a
+reachable one as a spec error with the run that leads there (exit 2);
+``prove`` proves "no action's operation wraps" and "the declared types
+hold" by induction together with the properties (a property's own
+evaluation is part of its step) and, when it cannot, proves nothing and
+names the operation and its line.  The guarantee: a verdict of ``holds`` or
+``proved`` is one about the spec's Python semantics; the cost is that a
+spec whose values can pass the width (or an unreachable state the lemmas
+do not rule out that would) gets no answer until its bounds are widened.
+Operations are checked where Python evaluates them: both arms of an
+:func:`~modelcheck.symbolic.ite` are, so only an ``if`` guards one.
 """
 
 from __future__ import annotations
@@ -86,6 +101,16 @@ def _here() -> str:
 
 
 # --- symbolic values --------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Wrap:
+    """An operation whose ``W``-bit result may not be Python's: who runs it, where, and when."""
+
+    what: str  # "Spec.action (label)" or "Spec.property"
+    op: str  # "*"
+    where: str  # "file:line: code"
+    when: Any  # over the template variables: true exactly when the result is not Python's
 
 
 class _Infeasible(Exception):
@@ -188,80 +213,85 @@ class Sym(Symbolic):
         return ite_terms(cond, then, otherwise)
 
     # arithmetic and bits
-    def _num(self, other: Any, op: Callable[[Any, Any], Any], swap: bool = False) -> Any:
+    def _num(self, other: Any, op: str, swap: bool = False) -> Any:
         if not _numeric(other):
             return NotImplemented
         a, b = _as_bv(self), _as_bv(other)
-        return Sym(op(b, a) if swap else op(a, b), "int")
+        if swap:
+            a, b = b, a
+        compute, exact = _OPERATORS[op]
+        if exact is not None:
+            _require_exact(exact(a, b), op)
+        return Sym(compute(a, b), "int")
 
     def __add__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a + b)
+        return self._num(o, "+")
 
     def __radd__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a + b, True)
+        return self._num(o, "+", True)
 
     def __sub__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a - b)
+        return self._num(o, "-")
 
     def __rsub__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a - b, True)
+        return self._num(o, "-", True)
 
     def __mul__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a * b)
+        return self._num(o, "*")
 
     def __rmul__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a * b, True)
+        return self._num(o, "*", True)
 
     def __lshift__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a << b)
+        return self._num(o, "<<")
 
     def __rlshift__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a << b, True)
+        return self._num(o, "<<", True)
 
     def __rshift__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a >> b)
+        return self._num(o, ">>")
 
     def __rrshift__(self, o: Any) -> Any:
-        return self._num(o, lambda a, b: a >> b, True)
+        return self._num(o, ">>", True)
 
     def __neg__(self) -> Any:
-        return Sym(-_as_bv(self), "int")
+        a = _as_bv(self)
+        _require_exact(z3.BVSNegNoOverflow(a), "unary -")
+        return Sym(-a, "int")
 
     def __floordiv__(self, o: Any) -> Any:
         raise _outside("// on a symbolic value (floor division is not in the subset)")
 
     __rfloordiv__ = __mod__ = __rmod__ = __truediv__ = __rtruediv__ = __floordiv__
 
-    def _logic(
-        self, other: Any, bool_op: Callable[..., Any], bv_op: Callable[..., Any], swap: bool = False
-    ) -> Any:
+    def _logic(self, other: Any, bool_op: Callable[..., Any], op: str, swap: bool = False) -> Any:
         if isinstance(other, bool) or (isinstance(other, Sym) and other.kind == "bool"):
             if self.kind == "bool":
                 return Sym(bool_op(_as_bool(self), _as_bool(other)), "bool")
-        return self._num(other, bv_op, swap)
+        return self._num(other, op, swap)
 
     def __and__(self, o: Any) -> Any:
-        return self._logic(o, z3.And, lambda a, b: a & b)
+        return self._logic(o, z3.And, "&")
 
     def __rand__(self, o: Any) -> Any:
-        return self._logic(o, z3.And, lambda a, b: a & b, True)
+        return self._logic(o, z3.And, "&", True)
 
     def __or__(self, o: Any) -> Any:
-        return self._logic(o, z3.Or, lambda a, b: a | b)
+        return self._logic(o, z3.Or, "|")
 
     def __ror__(self, o: Any) -> Any:
-        return self._logic(o, z3.Or, lambda a, b: a | b, True)
+        return self._logic(o, z3.Or, "|", True)
 
     def __xor__(self, o: Any) -> Any:
-        return self._logic(o, z3.Xor, lambda a, b: a ^ b)
+        return self._logic(o, z3.Xor, "^")
 
     def __rxor__(self, o: Any) -> Any:
-        return self._logic(o, z3.Xor, lambda a, b: a ^ b, True)
+        return self._logic(o, z3.Xor, "^", True)
 
     def __invert__(self) -> Any:
         if self.kind == "bool":
             raise _outside("~ on a symbolic bool (in Python ~True is -2); write `not x`")
-        return Sym(~_as_bv(self), "int")
+        return Sym(~_as_bv(self), "int")  # ~x = -x - 1 maps the W-bit range onto itself
 
     # comparisons
     def _cmp(self, other: Any, op: Callable[[Any, Any], Any]) -> Any:
@@ -295,6 +325,39 @@ class Sym(Symbolic):
     def __ne__(self, other: object) -> Any:  # type: ignore[override]
         eq = self.__eq__(other)
         return True if eq is False else Sym(z3.Not(eq.term), "bool")
+
+
+#: Each binary operator: the W-bit term, and the condition under which that term is the
+#: value Python computes (None: always).  Python ints never wrap, W-bit terms do; the
+#: bitwise operators and comparisons are exact on two's complement, and a right shift by
+#: a count >= W gives the sign, as Python's does.  A negative shift count, which Python
+#: rejects with ValueError, is read as a huge unsigned one by z3, so it is not exact either.
+_OPERATORS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any] | None]] = {
+    "+": (
+        lambda a, b: a + b,
+        lambda a, b: z3.And(z3.BVAddNoOverflow(a, b, True), z3.BVAddNoUnderflow(a, b)),
+    ),
+    "-": (
+        lambda a, b: a - b,
+        lambda a, b: z3.And(z3.BVSubNoOverflow(a, b), z3.BVSubNoUnderflow(a, b, True)),
+    ),
+    "*": (
+        lambda a, b: a * b,
+        lambda a, b: z3.And(z3.BVMulNoOverflow(a, b, True), z3.BVMulNoUnderflow(a, b)),
+    ),
+    "<<": (lambda a, b: a << b, lambda a, b: z3.And(b >= 0, (a << b) >> b == a)),
+    ">>": (lambda a, b: a >> b, lambda a, b: b >= 0),
+    "&": (lambda a, b: a & b, None),
+    "|": (lambda a, b: a | b, None),
+    "^": (lambda a, b: a ^ b, None),
+}
+
+
+def _require_exact(exact: Any, op: str) -> None:
+    paths = _ctx().paths
+    if paths is None:
+        raise _outside(f"{op} on a symbolic value outside an action or property")
+    paths.require(exact, op)
 
 
 def _numeric(x: Any) -> bool:
@@ -367,6 +430,7 @@ class _Paths:
         self.pos = 0
         self.conds: list[Any] = []
         self.lines: dict[str, int] = {}
+        self.wraps: dict[tuple[str, str], list[Any]] = {}  # (op, file:line) -> when inexact
 
     def decide(self, cond: Any) -> bool:
         cond = z3.simplify(cond)
@@ -394,6 +458,26 @@ class _Paths:
 
     def _feasible(self, cond: Any) -> bool:
         return self.solver.check(cond) != z3.unsat
+
+    def require(self, exact: Any, op: str) -> None:
+        """Record when an operation on this path does not compute Python's value.
+
+        Only an operation that can be inexact on this path, in a state of the
+        declared types, is recorded (its condition is the path so far and
+        not ``exact``); the engines check that no reachable state meets it.
+        """
+        exact = z3.simplify(exact)
+        if z3.is_true(exact) or not self._feasible(z3.Not(exact)):
+            return
+        key = (op, _here())
+        self.wraps.setdefault(key, []).append(z3.And(*self.conds, z3.Not(exact)))
+
+    def wrap_list(self, what: str, extra: Any = None) -> list[_Wrap]:
+        """The recorded operations as :class:`_Wrap` records (``extra``: a further condition)."""
+        return [
+            _Wrap(what, op, where, z3.Or(whens) if extra is None else z3.And(extra, z3.Or(whens)))
+            for (op, where), whens in self.wraps.items()
+        ]
 
     def run(self, fn: Callable[[], Any], what: str) -> list[tuple[Any, Any]]:
         """``[(path condition, result)]`` for every feasible path of ``fn()``."""
@@ -501,6 +585,10 @@ class Encoding:
             self.wf = self._well_formed(self.pre)
             self.initials = [self._equals_state(self.pre, s) for s in model.initial_states]
             self.init = z3.Or(self.initials)
+            #: Operations of the actions that may not compute Python's value (over ``pre``).
+            self.wraps: list[_Wrap] = []
+            #: The same for evaluating each property (over ``pre``, and ``post`` for actions).
+            self.property_wraps: dict[str, list[_Wrap]] = {}
             self.transition, self.enabled = self._transition()
             self.properties = {
                 p.name: self._property(p)
@@ -616,6 +704,7 @@ class Encoding:
                             self._equals_state(self.post, nxt, f"{what}: "),
                         )
                     )
+            self.wraps += paths.wrap_list(what)
         return z3.Or(disjuncts), z3.Or(enabled) if enabled else z3.BoolVal(False)
 
     def _property(self, prop: PropertyDef) -> Any:
@@ -626,10 +715,13 @@ class Encoding:
             paths = _Paths(z3.And(self.wf, self._well_formed(self.post)))
             results = paths.run(lambda: prop.check(pre, post), what)
         else:
-            results = _Paths(self.wf).run(lambda: prop.check(pre), what)
+            paths = _Paths(self.wf)
+            results = paths.run(lambda: prop.check(pre), what)
         formula = z3.Or([z3.And(c, _as_bool(r)) for c, r in results])
-        if prop.kind == "terminal":
+        if prop.kind == "terminal":  # evaluated only where no action is enabled
+            self.property_wraps[prop.name] = paths.wrap_list(what, z3.Not(self.enabled))
             return z3.Or(self.enabled, formula)
+        self.property_wraps[prop.name] = paths.wrap_list(what)
         return formula
 
     # per step
@@ -780,11 +872,41 @@ def _unroll(enc: Encoding, solver: Any, states: list[Any], acts: list[Any]) -> N
     acts.append(act)
 
 
-def _holds_at(enc: Encoding, prop: PropertyDef, states: list[Any], d: int) -> Any:
-    formula = enc.properties[prop.name]
+def _at(enc: Encoding, prop: PropertyDef, formula: Any, states: list[Any], d: int) -> Any:
     if prop.kind == "action":
         return enc.substitute(formula, states[d - 1], states[d])
     return enc.substitute(formula, states[d])
+
+
+def _holds_at(enc: Encoding, prop: PropertyDef, states: list[Any], d: int) -> Any:
+    return _at(enc, prop, enc.properties[prop.name], states, d)
+
+
+def _wraps_at(
+    enc: Encoding, props: list[PropertyDef], states: list[Any], d: int, actions: bool = True
+) -> list[tuple[_Wrap, Any]]:
+    """The recorded operations that run at depth ``d`` (of the actions, and of evaluating
+    ``props``), each with when it wraps there."""
+    out = [(w, enc.substitute(w.when, states[d])) for w in enc.wraps] if actions else []
+    for prop in props:
+        if prop.kind != "action" or d > 0:
+            out += [(w, _at(enc, prop, w.when, states, d)) for w in enc.property_wraps[prop.name]]
+    return out
+
+
+def _which(solution: Any, wraps: list[tuple[_Wrap, Any]]) -> _Wrap | None:
+    return next(
+        (w for w, when in wraps if z3.is_true(solution.eval(when, model_completion=True))), None
+    )
+
+
+def _inexact(enc: Encoding, wrap: _Wrap) -> str:
+    """``at file:line: code: `op` in Spec.x ...``: what goes wrong, where."""
+    low, high = -(1 << (enc.width - 1)), (1 << (enc.width - 1)) - 1
+    wide = f"computes a value outside the {enc.width}-bit encoding of ints ({low}..{high})"
+    negative = "shifts by a negative count (Python raises ValueError)"
+    problem = {">>": negative, "<<": f"{wide} or {negative}"}.get(wrap.op, wide)
+    return f"at {wrap.where}: `{wrap.op}` in {wrap.what} {problem}"
 
 
 def bmc(
@@ -819,6 +941,7 @@ def bmc(
                 reached = d - 1
                 break
         _check_declared_types(enc, solver, states, acts, d)
+        _check_wraps(enc, solver, states, acts, d, [p for p in props if p.name not in found])
         for prop in props:
             if prop.name in found or (prop.kind == "action" and d == 0):
                 continue
@@ -917,6 +1040,34 @@ def _check_declared_types(
     solver.add(wf)
 
 
+def _check_wraps(
+    enc: Encoding,
+    solver: Any,
+    states: list[Any],
+    acts: list[Any],
+    d: int,
+    props: list[PropertyDef],
+) -> None:
+    # Every operation the actions run in a state reached in d steps, and the properties
+    # evaluated there, must compute Python's value: else the encoding no longer describes
+    # the spec, from here on.  Only operations that can wrap in a state of the declared
+    # types were recorded, so for most specs there is nothing to check.
+    wraps = _wraps_at(enc, props, states, d)
+    if not wraps or solver.check(z3.Or([when for _, when in wraps])) != z3.sat:
+        return
+    solution = solver.model()
+    wrap = _which(solution, wraps)
+    assert wrap is not None
+    trace = _trace(enc, solution, states, acts, None, "", True)
+    run = " → ".join(s.label for s in trace.steps) or "(the initial state)"
+    raise SubsetError(
+        f"{enc.model.name}: in a state reached after {d} steps ({trace.final!r}), the "
+        f"symbolic encoding is not exact {_inexact(enc, wrap)}. The width follows the "
+        f"declared bounds: widen a Range/Bits declaration of {enc.state_class.__name__}, or "
+        f"keep intermediate values near the declared ranges. Run: {run}"
+    )
+
+
 def _fits(ftype: FieldType, value: Any, enc: Encoding) -> bool:
     if isinstance(ftype, TupleType):
         return all(_fits(ftype.element, v, enc) for v in value)
@@ -948,6 +1099,14 @@ def prove(
     what remains is inductive together.  A property left unproved carries a
     counterexample to induction: a trace from a state satisfying every
     assumed invariant to one that breaks it.
+
+    Two implicit invariants take part in every step: the declared field
+    types, and "every operation the actions run computes Python's value"
+    (no ``W``-bit wrap-around).  Like the properties they are assumed on the
+    first ``k`` states and proved on the next, never assumed there; while
+    either is unproved, nothing is (the encoding might not describe the
+    spec), and every property is unknown with the reason.  Evaluating a
+    property must not wrap either: that is part of the property's own step.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
@@ -969,8 +1128,9 @@ def prove(
     acts: list[Any] = []
     for _ in range(k):
         _unroll(enc, solver, states, acts)
-    for j in range(k + 1):
-        solver.add(enc.substitute(enc.wf, states[j]))
+    implicit = z3.And(enc.wf, *(z3.Not(w.when) for w in enc.wraps))
+    for j in range(k):
+        solver.add(enc.substitute(implicit, states[j]))
     if k > 1:  # loop-free paths only: makes the step stronger at no cost to soundness
         solver.add(z3.Distinct([_state_key(enc, s) for s in states]))
     failed: dict[str, Trace] = {}
@@ -981,13 +1141,31 @@ def prove(
         for prop in standing:
             for d in range(k):
                 if prop.kind != "action" or d > 0:
-                    solver.add(_holds_at(enc, prop, states, d))
-        for prop in list(standing):
-            if solver.check(z3.Not(_holds_at(enc, prop, states, k))) == z3.sat:
-                trace = _trace(enc, solver.model(), states, acts, prop, "", False)
+                    solver.add(_obligation_at(enc, prop, states, d))
+        last = enc.substitute(implicit, states[k])
+        if solver.check(z3.Not(last)) == z3.sat:  # the encoding may stop describing the spec
+            solution = solver.model()
+            trace = _trace(enc, solution, states, acts, None, "", False)
+            reason = _inexact_reason(enc, solution, trace, states, standing)
+            for prop in standing:
                 failed[prop.name] = attrs.evolve(
-                    trace, reason=_cti_reason(model, prop, trace, standing, k)
+                    trace, violates=prop.name, kind=prop.kind, reason=reason
                 )
+            standing = []
+        solver.add(last)  # proved from what is assumed (or nothing is left to prove)
+        for prop in list(standing):
+            if solver.check(z3.Not(_obligation_at(enc, prop, states, k))) == z3.sat:
+                solution = solver.model()
+                trace = _trace(enc, solution, states, acts, prop, "", False)
+                wrap = _which(solution, _wraps_at(enc, [prop], states, k, actions=False))
+                if wrap is None:
+                    reason = _cti_reason(model, prop, trace, standing, k)
+                else:
+                    reason = (
+                        f"{_cti_start(prop, standing, k)}evaluating it is not exact "
+                        f"{_inexact(enc, wrap)}. {_WRAP_FIX}"
+                    )
+                failed[prop.name] = attrs.evolve(trace, reason=reason)
                 standing.remove(prop)
                 changed = True
         solver.pop()
@@ -1022,15 +1200,66 @@ def _state_key(enc: Encoding, variables: dict[str, list[Any]]) -> Any:
     return z3.Concat(*leaves) if len(leaves) > 1 else leaves[0]
 
 
+_CTI_FIX = (
+    "State a lemma (@invariant(lemma=True)) that rules the first state out, or try a larger --k."
+)
+_WRAP_FIX = (
+    "The width of ints follows the declared bounds: widen a Range/Bits declaration, or "
+    "state a lemma (@invariant(lemma=True)) that rules the first state out."
+)
+
+
+def _cti_start(prop: PropertyDef | None, standing: list[PropertyDef], k: int) -> str:
+    others = ", ".join(p.name for p in standing if p is not prop)
+    if prop is not None:
+        assumed = f"{prop.name} and {others or 'no other invariant'}"
+    else:
+        assumed = others or "the declared types"
+    return (
+        f"not proved: a counterexample to induction. From a state satisfying {assumed} "
+        f"(possibly unreachable), {'1 step reaches' if k == 1 else f'{k} steps reach'} a state "
+        "where "
+    )
+
+
 def _cti_reason(
     model: Model, prop: PropertyDef, trace: Trace, standing: list[PropertyDef], k: int
 ) -> str:
-    assumed = ", ".join(p.name for p in standing if p is not prop) or "no other invariant"
+    return f"{_cti_start(prop, standing, k)}{_reason(model, prop, trace)}. {_CTI_FIX}"
+
+
+def _obligation_at(enc: Encoding, prop: PropertyDef, states: list[Any], d: int) -> Any:
+    """The property holds at depth ``d`` and evaluating it there does not wrap."""
+    wraps = enc.property_wraps[prop.name]
+    if not wraps:
+        return _holds_at(enc, prop, states, d)
+    return z3.And(
+        _holds_at(enc, prop, states, d), *(z3.Not(_at(enc, prop, w.when, states, d)) for w in wraps)
+    )
+
+
+def _inexact_reason(
+    enc: Encoding, solution: Any, trace: Trace, states: list[Any], standing: list[PropertyDef]
+) -> str:
+    # Why nothing is proved: a step from the assumptions leaves the declared types, or
+    # reaches a state where an operation of an action is not exact.
+    k = len(states) - 1
+    start = _cti_start(None, standing, k)
+    bad = [
+        f"{n}={v!r}" for n, v in trace.final.to_dict().items() if not _fits(enc.types[n], v, enc)
+    ]
+    if bad:
+        return (
+            f"{start}a field leaves its declared type ({', '.join(bad)}); until the declared "
+            "types are inductive, no property is proved. Widen the Range/Bits/OneOf "
+            f"declarations of {enc.state_class.__name__}, or state a lemma "
+            "(@invariant(lemma=True)) that rules the first state out."
+        )
+    wrap = _which(solution, _wraps_at(enc, [], states, k))
+    assert wrap is not None
     return (
-        f"not proved: a counterexample to induction. From a state satisfying {prop.name} and "
-        f"{assumed} (possibly unreachable), {k} step{'s' if k != 1 else ''} reach a state where "
-        f"{_reason(model, prop, trace)}. State a lemma (@invariant(lemma=True)) that rules the "
-        "first state out, or try a larger --k."
+        f"{start}the symbolic encoding is not exact {_inexact(enc, wrap)}; until it is, no "
+        f"property is proved. {_WRAP_FIX}"
     )
 
 
