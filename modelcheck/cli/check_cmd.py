@@ -10,9 +10,11 @@ import typer
 
 from modelcheck.cli import app
 from modelcheck.cli.common import (
+    JsonOpt,
     ParamOpt,
     ProgressLine,
     PropertyOpt,
+    QuietOpt,
     SpecArg,
     TraceDirOpt,
     err,
@@ -51,18 +53,13 @@ def check_command(
         float | None, typer.Option(min=0.001, metavar="SECONDS", help="Stop after this long.")
     ] = None,
     stop_at_first: Annotated[bool, typer.Option(help="Stop at the first violation.")] = False,
-    json_file: Annotated[
-        Path | None,
-        typer.Option("--json", metavar="FILE", help="Write the result as JSON to this file."),
-    ] = None,
+    json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
     output_format: Annotated[
         str,
         typer.Option("--format", metavar="FORMAT", help=f"Output on stdout: {', '.join(FORMATS)}."),
     ] = "text",
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")
-    ] = False,
+    quiet: QuietOpt = False,
     html_file: Annotated[
         Path | None,
         typer.Option(

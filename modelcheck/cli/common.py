@@ -176,3 +176,10 @@ TraceDirOpt = Annotated[
     Path | None,
     typer.Option(metavar="DIR", help="Write each counterexample to DIR/<property>.json."),
 ]
+JsonOpt = Annotated[
+    Path | None,
+    typer.Option("--json", metavar="FILE", help="Write the result as JSON to this file."),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")
+]

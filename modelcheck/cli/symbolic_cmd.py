@@ -17,29 +17,25 @@ from typing import Annotated
 import typer
 
 from modelcheck.cli import app
-from modelcheck.cli.common import err, output_path, reported_errors, safe_name
+from modelcheck.cli.common import (
+    JsonOpt,
+    ParamOpt,
+    PropertyOpt,
+    QuietOpt,
+    SpecArg,
+    TraceDirOpt,
+    err,
+    output_path,
+    reported_errors,
+    save_counterexamples,
+)
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.components import annotate_result
 from modelcheck.model import Model, compile_spec
 from modelcheck.render.json import result_to_json
 from modelcheck.render.text import render_trace
 from modelcheck.result import CheckResult, Status
-from modelcheck.trace import save_trace, write_json_atomic
-
-SpecArg = Annotated[str, typer.Argument(help="PATH or PATH:SpecClass of a Python spec file.")]
-ParamOpt = Annotated[
-    list[str] | None,
-    typer.Option("--param", "-p", help="Set a spec parameter: -p name=value (repeatable)."),
-]
-PropOpt = Annotated[
-    list[str] | None,
-    typer.Option("--property", help="Check only this property (repeatable)."),
-]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")]
-TraceDirOpt = Annotated[
-    Path | None, typer.Option(help="Write each counterexample to DIR/<property>.json.")
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no traces.")]
+from modelcheck.trace import write_json_atomic
 
 
 def _model(target: str, param: list[str] | None, prop: list[str] | None) -> Model:
@@ -117,27 +113,28 @@ def _finish(
     if json_file is not None:
         write_json_atomic(json_file, result_to_json(result))
     if trace_dir is not None:
-        for verdict in result.verdicts:
-            if verdict.counterexample is not None:
-                save_trace(
-                    verdict.counterexample, trace_dir / f"{safe_name(verdict.property)}.json"
-                )
+        save_counterexamples(
+            (v.counterexample for v in result.verdicts if v.counterexample is not None), trace_dir
+        )
     typer.echo(_render(result, model, quiet))
     raise typer.Exit(int(result.exit_code))
 
 
 def _check_paths(json_file: Path | None, trace_dir: Path | None) -> None:
-    for path in (json_file, trace_dir):
-        if path is not None:
-            output_path(path)
+    if json_file is not None:
+        output_path(json_file, "--json", folder=False)
+    if trace_dir is not None:
+        output_path(trace_dir, "--trace-dir", folder=True)
 
 
 @app.command("bmc")
 def bmc_command(
     target: SpecArg,
     param: ParamOpt = None,
-    depth: Annotated[int, typer.Option(min=0, help="Search runs of at most this many steps.")] = 20,
-    prop: PropOpt = None,
+    depth: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Search runs of at most this many steps.")
+    ] = 20,
+    prop: PropertyOpt = None,
     json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
     quiet: QuietOpt = False,
@@ -156,8 +153,8 @@ def bmc_command(
 def prove_command(
     target: SpecArg,
     param: ParamOpt = None,
-    k: Annotated[int, typer.Option("--k", min=1, help="Induction depth.")] = 1,
-    prop: PropOpt = None,
+    k: Annotated[int, typer.Option("--k", min=1, metavar="K", help="Induction depth.")] = 1,
+    prop: PropertyOpt = None,
     json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
     quiet: QuietOpt = False,
