@@ -31,8 +31,13 @@ def test_a_spec_becomes_a_state_machine_with_one_rule_per_family():
 
 def test_a_holding_spec_passes_and_terminal_states_do_not_crash_the_machine():
     # Tally stops at n=2 long before Hypothesis' 50 steps: the no-op rule keeps it going.
+    # Passing means no exception: a violation raises PropertyViolation, and a
+    # machine with no applicable rule makes Hypothesis raise an error.
     modelcheck_hypothesis.run(Tally(n=2), settings=QUICK)
     modelcheck_hypothesis.run(TwoCounters(n=2), settings=QUICK)
+    # The same machine does fail when the spec is broken, so passing is meaningful.
+    with pytest.raises(PropertyViolation):
+        modelcheck_hypothesis.run(Tally(n=2, bad=2), settings=QUICK)
 
 
 def test_as_test_case_is_a_unittest_case_that_pytest_collects():
@@ -99,6 +104,10 @@ def test_dns_race_hypothesis_failure_is_a_legal_counterexample(tmp_path):
 
 
 def test_only_the_chosen_properties_are_checked():
+    # With every property, the forbidden value 3 is found ...
+    with pytest.raises(PropertyViolation, match="never_bad"):
+        modelcheck_hypothesis.run(Tally(n=6, bad=3), settings=QUICK)
+    # ... and with only up_by_one chosen, the same runs pass.
     modelcheck_hypothesis.run(Tally(n=6, bad=3), settings=QUICK, properties=["up_by_one"])
 
 
