@@ -76,7 +76,7 @@ def _render(result: CheckResult, model: Model, quiet: bool) -> str:
             f"  {v.property.ljust(width)}  {v.kind.ljust(kind_width)}  "
             f"{shown[v.status.value]}{extra}"
         )
-    if model.lemmas and result.engine == "prove":
+    if model.lemmas and result.engine == "prove" and result.complete:
         lines.append(f"  lemmas proved and used: {', '.join(lem.name for lem in model.lemmas)}")
     skipped = [p.name for p in model.properties if p.kind == "recoverable"]
     if skipped:
@@ -110,6 +110,8 @@ def _finish(
     result: CheckResult, model: Model, quiet: bool, json_file: Path | None, trace_dir: Path | None
 ) -> None:
     result = annotate_result(result, model)
+    if result.stopped_by == "interrupted":
+        err("interrupted (Ctrl-C or a z3 timeout): nothing unproved is claimed; showing the rest")
     if json_file is not None:
         write_json_atomic(json_file, result_to_json(result))
     if trace_dir is not None:

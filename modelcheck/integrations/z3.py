@@ -857,6 +857,54 @@ def _result(
     )
 
 
+class _Undecided(Exception):
+    """z3 answered "unknown": interrupted (Ctrl-C), out of resources, or incomplete."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _sat(solver: Any, *assumptions: Any) -> bool:
+    """Whether the assertions (and ``assumptions``) are satisfiable.
+
+    z3 may also answer "unknown" (it turns Ctrl-C into exactly that, reason
+    "canceled").  Comparing with ``== z3.sat`` would read "unknown" as
+    "unsatisfiable" - a property proved, a violation missed - so every
+    decision goes through here and an undecided query stops the engine.
+    """
+    answer = solver.check(*assumptions)
+    if answer == z3.sat:
+        return True
+    if answer == z3.unsat:
+        return False
+    raise _Undecided(solver.reason_unknown())
+
+
+def _undecided(
+    model: Model,
+    engine: str,
+    props: list[PropertyDef],
+    decided: dict[str, Verdict],
+    started: float,
+    undecided: _Undecided,
+    depth: int,
+) -> CheckResult:
+    """The result of a run cut short by an undecided query: what was found, the rest unknown."""
+    # z3 reports both Ctrl-C and its own timeout as "canceled".
+    interrupted = undecided.reason == "canceled"
+    why = (
+        "stopped before z3 decided (interrupted, or a z3 timeout)"
+        if interrupted
+        else f"z3 could not decide a query ({undecided.reason})"
+    )
+    verdicts = [
+        decided.get(p.name) or Verdict(p.name, p.kind, Status.UNKNOWN, reason=why) for p in props
+    ]
+    stopped_by = "interrupted" if interrupted else "solver_unknown"
+    return _result(model, engine, verdicts, depth, started, False, stopped_by)
+
+
 # --- bounded model checking -------------------------------------------------------------
 
 
@@ -923,9 +971,25 @@ def bmc(
     depth searched, in which case the search was complete and it holds.
     """
     started = time.perf_counter()
-    enc = encode(model)
     props = _selected(model, properties)
     found: dict[str, Verdict] = {}
+    searched = [0]  # deepest depth fully searched, kept if z3 stops early
+    try:
+        return _bmc(model, depth, props, progress, started, found, searched)
+    except _Undecided as undecided:
+        return _undecided(model, "bmc", props, found, started, undecided, searched[0])
+
+
+def _bmc(
+    model: Model,
+    depth: int,
+    props: list[PropertyDef],
+    progress: Progress | None,
+    started: float,
+    found: dict[str, Verdict],
+    searched: list[int],
+) -> CheckResult:
+    enc = encode(model)
     solver = z3.Solver()
     states = [enc.at_step(0)]
     acts: list[Any] = []
@@ -936,7 +1000,7 @@ def bmc(
         reached = d
         if d > 0:
             _unroll(enc, solver, states, acts)
-            if solver.check() == z3.unsat:
+            if not _sat(solver):
                 complete = True  # no run has d steps: every reachable state was checked
                 reached = d - 1
                 break
@@ -946,7 +1010,7 @@ def bmc(
             if prop.name in found or (prop.kind == "action" and d == 0):
                 continue
             violation = z3.Not(_holds_at(enc, prop, states, d))
-            if solver.check(violation) == z3.sat:
+            if _sat(solver, violation):
                 trace = _trace(
                     enc,
                     _first_in_bfs_order(enc, solver, states, acts, violation),
@@ -960,6 +1024,7 @@ def bmc(
                 found[prop.name] = Verdict(
                     prop.name, prop.kind, Status.VIOLATED, trace, trace.reason
                 )
+        searched[0] = d
         if progress is not None:
             progress(f"bmc: depth {d} searched, {time.perf_counter() - started:.1f} s")
         if props and len(found) == len(props):
@@ -1007,7 +1072,8 @@ def _first_in_bfs_order(
         fixed.append(_least(solver, fixed, inits))
     for act in acts:
         fixed.append(_least(solver, fixed, [act == i for i in order]))
-    assert solver.check(*fixed) == z3.sat
+    if not _sat(solver, *fixed):  # pragma: no cover - each choice kept it satisfiable
+        raise AssertionError("the least run to a violation vanished")
     return solver.model()
 
 
@@ -1016,7 +1082,7 @@ def _least(solver: Any, fixed: list[Any], choices: list[Any]) -> Any:
     low, high = 0, len(choices) - 1
     while low < high:
         mid = (low + high) // 2
-        if solver.check(*fixed, z3.Or(choices[: mid + 1])) == z3.sat:
+        if _sat(solver, *fixed, z3.Or(choices[: mid + 1])):
             high = mid
         else:
             low = mid + 1
@@ -1027,7 +1093,7 @@ def _check_declared_types(
     enc: Encoding, solver: Any, states: list[Any], acts: list[Any], d: int
 ) -> None:
     wf = enc.substitute(enc.wf, states[d])
-    if solver.check(z3.Not(wf)) == z3.sat:
+    if _sat(solver, z3.Not(wf)):
         solution = solver.model()
         trace = _trace(enc, solution, states, acts, None, "", True)
         state = trace.final
@@ -1053,7 +1119,7 @@ def _check_wraps(
     # the spec, from here on.  Only operations that can wrap in a state of the declared
     # types were recorded, so for most specs there is nothing to check.
     wraps = _wraps_at(enc, props, states, d)
-    if not wraps or solver.check(z3.Or([when for _, when in wraps])) != z3.sat:
+    if not wraps or not _sat(solver, z3.Or([when for _, when in wraps])):
         return
     solution = solver.model()
     wrap = _which(solution, wraps)
@@ -1115,12 +1181,32 @@ def prove(
     lemmas = [p for p in model.lemmas if p not in props]
     base = bmc(model, k, tuple(p.name for p in [*props, *lemmas]), progress)
     violated = {v.property: v for v in base.violated}
+    if base.stopped_by in ("interrupted", "solver_unknown"):
+        # Without the base case nothing can be proved.
+        return attrs.evolve(
+            base, engine="prove", verdicts=tuple(base.verdict(p.name) for p in props)
+        )
     if base.complete and not violated:
         verdicts = [
             attrs.evolve(base.verdict(p.name), reason="every reachable state checked")
             for p in props
         ]
         return _result(model, "prove", verdicts, k, started, True, None)
+    try:
+        return _induction(model, k, props, lemmas, violated, progress, started)
+    except _Undecided as undecided:
+        return _undecided(model, "prove", props, violated, started, undecided, k)
+
+
+def _induction(
+    model: Model,
+    k: int,
+    props: list[PropertyDef],
+    lemmas: list[PropertyDef],
+    violated: dict[str, Verdict],
+    progress: Progress | None,
+    started: float,
+) -> CheckResult:
     enc = encode(model)
     standing = [p for p in [*props, *lemmas] if p.name not in violated]
     solver = z3.Solver()
@@ -1143,7 +1229,7 @@ def prove(
                 if prop.kind != "action" or d > 0:
                     solver.add(_obligation_at(enc, prop, states, d))
         last = enc.substitute(implicit, states[k])
-        if solver.check(z3.Not(last)) == z3.sat:  # the encoding may stop describing the spec
+        if _sat(solver, z3.Not(last)):  # the encoding may stop describing the spec
             solution = solver.model()
             trace = _trace(enc, solution, states, acts, None, "", False)
             reason = _inexact_reason(enc, solution, trace, states, standing)
@@ -1154,7 +1240,7 @@ def prove(
             standing = []
         solver.add(last)  # proved from what is assumed (or nothing is left to prove)
         for prop in list(standing):
-            if solver.check(z3.Not(_obligation_at(enc, prop, states, k))) == z3.sat:
+            if _sat(solver, z3.Not(_obligation_at(enc, prop, states, k))):
                 solution = solver.model()
                 trace = _trace(enc, solution, states, acts, prop, "", False)
                 wrap = _which(solution, _wraps_at(enc, [prop], states, k, actions=False))
