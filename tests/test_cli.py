@@ -408,3 +408,11 @@ def test_replay_of_a_malformed_trace_exits_2(tmp_path):
 def test_no_arguments_shows_help():
     result = runner.invoke(app, [])
     assert "check" in result.output and "replay" in result.output
+
+
+def test_version_prints_the_package_version():
+    import modelcheck
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"modelcheck {modelcheck.__version__}"

@@ -17,6 +17,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from modelcheck import __version__
+
+        typer.echo(f"modelcheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_show_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Exhaustive model checker for plan-application protocols."""
+
+
 # Command modules register themselves on ``app`` when imported.
 from modelcheck.cli import check_cmd, explain_cmd, simulate_cmd, symbolic_cmd, trace_cmd  # noqa: E402, F401
 
