@@ -15,6 +15,7 @@ property is checked and analysed after the search
 
 from __future__ import annotations
 
+import gc
 import resource
 import sys
 import time
@@ -165,6 +166,14 @@ def check(
     i = 0
     started = time.perf_counter()
     s: Any = None
+    # The visited set holds millions of long-lived tuples; CPython's cyclic
+    # collector would traverse them again and again (measured: 0.6 s of 3.6 s
+    # on dns-race E=3 M=3 G=5).  States are immutable and the loop makes no
+    # cycles, so automatic collection is paused during the search and only
+    # the young generation is collected every ``every`` states, which still
+    # frees any cyclic garbage a spec's actions leave behind.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         while i < len(states):
             if i == level_end:
@@ -229,6 +238,7 @@ def check(
                     raise _Stop("first_violation")
             i += 1
             if not i % every:
+                gc.collect(0)
                 if deadline is not None and time.monotonic() > deadline:
                     raise _Stop("time_limit")
                 if progress is not None:
@@ -248,6 +258,9 @@ def check(
         stopped_by = "interrupted"
     except Exception as exc:  # includes RecursionError from a spec's own code
         raise diagnose(model, index, s, exc) from exc
+    finally:
+        if collecting:
+            gc.enable()
     seconds = time.perf_counter() - started
     if stopped_by is None and truncated_depth:
         stopped_by = "max_depth"
