@@ -416,3 +416,19 @@ def test_version_prints_the_package_version():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.strip() == f"modelcheck {modelcheck.__version__}"
+
+
+def test_an_unexpected_exception_is_an_internal_error_with_exit_2_not_a_verdict(
+    tmp_path, monkeypatch
+):
+    import modelcheck.cli.check_cmd as check_cmd
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the engine")
+
+    monkeypatch.setattr(check_cmd, "check", broken)
+    spec = TESTS.parent / "specs" / "dns_race.py"
+    result = CliRunner().invoke(app, ["check", str(spec), "-q"])
+    assert result.exit_code == 2
+    assert "internal error: RuntimeError: a bug in the engine" in result.stderr
+    assert "Traceback" not in result.output

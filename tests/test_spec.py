@@ -355,3 +355,12 @@ def test_initial_states_of_two_types_are_refused():
 def test_compiling_something_that_is_not_a_spec_is_refused():
     with pytest.raises(SpecError, match=r"not a modelcheck spec"):
         compile_spec(object())  # type: ignore[arg-type]
+
+
+def test_a_spec_parameter_without_a_default_is_refused_when_the_class_is_defined():
+    from modelcheck import Spec, SpecError
+
+    with pytest.raises(SpecError, match=r"Sized\.size: every spec parameter needs a default"):
+
+        class Sized(Spec):
+            size: int

@@ -202,7 +202,7 @@ def _valid(lock_path):
     return json.loads(lock_path.read_text())
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None])
+@pytest.mark.parametrize("version", [2, 0, "1", None, True])
 def test_an_unsupported_schema_version_is_refused_naming_both_versions(
     lock_trace, tmp_path, version
 ):
