@@ -129,6 +129,28 @@ def _check_paths(json_file: Path | None, trace_dir: Path | None) -> None:
         output_path(trace_dir, "--trace-dir", folder=True)
 
 
+def _run(
+    engine: str,
+    bound: int,
+    target: str,
+    param: list[str] | None,
+    prop: list[str] | None,
+    json_file: Path | None,
+    trace_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Run ``bmc`` (``bound`` = depth) or ``prove`` (``bound`` = k) and report it."""
+    with reported_errors():
+        _check_paths(json_file, trace_dir)
+        model = _model(target, param, prop)
+        # Imported here so that the CLI starts (and `check` runs) without z3.
+        from modelcheck.integrations import z3 as symbolic
+
+        run = symbolic.bmc if engine == "bmc" else symbolic.prove
+        result = run(model, bound, tuple(prop) if prop else None, None if quiet else err)
+        _finish(result, model, quiet, json_file, trace_dir)
+
+
 @app.command("bmc")
 def bmc_command(
     target: SpecArg,
@@ -142,13 +164,7 @@ def bmc_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Bounded model checking with z3: a shortest violation within --depth steps, if any."""
-    with reported_errors():
-        _check_paths(json_file, trace_dir)
-        model = _model(target, param, prop)
-        from modelcheck.integrations.z3 import bmc
-
-        result = bmc(model, depth, tuple(prop) if prop else None, None if quiet else err)
-    _finish(result, model, quiet, json_file, trace_dir)
+    _run("bmc", depth, target, param, prop, json_file, trace_dir, quiet)
 
 
 @app.command("prove")
@@ -162,10 +178,4 @@ def prove_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Prove invariants and action properties for every reachable state (k-induction, z3)."""
-    with reported_errors():
-        _check_paths(json_file, trace_dir)
-        model = _model(target, param, prop)
-        from modelcheck.integrations.z3 import prove
-
-        result = prove(model, k, tuple(prop) if prop else None, None if quiet else err)
-    _finish(result, model, quiet, json_file, trace_dir)
+    _run("prove", k, target, param, prop, json_file, trace_dir, quiet)
