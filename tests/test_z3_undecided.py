@@ -50,3 +50,19 @@ def test_without_a_timeout_the_same_proof_goes_through():
     result = prove(model, 1)
     assert result.complete
     assert result.verdict("active_plan_never_deleted").status is Status.HOLDS
+
+
+def test_the_cli_says_interrupted_and_exits_3_rather_than_proved(z3_gives_up_at_once):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from modelcheck.cli import app
+
+    spec = Path(__file__).resolve().parent.parent / "specs" / "dns_race.py"
+    args = ["prove", str(spec), "-p", "check_at_apply=true", "-p", "enactors=4", "-q"]
+    result = CliRunner().invoke(app, [*args, "-p", "endpoints=4", "-p", "generations=20"])
+    assert result.exit_code == 3, result.output
+    assert "interrupted (Ctrl-C or a z3 timeout)" in result.stderr
+    assert "result=unknown" in result.stdout
+    assert " proved" not in result.stdout
