@@ -25,9 +25,10 @@ from typing import Any
 import attrs
 
 from modelcheck.engines.diagnose import diagnose
+from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
 from modelcheck.engines.parents import path_to
 from modelcheck.errors import SpecRuntimeError
-from modelcheck.model import ActionInstance, Model, PropertyDef
+from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import describe_state, explain
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
 from modelcheck.trace import Step
@@ -95,14 +96,6 @@ def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     return [model.property(n) for n in names]
 
 
-class _Stop(Exception):
-    """Raised inside the loop to end the search early with a reason."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def check(
     model: Model, options: CheckOptions | None = None, progress: ProgressCallback | None = None
 ) -> CheckResult:
@@ -125,47 +118,44 @@ def check(
     edge_offsets: list[int] = []
     edge_targets: list[int] = []
     edge_actions: list[int] = []
-    last_action = [0]
-
-    # Hot-loop tables of (function, argument) with function(state, argument)
-    # giving the action's result.  When the graph is recorded each function is
-    # wrapped to note its action index, so the loop itself never carries one.
-    def entry(act: ActionInstance) -> tuple[Callable[[Any, Any], Any], Any]:
-        fn, arg = act.fast
-        if not record_graph:
-            return fn, arg
-        k = act.index
-
-        def noted(state: Any, argument: Any) -> Any:
-            last_action[0] = k
-            return fn(state, argument)
-
-        return noted, arg
-
-    det = [entry(a) for a in model.actions if not a.nondeterministic]
-    nondet = [entry(a) for a in model.actions if a.nondeterministic]
 
     # First violation per property: (state, successor or None).
     found: dict[str, tuple[Any, Any]] = {}
-    live_invariants = [(p.name, p.check) for p in invariants]
-    live_actions = [(p.name, p.check) for p in action_props]
-    live_terminals = [(p.name, p.check) for p in terminals]
-
-    max_states = options.max_states or sys.maxsize
     max_depth = options.max_depth if options.max_depth is not None else sys.maxsize
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     every = options.progress_every
-    stop_at_first = options.stop_at_first
 
+    def loop(frontier: bool) -> ChunkFunction:
+        # The hot loop for the properties still unsettled (see expand.py).
+        def live(group: list[PropertyDef]) -> list[tuple[str, Any]]:
+            return [(p.name, p.check) for p in group if p.name not in found]
+
+        shape = LoopShape(
+            record_graph=record_graph,
+            frontier=frontier,
+            max_states=options.max_states,
+            stop_at_first=options.stop_at_first,
+        )
+        return generate(
+            model.actions,
+            live(invariants),
+            live(action_props),
+            live(terminals),
+            shape,
+            states=states,
+            index=index,
+            found=found,
+            graph=(ids, edge_offsets, edge_targets, edge_actions),
+        )
+
+    loops: dict[bool, ChunkFunction] = {}
     transitions = 0
     known_violations = 0
     depth = 0
-    level_end = len(states)
     truncated_depth = False
     stopped_by: str | None = None
-    i = 0
+    done = 0  # states expanded
     started = time.perf_counter()
-    s: Any = None
     # The visited set holds millions of long-lived tuples; CPython's cyclic
     # collector would traverse them again and again (measured: 0.6 s of 3.6 s
     # on dns-race E=3 M=3 G=5).  States are immutable and the loop makes no
@@ -175,89 +165,60 @@ def check(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        while i < len(states):
-            if i == level_end:
-                depth += 1
-                level_end = len(states)
-            s = states[i]
-            for name, inv in live_invariants:
-                if not inv(s):
-                    found[name] = (s, None)
-            if record_graph:
-                edge_offsets.append(len(edge_targets))
-            n = 0
-            next_depth_ok = depth < max_depth
-            for f, a in det:
-                t = f(s, a)
-                if t is None:
-                    continue
-                n += 1
-                if t not in index:
-                    if not next_depth_ok:
-                        truncated_depth = True
-                        continue
-                    if len(states) >= max_states:
-                        raise _Stop("max_states")
-                    index[t] = s
-                    states.append(t)
-                if live_actions:
-                    _check_step(live_actions, found, s, t)
-                if record_graph:
-                    edge_targets.append(ids.setdefault(t, len(ids)))
-                    edge_actions.append(last_action[0])
-            # The same admission steps as above, kept inline on purpose: a helper
-            # shared by both loops costs a call per step (~3% on dns-race).
-            for f, a in nondet:
-                for t in f(s, a):
-                    n += 1
-                    if t not in index:
-                        if not next_depth_ok:
-                            truncated_depth = True
-                            continue
-                        if len(states) >= max_states:
-                            raise _Stop("max_states")
-                        index[t] = s
-                        states.append(t)
-                    if live_actions:
-                        _check_step(live_actions, found, s, t)
-                    if record_graph:
-                        edge_targets.append(ids.setdefault(t, len(ids)))
-                        edge_actions.append(last_action[0])
-            transitions += n
-            if n == 0 and live_terminals:
-                for name, term in live_terminals:
-                    if not term(s):
-                        found[name] = (s, None)
-            if len(found) != known_violations:
-                # A property's verdict is settled by its first (shortest) violation.
-                known_violations = len(found)
-                live_invariants = [x for x in live_invariants if x[0] not in found]
-                live_actions = [x for x in live_actions if x[0] not in found]
-                live_terminals = [x for x in live_terminals if x[0] not in found]
-                if stop_at_first:
-                    raise _Stop("first_violation")
-            i += 1
-            if not i % every:
+        # One BFS level at a time, in chunks of ``every`` states: depth,
+        # limits and progress are handled between chunks, not per state.
+        while done < len(states):
+            level_end = len(states)
+            frontier = depth >= max_depth
+            while done < level_end:
+                if len(found) != known_violations or frontier not in loops:
+                    # A property's verdict is settled by its first (shortest)
+                    # violation: stop checking it.
+                    known_violations = len(found)
+                    loops.clear()
+                    loops[frontier] = loop(frontier)
+                chunk_end = min(done + every, level_end)
+                try:
+                    n, truncated = loops[frontier](states[done:chunk_end])
+                except ChunkAborted as aborted:
+                    transitions += aborted.transitions
+                    raise
+                transitions += n
+                truncated_depth = truncated_depth or truncated
+                ticked = done // every != chunk_end // every
+                done = chunk_end
+                if not ticked:
+                    continue  # a short chunk at the end of a level
                 gc.collect(0)
                 if deadline is not None and time.monotonic() > deadline:
-                    raise _Stop("time_limit")
+                    raise StopSearch("time_limit")
                 if progress is not None:
                     progress(
                         Progress(
                             len(states),
                             transitions,
                             depth,
-                            len(states) - i,
+                            len(states) - done,
                             time.perf_counter() - started,
                             peak_memory_bytes(),
                         )
                     )
-    except _Stop as stop:
+            if done < len(states):
+                depth += 1
+    except ChunkAborted as aborted:
+        cause = aborted.cause
+        if isinstance(cause, StopSearch):
+            stopped_by = cause.reason
+        elif isinstance(cause, KeyboardInterrupt):
+            stopped_by = "interrupted"
+        elif isinstance(cause, Exception):  # includes RecursionError from a spec's own code
+            raise diagnose(model, index, aborted.state, cause) from cause
+        else:
+            raise cause from None
+    except StopSearch as stop:
         stopped_by = stop.reason
     except KeyboardInterrupt:
         stopped_by = "interrupted"
-    except Exception as exc:  # includes RecursionError from a spec's own code
-        raise diagnose(model, index, s, exc) from exc
     finally:
         if collecting:
             gc.enable()
@@ -313,14 +274,6 @@ def _coverage(model: Model, offsets: list[int], actions: list[int]) -> tuple[Act
     return tuple(
         ActionCoverage(a.label, a.family, enabled[a.index], fired[a.index]) for a in model.actions
     )
-
-
-def _check_step(
-    live: list[tuple[str, Any]], found: dict[str, tuple[Any, Any]], s: Any, t: Any
-) -> None:
-    for name, prop in live:
-        if name not in found and not prop(s, t):
-            found[name] = (s, t)
 
 
 # --- after the search -----------------------------------------------------------------
