@@ -147,3 +147,16 @@ def test_format_value_shows_strings_bare_and_tuples_with_python_syntax():
     assert format_value((1,)) == "(1,)"
     assert format_value(()) == "()"
     assert format_value(True) == "True"
+
+
+def test_replace_refuses_positional_values_and_names_the_fix():
+    with pytest.raises(TypeError, match=r"field names only, e\.g\. state\.replace\(x=\.\.\.\)"):
+        Point(1, 2).replace(5)
+
+
+def test_a_field_may_be_called_self():
+    class Odd(State):
+        self: int
+        other: int = 0
+
+    assert Odd(self=1).replace(self=2).to_dict() == {"self": 2, "other": 0}
