@@ -13,9 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from toy_specs import BoundedQueue, Counter, OperatorRepair, PathGraph, RandomWalk, TwoProcessLock
+from toy_specs import (
+    BoundedQueue,
+    Count,
+    Counter,
+    OperatorRepair,
+    PathGraph,
+    RandomWalk,
+    TwoProcessLock,
+)
 
-from modelcheck import CheckOptions, compile_spec
+from modelcheck import CheckOptions, SpecRuntimeError, action, compile_spec
 from modelcheck.engines import bfs, expand
 from modelcheck.model import Model
 from modelcheck.render.json import result_to_json
@@ -175,3 +183,46 @@ def test_options_that_are_on_are_in_the_loop():
     )
     for present in ("_max_states", "_ids_setdefault", "_ap0(s, t)", "_term0(s)", "_inv0(s)"):
         assert present in function.source
+
+
+def test_a_spec_error_inside_either_loop_form_names_the_action_and_keeps_the_trace(loop_form):
+    with pytest.raises(SpecRuntimeError) as caught:
+        bfs.check(compile_spec(Counter(n=9, explode_at=4)))
+    assert "Counter.inc raised ZeroDivisionError" in str(caught.value)
+    assert len(caught.value.trace) == 4
+
+
+def test_ctrl_c_in_either_loop_form_stops_with_the_counts_so_far(loop_form):
+    class Interrupted(Counter):
+        @action
+        def inc(self, s):
+            if s.value == 7:
+                raise KeyboardInterrupt
+            return Count(s.value + 1)
+
+    result = bfs.check(compile_spec(Interrupted(n=100)))
+    assert result.stopped_by == "interrupted"
+    assert (result.statistics.states, result.statistics.transitions) == (8, 7)
+
+
+def test_the_state_limit_inside_a_chunk_keeps_the_transitions_counted_before_it(loop_form):
+    model = compile_spec(DnsRace())
+    result = bfs.check(model, CheckOptions(max_states=100))
+    assert result.stopped_by == "max_states"
+    # Replay the same search to the same point: the 100th state is admitted,
+    # and the step that would admit the 101st is the one that stops it.
+    order = list(model.initial_states)
+    seen = set(order)
+    transitions = 0
+    for s in order:
+        for _act, t in model.successors(s):
+            if t not in seen and len(order) == 100:
+                break
+            transitions += 1
+            if t not in seen:
+                seen.add(t)
+                order.append(t)
+        else:
+            continue
+        break
+    assert (result.statistics.states, result.statistics.transitions) == (100, transitions + 1)
