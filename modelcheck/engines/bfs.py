@@ -2,16 +2,19 @@
 
 The search keeps every distinct state in a list that is also the BFS queue
 (state ``i`` is expanded once all states before it are), and a dict from each
-state to its parent's position.  States are numbered in discovery order, so
-depth never decreases with the number: the first violation found for a
-property is a shortest one, and following parents gives its trace.
+state to the state it was first reached from.  States are numbered in
+discovery order, so depth never decreases with the number: the first
+violation found for a property is a shortest one, and following parents
+gives its trace.
 
+The loop that expands states is generated per model
+(:mod:`modelcheck.engines.expand`); this module drives it level by level, in
+chunks, and handles depth, limits, progress and interruption between chunks.
 Properties are evaluated inside the loop (invariants per state, action
 properties per step, the terminal check on states without successors);
 recoverability needs the whole graph, so edges are recorded only when such a
 property is checked and analysed after the search
-(:mod:`modelcheck.engines.graph`).
-"""
+(:mod:`modelcheck.engines.graph`)."""
 
 from __future__ import annotations
 
