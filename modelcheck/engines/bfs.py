@@ -14,7 +14,8 @@ Properties are evaluated inside the loop (invariants per state, action
 properties per step, the terminal check on states without successors);
 recoverability needs the whole graph, so edges are recorded only when such a
 property is checked and analysed after the search
-(:mod:`modelcheck.engines.graph`)."""
+(:mod:`modelcheck.engines.graph`).
+"""
 
 from __future__ import annotations
 
