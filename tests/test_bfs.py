@@ -11,6 +11,7 @@ from toy_specs import (
     BoundedQueue,
     Count,
     Counter,
+    InterruptedCounter,
     Node,
     OperatorRepair,
     PathGraph,
@@ -307,14 +308,7 @@ def test_time_limit_stops_an_endless_search_promptly():
 
 
 def test_ctrl_c_stops_cleanly_with_the_partial_result():
-    class Interrupted(Counter):
-        @action
-        def inc(self, s):
-            if s.value == 7:
-                raise KeyboardInterrupt
-            return Count(s.value + 1)
-
-    result = check(Interrupted(n=100))
+    result = check(InterruptedCounter(n=100, stop_at=7))
     assert result.stopped_by == "interrupted"
     assert result.statistics.states == 8
     _never_holds(result)

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from toy_specs import (
     BoundedQueue,
-    Count,
     Counter,
+    InterruptedCounter,
     OperatorRepair,
     PathGraph,
     RandomWalk,
     TwoProcessLock,
 )
 
-from modelcheck import CheckOptions, SpecRuntimeError, action, compile_spec
+from modelcheck import CheckOptions, SpecRuntimeError, compile_spec
 from modelcheck.engines import bfs, expand
 from modelcheck.model import Model
 from modelcheck.render.json import result_to_json
@@ -193,14 +193,7 @@ def test_a_spec_error_inside_either_loop_form_names_the_action_and_keeps_the_tra
 
 
 def test_ctrl_c_in_either_loop_form_stops_with_the_counts_so_far(loop_form):
-    class Interrupted(Counter):
-        @action
-        def inc(self, s):
-            if s.value == 7:
-                raise KeyboardInterrupt
-            return Count(s.value + 1)
-
-    result = bfs.check(compile_spec(Interrupted(n=100)))
+    result = bfs.check(compile_spec(InterruptedCounter(n=100, stop_at=7)))
     assert result.stopped_by == "interrupted"
     assert (result.statistics.states, result.statistics.transitions) == (8, 7)
 

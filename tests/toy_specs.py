@@ -69,6 +69,21 @@ class Counter(Spec):
         return s.value == self.n
 
 
+class InterruptedCounter(Counter):
+    """A :class:`Counter` whose ``inc`` raises KeyboardInterrupt at ``stop_at``, as Ctrl-C would.
+
+    The search expands 0..stop_at: ``stop_at + 1`` states and ``stop_at`` steps.
+    """
+
+    stop_at: int = 7
+
+    @action
+    def inc(self, s: Count) -> Count | None:
+        if s.value == self.stop_at:
+            raise KeyboardInterrupt
+        return Count(s.value + 1) if s.value < self.n else None
+
+
 # --- two processes and a lock -------------------------------------------------------------
 
 THINK, WAIT, CRIT = "think", "wait", "crit"
