@@ -41,7 +41,7 @@ UNROLL_LIMIT = 512
 
 
 class StopSearch(Exception):
-    """Raised inside a chunk to end the search early with a reason."""
+    """Raised to end a search early with a reason (the BFS loop, simulation runs)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

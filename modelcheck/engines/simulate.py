@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from modelcheck.engines.expand import StopSearch
 from modelcheck.engines.shortest import (
     Counterexample,
     shortest_counterexample,
@@ -110,12 +111,6 @@ class SimulationResult:
 ProgressCallback = Callable[[int, int, int | None, float], None]
 
 
-class _Stop(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def simulate(
     model: Model, options: SimulateOptions | None = None, progress: ProgressCallback | None = None
 ) -> SimulationResult:
@@ -144,7 +139,7 @@ def simulate(
     try:
         for run in range(options.runs):
             if deadline is not None and time.monotonic() > deadline:
-                raise _Stop("time_limit")
+                raise StopSearch("time_limit")
             rng = random.Random(f"{options.seed}:{run}")
             walked, terminal, hit = _walk(
                 model,
@@ -168,8 +163,8 @@ def simulate(
                     runs, steps, None if seen is None else len(seen), time.perf_counter() - started
                 )
             if hit and options.stop_at_first:
-                raise _Stop("first_violation")
-    except _Stop as stop:
+                raise StopSearch("first_violation")
+    except StopSearch as stop:
         stopped_by = stop.reason
     except KeyboardInterrupt:
         stopped_by = "interrupted"
