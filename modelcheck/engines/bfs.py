@@ -182,11 +182,7 @@ def check(
                     loops.clear()
                     loops[frontier] = loop(frontier)
                 chunk_end = min(done + every, level_end)
-                try:
-                    n, truncated = loops[frontier](states[done:chunk_end])
-                except ChunkAborted as aborted:
-                    transitions += aborted.transitions
-                    raise
+                n, truncated = loops[frontier](states[done:chunk_end])
                 transitions += n
                 truncated_depth = truncated_depth or truncated
                 ticked = done // every != chunk_end // every
@@ -210,6 +206,7 @@ def check(
             if done < len(states):
                 depth += 1
     except ChunkAborted as aborted:
+        transitions += aborted.transitions
         cause = aborted.cause
         if isinstance(cause, StopSearch):
             stopped_by = cause.reason
