@@ -159,7 +159,7 @@ def _install_constructors(cls: Any, fields: tuple[str, ...], defaults: dict[str,
         f"    return _tuple_new(_CLS, (_TAG, {kept}))\n"
     )
     # The source is built from validated identifiers only.
-    exec(source, env)
+    exec(compile(source, "<modelcheck state>", "exec"), env)
     new = env["__new__"]
     new.__qualname__ = f"{cls.__qualname__}.__new__"
     cls.__new__ = new

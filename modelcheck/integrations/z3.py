@@ -42,6 +42,7 @@ Operations are checked where Python evaluates them: both arms of an
 
 from __future__ import annotations
 
+import enum
 import time
 import traceback
 from collections.abc import Callable
@@ -74,6 +75,7 @@ from modelcheck.symbolic import (
     Symbolic,
     TupleType,
     field_types,
+    guard,
 )
 from modelcheck.trace import Step, Trace
 
@@ -113,8 +115,11 @@ class _Wrap:
     when: Any  # over the template variables: true exactly when the result is not Python's
 
 
-class _Infeasible(Exception):
-    """The current path cannot happen (every branch of a split is impossible)."""
+class _Infeasible(BaseException):
+    """The current path cannot happen (every branch of a split is impossible).
+
+    A ``BaseException``, so that a spec's own ``except Exception`` cannot swallow it.
+    """
 
 
 class _Context:
@@ -125,6 +130,7 @@ class _Context:
         self.codes: dict[Any, int] = {}
         self.values: list[Any] = []
         self.paths: _Paths | None = None
+        self.guard = guard.Guard()
 
     def code(self, value: Any) -> int:
         key = (type(value), value)
@@ -142,21 +148,93 @@ def _ctx() -> _Context:
 
 
 def _outside(what: str) -> SubsetError:
-    return SubsetError(f"outside the symbolic subset at {_here()}: {what}")
+    # Recorded as well as returned: a spec that catches the error (``except
+    # Exception:`` around the operation) must not turn it into a result.
+    error = SubsetError(f"outside the symbolic subset at {_here()}: {what}")
+    guard.record(error)
+    return error
+
+
+def _numeric_values(values: tuple[Any, ...]) -> bool:
+    """Whether a OneOf's values are plain ints (encoded as the ints themselves)."""
+    return bool(values) and all(type(v) is int for v in values)
+
+
+def _kinds_of(values: tuple[Any, ...]) -> set[type]:
+    return {type(v) for v in values}
 
 
 class Sym(Symbolic):
     """A symbolic int, bool or enum constant wrapping a z3 term."""
 
-    __slots__ = ("domain", "kind", "term")
+    __slots__ = ("domain", "kind", "term", "values")
 
-    def __init__(self, term: Any, kind: str, domain: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        term: Any,
+        kind: str,
+        domain: tuple[int, int] | None = None,
+        values: tuple[Any, ...] | None = None,
+    ) -> None:
         self.term = term
         self.kind = kind  # "int", "bool" or "enum"
         self.domain = domain
+        #: The declared values an "enum" stands for (its term is their code), or the
+        #: values of a OneOf of ints (its term is the int itself).
+        self.values = values
 
     def __repr__(self) -> str:
+        if not guard.called_by_library():
+            raise _outside("repr() of a symbolic value (the text would not be about the value)")
         return f"Sym({self.term})"
+
+    def __str__(self) -> str:
+        raise _outside("str() of a symbolic value (the text would not be about the value)")
+
+    # what Python evaluates without calling a value's methods (see modelcheck.symbolic.guard)
+    def identical(self, other: Any) -> Any:
+        if isinstance(other, Sym):
+            if self.kind == other.kind == "bool":
+                return Sym(self.term == other.term, "bool")  # True and False are singletons
+            raise _outside(
+                "`is` between two symbolic values: whether they are one object is not a "
+                "question about their values; compare them with =="
+            )
+        if not guard.identity_safe(other):
+            raise _outside(
+                f"`is` with {type(other).__name__} {other!r}: whether equal "
+                f"{type(other).__name__}s are one object is up to CPython; compare with =="
+            )
+        if self.kind == "bool":
+            if other is True:
+                return self
+            if other is False:
+                return Sym(z3.Not(self.term), "bool")
+            return False
+        if self.kind == "enum":
+            return _among(self, [v for v in self.values or () if v is other])
+        return False  # a plain int is never None, a bool, an enum member or a class
+
+    def python_isinstance(self, classes: Any) -> Any:
+        if self.kind == "bool":
+            return isinstance(True, classes)
+        if self.kind == "int":
+            return isinstance(0, classes)
+        values = self.values or ()
+        return _among(self, [v for v in values if isinstance(v, classes)])
+
+    def python_type(self) -> type:
+        if self.kind == "bool":
+            return bool
+        if self.kind == "int":
+            return int
+        kinds = _kinds_of(self.values or ())
+        if len(kinds) != 1:
+            raise _outside(
+                "type() of a symbolic value whose declared values are of different types "
+                f"({', '.join(sorted(k.__name__ for k in kinds))}); use isinstance() or =="
+            )
+        return kinds.pop()
 
     # conversions that cannot be symbolic
     def __hash__(self) -> int:
@@ -185,7 +263,8 @@ class Sym(Symbolic):
             return _decide(self.term)
         if self.kind == "int":
             return _decide(self.term != 0)
-        raise _outside("the truth value of a symbolic enum constant; compare it with ==")
+        truthy = _among(self, [v for v in self.values or () if v])
+        return truthy if isinstance(truthy, bool) else _decide(truthy.term)
 
     def __index__(self) -> int:
         if self.kind != "int" or self.domain is None:
@@ -200,7 +279,7 @@ class Sym(Symbolic):
         raise _Infeasible
 
     def ite(self, then: Any, otherwise: Any) -> Any:
-        cond = _as_bool(self)
+        cond = _as_bool(self, "the condition of ite()")
         fields = getattr(type(then), "_fields", None)
         if fields is not None and type(then) is type(otherwise):
             return type(then)(
@@ -312,19 +391,11 @@ class Sym(Symbolic):
         return self._cmp(o, lambda a, b: a >= b)
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        if isinstance(other, tuple | list | set | frozenset | dict) or other is None:
-            return False
-        if (
-            self.kind == "bool"
-            or isinstance(other, bool)
-            or (isinstance(other, Sym) and other.kind == "bool")
-        ):
-            return Sym(_as_bool(self) == _as_bool(other), "bool")
-        return Sym(_term(self) == _term(other), "bool")
+        return _equal(self, other)
 
     def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        eq = self.__eq__(other)
-        return True if eq is False else Sym(z3.Not(eq.term), "bool")
+        eq = _equal(self, other)
+        return (not eq) if isinstance(eq, bool) else Sym(z3.Not(eq.term), "bool")
 
 
 #: Each binary operator: the W-bit term, and the condition under which that term is the
@@ -351,6 +422,95 @@ _OPERATORS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]
     "|": (lambda a, b: a | b, None),
     "^": (lambda a, b: a ^ b, None),
 }
+
+
+#: Constants a symbolic number is never equal to, whatever its value (Python's answer
+#: is False without asking the constant's own ``__eq__`` anything that could differ).
+_NEVER_A_NUMBER = (str, bytes, type(None), tuple, list, dict, set, frozenset, range)
+
+
+def _among(x: Sym, values: list[Any]) -> Any:
+    """The condition "``x`` is one of ``values``" (of its declared values), as a term."""
+    if not values:
+        return False
+    if x.kind == "enum":
+        codes = [_ctx().code(v) for v in values]
+        return Sym(z3.Or([x.term == _bv(c) for c in codes]), "bool")
+    return Sym(z3.Or([x.term == _bv(v) for v in values]), "bool")
+
+
+def _number_of(value: Any) -> int | None:
+    """``value`` as the int it equals, if it is a number equal to an int (else None)."""
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _equal(x: Sym, other: Any) -> Any:
+    """``x == other`` with Python's meaning: a term, or a constant when that is the answer."""
+    if isinstance(other, Sym):
+        if x.kind == "enum" or other.kind == "enum":
+            return _enum_equal(x, other)
+        if x.kind == other.kind == "bool":
+            return Sym(x.term == other.term, "bool")
+        return Sym(_as_bv(x) == _as_bv(other), "bool")  # True == 1, as in Python
+    if x.kind == "enum":
+        matches = []
+        for v in x.values or ():
+            try:
+                same = bool(v == other)
+            except Exception:
+                raise _outside(f"comparing a declared value {v!r} with {other!r} raised") from None
+            if same:
+                matches.append(v)
+        return _among(x, matches)
+    number = _number_of(other)
+    if number is not None:
+        if isinstance(other, float) and not other.is_integer():
+            return False
+        if x.kind == "bool" and number not in (0, 1):
+            return False
+        if x.kind == "bool":
+            return x if number == 1 else Sym(z3.Not(x.term), "bool")
+        if not -(1 << (_ctx().width - 1)) <= number < (1 << (_ctx().width - 1)):
+            return False  # beyond the encoding, hence beyond every declared range
+        return Sym(x.term == _bv(number), "bool")
+    if (
+        isinstance(other, float)
+        or isinstance(other, _NEVER_A_NUMBER)
+        or (isinstance(other, enum.Enum) and not isinstance(other, int))
+    ):
+        return False
+    raise _outside(
+        f"comparing a symbolic number with a {type(other).__name__} ({other!r}), whose own == "
+        "the symbolic engine cannot run"
+    )
+
+
+def _enum_equal(x: Sym, y: Sym) -> Any:
+    if x.kind != "enum":
+        x, y = y, x
+    pairs = []
+    if y.kind == "enum":
+        for v in x.values or ():
+            for w in y.values or ():
+                if v == w:
+                    pairs.append(
+                        z3.And(x.term == _bv(_ctx().code(v)), y.term == _bv(_ctx().code(w)))
+                    )
+    else:
+        for v in x.values or ():
+            number = _number_of(v)
+            if number is None or (y.kind == "bool" and number not in (0, 1)):
+                continue
+            here = x.term == _bv(_ctx().code(v))
+            if y.kind == "bool":
+                pairs.append(z3.And(here, y.term if number == 1 else z3.Not(y.term)))
+            else:
+                pairs.append(z3.And(here, y.term == _bv(number)))
+    return Sym(z3.Or(pairs), "bool") if pairs else False
 
 
 def _require_exact(exact: Any, op: str) -> None:
@@ -386,16 +546,17 @@ def _term(x: Any) -> Any:
     return _bv(_ctx().code(x))
 
 
-def _as_bool(x: Any) -> Any:
+def _as_bool(x: Any, what: str = "a condition") -> Any:
     if isinstance(x, Sym):
         if x.kind == "bool":
             return x.term
         if x.kind == "int":
             return x.term != 0
-        raise _outside("an enum constant used as a condition")
+        truthy = _among(x, [v for v in x.values or () if v])
+        return truthy.term if isinstance(truthy, Sym) else z3.BoolVal(truthy)
     if isinstance(x, bool | int):
         return z3.BoolVal(bool(x))
-    raise _outside(f"{x!r} used as a condition")
+    raise _outside(f"{x!r} used as {what}")
 
 
 def _as_bv(x: Any) -> Any:
@@ -411,10 +572,33 @@ def ite_terms(cond: Any, then: Any, otherwise: Any) -> Any:
     if then is None or otherwise is None or isinstance(then, tuple | frozenset | set):
         raise _outside("ite() of None or of collections other than same-length tuples")
     kinds = {v.kind for v in (then, otherwise) if isinstance(v, Sym)}
-    if "bool" in kinds or (isinstance(then, bool) and isinstance(otherwise, bool)):
+    if kinds == {"bool"} or (
+        kinds <= {"bool"} and all(isinstance(v, bool | Sym) for v in (then, otherwise))
+    ):
         return Sym(z3.If(cond, _as_bool(then), _as_bool(otherwise)), "bool")
-    enum = "enum" in kinds or not all(isinstance(v, int | Sym) for v in (then, otherwise))
-    return Sym(z3.If(cond, _term(then), _term(otherwise)), "enum" if enum else "int")
+    numbers = [
+        (isinstance(v, Sym) and v.kind == "int") or type(v) is int for v in (then, otherwise)
+    ]
+    if all(numbers):
+        return Sym(z3.If(cond, _term(then), _term(otherwise)), "int")
+    if any(isinstance(v, Sym) and v.kind != "enum" for v in (then, otherwise)):
+        raise _outside(
+            "ite() of a symbolic number or bool and a value of another type; "
+            "give both arms values of one declared type"
+        )
+    values: list[Any] = []
+    for v in (then, otherwise):
+        for item in v.values or () if isinstance(v, Sym) else (v,):
+            if not any(type(item) is type(u) and item == u for u in values):
+                values.append(item)
+    return Sym(z3.If(cond, _enum_term(then), _enum_term(otherwise)), "enum", values=tuple(values))
+
+
+def _enum_term(x: Any) -> Any:
+    """The code term of a coded value: a symbolic enum's own, or a constant's code."""
+    if isinstance(x, Sym):
+        return x.term
+    return _bv(_ctx().code(x))
 
 
 # --- splitting a run into paths ---------------------------------------------------------
@@ -487,9 +671,18 @@ class _Paths:
             self.pos, self.conds = 0, []
             self.solver.push()
             ctx.paths = self
+            guard.take_pending()
             try:
                 result = fn()
+                caught = guard.take_pending()
+                if caught is not None:  # the spec caught it, but it stands
+                    raise caught
                 results.append((z3.And(self.conds) if self.conds else z3.BoolVal(True), result))
+            except guard.Restart:
+                # A function of the spec was instrumented as it was called: run this
+                # path again from the start, with the same decisions.
+                ctx.guard.resume()
+                continue
             except _Infeasible:
                 pass
             except SubsetError as exc:
@@ -552,6 +745,8 @@ def _bits_needed(ftype: FieldType) -> int:
     if isinstance(ftype, TupleType):
         return _bits_needed(ftype.element)
     if isinstance(ftype, EnumType):
+        if _numeric_values(ftype.values):
+            return max(abs(v) for v in ftype.values).bit_length() + 1
         return len(ftype.values).bit_length() + 1
     return 1
 
@@ -559,7 +754,7 @@ def _bits_needed(ftype: FieldType) -> int:
 class Encoding:
     """A model as z3 formulas over state variables (templates, substituted per step)."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, properties: tuple[str, ...] | None = None) -> None:
         self.model = model
         self.state_class = type(model.initial_states[0])
         if not hasattr(self.state_class, "_fields"):
@@ -573,6 +768,10 @@ class Encoding:
         self.width = needed + margin
         self.ctx = _Context(self.width)
         _CTX.append(self.ctx)
+        with self.ctx.guard.active():
+            self._encode(model, properties)
+
+    def _encode(self, model: Model, properties: tuple[str, ...] | None) -> None:
         try:
             for ftype in self.types.values():
                 for _, leaf in _leaves("", ftype):
@@ -590,10 +789,13 @@ class Encoding:
             #: The same for evaluating each property (over ``pre``, and ``post`` for actions).
             self.property_wraps: dict[str, list[_Wrap]] = {}
             self.transition, self.enabled = self._transition()
+            # Only the properties asked for: one outside the subset that is not
+            # asked for must not stop the others from being checked.
             self.properties = {
                 p.name: self._property(p)
                 for p in (*model.properties, *model.lemmas)
                 if p.kind in ("invariant", "action", "terminal")
+                and (properties is None or p.name in properties)
             }
         finally:
             _CTX.pop()
@@ -632,7 +834,10 @@ class Encoding:
         if isinstance(ftype, BoolType):
             return Sym(var, "bool")
         if isinstance(ftype, EnumType):
-            return Sym(var, "enum")
+            if _numeric_values(ftype.values):
+                bounds = (min(ftype.values), max(ftype.values))
+                return Sym(var, "int", bounds, values=ftype.values)
+            return Sym(var, "enum", values=ftype.values)
         if isinstance(ftype, IntType):
             return Sym(var, "int", (ftype.low, ftype.high))
         return Sym(var, "int")
@@ -646,6 +851,8 @@ class Encoding:
                 elif isinstance(leaf, BitsType):
                     mask = ((1 << (leaf.high + 1)) - 1) & ~((1 << leaf.low) - 1)
                     parts.append(var & z3.BitVecVal(~mask, self.width) == 0)
+                elif isinstance(leaf, EnumType) and _numeric_values(leaf.values):
+                    parts.append(z3.Or([var == v for v in leaf.values]))
                 elif isinstance(leaf, EnumType):
                     parts.append(z3.Or([var == self.ctx.code(v) for v in leaf.values]))
         return z3.And(parts)
@@ -660,11 +867,12 @@ class Encoding:
             for i, item in enumerate(value):
                 out.extend(self._lower(ftype.element, item, f"{where}[{i}]"))
             return out
-        if isinstance(ftype, BoolType):
-            return [_as_bool(value)]
-        if isinstance(value, Sym) and value.kind == "bool":
-            return [_as_bv(value)]
-        return [_term(value)]
+        return [_lowered(ftype, value, where)]
+
+    def _decode_enum(self, ftype: EnumType, number: int) -> Any:
+        if _numeric_values(ftype.values):
+            return next((v for v in ftype.values if v == number), number)
+        return self.ctx.values[number]
 
     def _equals_state(self, variables: dict[str, list[Any]], state: Any, where: str = "") -> Any:
         parts = []
@@ -717,7 +925,7 @@ class Encoding:
         else:
             paths = _Paths(self.wf)
             results = paths.run(lambda: prop.check(pre), what)
-        formula = z3.Or([z3.And(c, _as_bool(r)) for c, r in results])
+        formula = z3.Or([z3.And(c, _truth(prop, r)) for c, r in results])
         if prop.kind == "terminal":  # evaluated only where no action is enabled
             self.property_wraps[prop.name] = paths.wrap_list(what, z3.Not(self.enabled))
             return z3.Or(self.enabled, formula)
@@ -757,13 +965,83 @@ class Encoding:
             return z3.is_true(value)
         number = value.as_signed_long()
         if isinstance(ftype, EnumType):
-            return self.ctx.values[number]
+            return self._decode_enum(ftype, number)
         return number
 
 
-def encode(model: Model) -> Encoding:
-    """The z3 encoding of ``model`` (a :class:`SubsetError` if it is outside the subset)."""
-    return Encoding(model)
+def _lowered(ftype: FieldType, value: Any, where: str) -> Any:
+    """The term a field leaf of type ``ftype`` holds when an action gives it ``value``.
+
+    Strict about Python types as well as values, so that a state the symbolic engine
+    describes is the one the spec's concrete code builds (``1`` for a bool field is
+    equal to ``True`` but not identical, and ``s.flag is True`` would tell them apart).
+    """
+    if isinstance(ftype, BoolType):
+        if isinstance(value, bool):
+            return z3.BoolVal(value)
+        if isinstance(value, Sym) and value.kind == "bool":
+            return value.term
+        raise SubsetError(
+            f"{where} is declared bool but is given {_shown(value)}; give it True or False"
+        )
+    if isinstance(ftype, EnumType) and not _numeric_values(ftype.values):
+        if isinstance(value, Sym):
+            if value.kind != "enum":
+                raise SubsetError(
+                    f"{where} is declared OneOf{ftype.values!r} but is given a computed "
+                    f"{'bool' if value.kind == 'bool' else 'int'}; give it one of the values"
+                )
+            return value.term
+        declared = next((v for v in ftype.values if type(v) is type(value) and v == value), value)
+        return _bv(_ctx().code(declared))  # an undeclared value gets a code outside the type
+    # an int: Range, Bits, or a OneOf of plain ints
+    if isinstance(value, Sym):
+        if value.kind != "int":
+            raise SubsetError(
+                f"{where} is declared as an int but is given a computed "
+                f"{'bool' if value.kind == 'bool' else 'non-int value'}; give it an int"
+            )
+        return value.term
+    if type(value) is not int:
+        raise SubsetError(
+            f"{where} is declared as an int but is given {_shown(value)}; give it a plain int"
+        )
+    return _bv(value)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Sym):
+        return f"a computed {value.kind}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _truth(prop: PropertyDef, result: Any) -> Any:
+    """The condition a property's result stands for; a result that is not a bool is an error."""
+    if isinstance(result, bool):
+        return z3.BoolVal(result)
+    if isinstance(result, Sym) and result.kind == "bool":
+        return result.term
+    shown = f"a computed {result.kind}" if isinstance(result, Sym) else _returned(result)
+    raise SpecError(
+        f"{prop.source or prop.name} returned {shown} instead of True or False; a property "
+        "must return a bool (a forgotten all(...) returns a generator, a forgotten return "
+        "returns None)"
+    )
+
+
+def _returned(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def encode(model: Model, properties: tuple[str, ...] | None = None) -> Encoding:
+    """The z3 encoding of ``model`` (a :class:`SubsetError` if it is outside the subset).
+
+    ``properties`` names the properties to encode (default: all of them).
+    """
+    return Encoding(model, properties)
 
 
 # --- traces -----------------------------------------------------------------------------
@@ -989,7 +1267,7 @@ def _bmc(
     found: dict[str, Verdict],
     searched: list[int],
 ) -> CheckResult:
-    enc = encode(model)
+    enc = encode(model, tuple(p.name for p in props))
     solver = z3.Solver()
     states = [enc.at_step(0)]
     acts: list[Any] = []
@@ -1207,8 +1485,8 @@ def _induction(
     progress: Progress | None,
     started: float,
 ) -> CheckResult:
-    enc = encode(model)
     standing = [p for p in [*props, *lemmas] if p.name not in violated]
+    enc = encode(model, tuple(p.name for p in standing))
     solver = z3.Solver()
     states = [enc.at_step(0)]
     acts: list[Any] = []

@@ -68,6 +68,19 @@ class Symbolic:
         """``then`` where this condition holds, else ``otherwise``, as one term."""
         raise NotImplementedError
 
+    # What Python evaluates without calling a value's methods; see modelcheck.symbolic.guard.
+    def identical(self, other: Any) -> Any:  # pragma: no cover - abstract
+        """``self is other`` with Python's meaning, or an "outside the subset" error."""
+        raise NotImplementedError
+
+    def python_isinstance(self, classes: Any) -> Any:  # pragma: no cover - abstract
+        """``isinstance(self, classes)`` for the concrete values this value stands for."""
+        raise NotImplementedError
+
+    def python_type(self) -> type:  # pragma: no cover - abstract
+        """``type(self)`` for the concrete values this value stands for."""
+        raise NotImplementedError
+
 
 # --- declared types ---------------------------------------------------------------------
 
