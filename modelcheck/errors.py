@@ -34,6 +34,10 @@ class SpecRuntimeError(SpecError):
         self.trace = trace
 
 
+class InternalError(ModelcheckError, RuntimeError):
+    """Two of modelcheck's own engines disagree: a bug in modelcheck, never a verdict."""
+
+
 class ParameterError(ModelcheckError, ValueError):
     """A spec parameter is unknown or its value does not parse."""
 

@@ -60,8 +60,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "the symbolic engine needs z3: pip install 'modelcheck[z3]' (or pip install z3-solver)"
     ) from exc
 
-from modelcheck.engines.bfs import peak_memory_bytes
-from modelcheck.errors import SpecError
+from modelcheck.engines.bfs import CheckOptions, peak_memory_bytes
+from modelcheck.engines.bfs import check as breadth_first
+from modelcheck.errors import InternalError, SpecError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, PropertyDef
 from modelcheck.properties import explain
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
@@ -84,6 +85,9 @@ _OWN_DIRS = (str(Path(__file__).resolve().parent.parent), str(Path(z3.__file__).
 MAX_PATHS = 4096
 #: The name under which violations of the declared field types are reported.
 DECLARED_TYPES = "declared_types"
+#: How many states the breadth-first search that cross-checks a "holds" or
+#: "proved" may explore (a deterministic budget: the same on every machine).
+CROSS_CHECK_STATES = 20_000
 
 
 # --- where in the spec ------------------------------------------------------------------
@@ -1080,7 +1084,7 @@ def _trace(
             )
         steps.append(Step(act.family, act.args, wanted, act.actor))
         current = wanted
-    return Trace(
+    trace = Trace(
         initial,
         tuple(steps),
         spec=model.name,
@@ -1089,6 +1093,66 @@ def _trace(
         kind=None if prop is None else prop.kind,
         reason=reason,
     )
+    if prop is not None:
+        _confirm(
+            model,
+            prop,
+            trace,
+            "a counterexample" if replay_initial else "a counterexample to induction",
+        )
+    return trace
+
+
+def _confirm(model: Model, prop: PropertyDef, trace: Trace, what: str) -> None:
+    """Re-run ``prop`` with the spec's own code where z3 says it fails; disagreeing is a bug."""
+    states = trace.states
+    final = states[-1]
+    try:
+        if prop.kind == "action":
+            result = prop.check(states[-2], final) if len(states) > 1 else False
+        elif prop.kind == "terminal":
+            result = bool(model.successors(final)) or prop.check(final)
+        else:
+            result = prop.check(final)
+    except Exception as exc:
+        raise SpecRuntimeError(
+            f"{prop.source or prop.name} raised {type(exc).__name__}: {exc} on the last state "
+            f"of {what} the symbolic engine found",
+            trace,
+        ) from exc
+    if result is False:
+        return
+    from modelcheck.render.text import render_trace
+
+    raise InternalError(
+        f"internal error: the symbolic engine gives {what} to {model.name}.{prop.name} "
+        f"(verdict: violated after {len(trace)} steps), but the spec's own code, run on the "
+        f"same states, returns {result!r} (verdict: holds). The symbolic and concrete "
+        "semantics of a construct disagree; this is a bug in modelcheck, not in the spec: "
+        "please report it with the spec. No verdict is reported.\n" + render_trace(trace)
+    )
+
+
+def _cross_check(model: Model, result: CheckResult, budget: int) -> CheckResult:
+    """Refuse to report "holds" where a bounded breadth-first search finds a violation."""
+    names = tuple(v.property for v in result.verdicts if v.status is Status.HOLDS)
+    if not names or budget <= 0:
+        return result
+    explicit = breadth_first(model, CheckOptions(properties=names, max_states=budget))
+    for verdict in explicit.violated:
+        from modelcheck.render.text import render_trace
+
+        trace = verdict.counterexample
+        steps = "" if trace is None else f" in {len(trace)} steps"
+        raise InternalError(
+            f"internal error: {result.engine} says {model.name}.{verdict.property} holds "
+            f"(verdict: {'proved' if result.engine == 'prove' else 'holds'}), but a "
+            f"breadth-first search finds a violation{steps} (verdict: violated). This is a "
+            "bug in modelcheck's symbolic engine, not in the spec: please report it with "
+            "the spec. No verdict is reported."
+            + ("" if trace is None else "\n" + render_trace(trace))
+        )
+    return result
 
 
 def _reason(model: Model, prop: PropertyDef, trace: Trace) -> str:
@@ -1240,6 +1304,7 @@ def bmc(
     depth: int,
     properties: tuple[str, ...] | None = None,
     progress: Progress | None = None,
+    cross_check: int = CROSS_CHECK_STATES,
 ) -> CheckResult:
     """Search for a violation of each invariant, action and terminal property within ``depth``.
 
@@ -1247,13 +1312,19 @@ def bmc(
     shortest one.  A property with no violation within ``depth`` steps is
     ``unknown`` (bounded, not proved) unless no run is longer than the
     depth searched, in which case the search was complete and it holds.
+
+    Every counterexample is re-run by the spec's own code, property
+    included, and every "holds" is cross-checked by a breadth-first search
+    of up to ``cross_check`` states; a disagreement raises
+    :class:`~modelcheck.errors.InternalError` instead of giving a verdict.
     """
     started = time.perf_counter()
     props = _selected(model, properties)
     found: dict[str, Verdict] = {}
     searched = [0]  # deepest depth fully searched, kept if z3 stops early
     try:
-        return _bmc(model, depth, props, progress, started, found, searched)
+        result = _bmc(model, depth, props, progress, started, found, searched)
+        return _cross_check(model, result, cross_check)
     except _Undecided as undecided:
         return _undecided(model, "bmc", props, found, started, undecided, searched[0])
 
@@ -1432,6 +1503,7 @@ def prove(
     k: int = 1,
     properties: tuple[str, ...] | None = None,
     progress: Progress | None = None,
+    cross_check: int = CROSS_CHECK_STATES,
 ) -> CheckResult:
     """Prove invariant, action and terminal properties for every reachable state.
 
@@ -1451,13 +1523,17 @@ def prove(
     either is unproved, nothing is (the encoding might not describe the
     spec), and every property is unknown with the reason.  Evaluating a
     property must not wrap either: that is part of the property's own step.
+
+    As with :func:`bmc`, counterexamples are re-run concretely and a proof
+    is only reported after a breadth-first search of up to ``cross_check``
+    states finds no violation of it.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     started = time.perf_counter()
     props = _selected(model, properties)
     lemmas = [p for p in model.lemmas if p not in props]
-    base = bmc(model, k, tuple(p.name for p in [*props, *lemmas]), progress)
+    base = bmc(model, k, tuple(p.name for p in [*props, *lemmas]), progress, cross_check=0)
     violated = {v.property: v for v in base.violated}
     if base.stopped_by in ("interrupted", "solver_unknown"):
         # Without the base case nothing can be proved.
@@ -1469,9 +1545,12 @@ def prove(
             attrs.evolve(base.verdict(p.name), reason="every reachable state checked")
             for p in props
         ]
-        return _result(model, "prove", verdicts, k, started, True, None)
+        return _cross_check(
+            model, _result(model, "prove", verdicts, k, started, True, None), cross_check
+        )
     try:
-        return _induction(model, k, props, lemmas, violated, progress, started)
+        result = _induction(model, k, props, lemmas, violated, progress, started)
+        return _cross_check(model, result, cross_check)
     except _Undecided as undecided:
         return _undecided(model, "prove", props, violated, started, undecided, k)
 
