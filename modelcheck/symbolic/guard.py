@@ -52,8 +52,11 @@ HOOK = "__modelcheck_guard__"
 _INSPECTING = frozenset(
     {"isinstance", "type", "id", "callable", "repr", "ascii", "vars", "dir", "getattr", "hasattr"}
 )
+#: ``is``/``is not``, the jumps CPython compiles ``if x is None:`` into, and ``match``.
 _CHECKED_OPCODES = frozenset(
-    op for name, op in dis.opmap.items() if name == "IS_OP" or name.startswith("MATCH_")
+    op
+    for name, op in dis.opmap.items()
+    if name == "IS_OP" or name.startswith("MATCH_") or name.endswith(("_IF_NONE", "_IF_NOT_NONE"))
 )
 
 
