@@ -314,10 +314,16 @@ def _actor_name(info: ActionInfo, family: str, args: tuple[tuple[str, Any], ...]
 
 
 def compile_spec(spec: Spec) -> Model:
-    """Validate ``spec`` and build the :class:`Model` the engines use."""
+    """Validate ``spec`` and build the :class:`Model` the engines use.
+
+    A :class:`Model` is returned as it is, so library calls accept either.
+    """
+    if isinstance(spec, Model):
+        return spec
     if not isinstance(spec, Spec):
+        shown = repr(spec) if len(repr(spec)) <= 80 else f"a {type(spec).__name__} object"
         raise SpecError(
-            f"{spec!r} is not a modelcheck spec; specs subclass modelcheck.Spec "
+            f"{shown} is not a modelcheck spec; specs subclass modelcheck.Spec "
             "and are instantiated with their parameters, e.g. DnsRace(enactors=3)."
         )
     cls = type(spec)

@@ -135,6 +135,18 @@ class Probe(Spec):
     def bumped_at_most_once(self, s: ProbeState) -> bool:
         return s.bumps < 2
 
+    @invariant
+    def mode_among_a_tuple(self, s: ProbeState) -> bool:
+        return s.mode in (None, "a")  # `in` tries identity before ==
+
+    @invariant
+    def pc_is_a_nonempty_tuple(self, s: ProbeState) -> bool:
+        return bool(s.pc) and len(s.pc) == 2  # a tuple's truth is its length
+
+    @invariant
+    def n_is_truthy_unless_zero(self, s: ProbeState) -> bool:
+        return bool(s.n) or s.n == 0
+
     # --- outside the subset: rejected with the line --------------------------------------
 
     @invariant
@@ -160,6 +172,18 @@ class Probe(Spec):
     @invariant
     def n_str(self, s: ProbeState) -> bool:
         return str(s.n) != "2"
+
+    @invariant
+    def n_f_string(self, s: ProbeState) -> bool:
+        return f"{s.n}" != "2"
+
+    @invariant
+    def n_hashed(self, s: ProbeState) -> bool:
+        return hash(s.n) != 2
+
+    @invariant
+    def mode_among_a_set(self, s: ProbeState) -> bool:
+        return s.mode in {None, "a"}
 
     @invariant
     def mode_type(self, s: ProbeState) -> bool:
@@ -219,6 +243,9 @@ SUPPORTED = (
     "pc_is_not_none",
     "mode_is_truthy_unless_none",
     "bumped_at_most_once",
+    "mode_among_a_tuple",
+    "pc_is_a_nonempty_tuple",
+    "n_is_truthy_unless_zero",
 )
 #: Property name -> a piece of the message that says why it is rejected.
 REJECTED = {
@@ -228,6 +255,9 @@ REJECTED = {
     "n_repr": "repr() of a symbolic value",
     "n_percent_r": "repr() of a symbolic value",
     "n_str": "str() of a symbolic value",
+    "n_f_string": "formatting a symbolic value as text",
+    "n_hashed": "it has no hash",
+    "mode_among_a_set": "set element or dict key",
     "mode_type": "type() of a symbolic value whose declared values are of different types",
     "mode_matched": "`match` on a symbolic value",
     "swallowed_error": "int() of a symbolic value",

@@ -17,8 +17,10 @@ from pathlib import Path
 import guard_toys
 import pytest
 from guard_toys import NOT_BOOL, REJECTED, SUPPORTED, Probe
+from typer.testing import CliRunner
 
 from modelcheck import Status, check, compile_spec
+from modelcheck.cli import app
 from modelcheck.errors import InternalError, SpecError
 from modelcheck.integrations import z3 as symbolic
 from modelcheck.symbolic import SubsetError
@@ -164,3 +166,84 @@ def test_the_cross_check_can_be_turned_off_and_is_on_by_default():
     assert signature.parameters["cross_check"].default == symbolic.CROSS_CHECK_STATES > 0
     result = symbolic.prove(compile_spec(Probe()), 1, ("flag_is_a_bool",), cross_check=0)
     assert result.verdict("flag_is_a_bool").status is Status.HOLDS
+
+
+# --- the command line ---------------------------------------------------------------------
+
+ISSUE_EXAMPLE = """
+from modelcheck import Spec, State, action, invariant
+
+
+class Flagged(State):
+    flag: bool
+
+
+class Example(Spec):
+    def initial_states(self):
+        return Flagged(flag=True)
+
+    @action
+    def clear(self, s):
+        return s.replace(flag=False)
+
+    @invariant
+    def flag_is_not_false(self, s):
+        return s.flag is not False
+
+    @invariant
+    def flag_is_a_bool(self, s):
+        return isinstance(s.flag, bool)
+"""
+
+runner = CliRunner()
+
+
+def cli(*args: str):
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def example(tmp_path):
+    path = tmp_path / "example.py"
+    path.write_text(ISSUE_EXAMPLE, encoding="utf-8")
+    return f"{path}:Example"
+
+
+@pytest.mark.parametrize("command", [["prove"], ["bmc", "--depth", "3"]])
+def test_the_issues_example_is_a_violation_on_the_command_line(example, command):
+    result = cli(*command, example)
+    assert result.exit_code == 1, result.output
+    assert "flag_is_not_false" in result.stdout
+    # The isinstance() invariant holds, and no 0-step "counterexample" is shown for it.
+    assert "Counterexample to flag_is_a_bool" not in result.stdout
+
+
+def test_property_narrows_prove_past_a_property_outside_the_subset():
+    spec = f"{Path(guard_toys.__file__)}:Probe"
+    everything = cli("prove", spec)
+    assert everything.exit_code == 2
+    assert "outside the symbolic subset" in everything.stderr
+    narrowed = cli("prove", spec, "--property", "flag_is_a_bool")
+    assert narrowed.exit_code == 0, narrowed.output
+
+
+def test_an_unsound_encoding_reaches_the_command_line_as_an_internal_error(example, monkeypatch):
+    real = symbolic.Encoding._property
+
+    def always_true(self, prop):
+        real(self, prop)
+        return symbolic.z3.BoolVal(True)
+
+    monkeypatch.setattr(symbolic.Encoding, "_property", always_true)
+    result = cli("prove", example, "--property", "flag_is_not_false")
+    assert result.exit_code == 2
+    assert "internal error" in result.stderr
+    assert "verdict: proved" in result.stderr and "verdict: violated" in result.stderr
+
+
+def test_bmc_prints_no_progress_when_stderr_is_not_a_terminal(example):
+    result = cli("bmc", example, "--depth", "3")
+    assert "searched" not in result.stderr
+    assert result.stderr == ""

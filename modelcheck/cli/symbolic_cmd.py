@@ -11,6 +11,7 @@ that no operation wraps and the declared types hold).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -147,7 +148,9 @@ def _run(
         from modelcheck.integrations import z3 as symbolic
 
         run = symbolic.bmc if engine == "bmc" else symbolic.prove
-        result = run(model, bound, tuple(prop) if prop else None, None if quiet else err)
+        # Progress is for a person watching: not for logs, pipes or CI output.
+        progress = None if quiet or not sys.stderr.isatty() else err
+        result = run(model, bound, tuple(prop) if prop else None, progress)
         _finish(result, model, quiet, json_file, trace_dir)
 
 
