@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -85,6 +86,40 @@ class PropertyDef:
     source: str = ""
     #: Stated by the spec as an aid to ``prove`` (``@invariant(lemma=True)``).
     lemma: bool = False
+
+    def holds(self, *states: Any) -> bool:
+        """Run the property on ``states``: ``True`` or ``False``, never anything else.
+
+        Any other result is a :class:`SpecError` naming the property, rather
+        than a truth test: a generator (a forgotten ``all(...)``) or the
+        string ``"False"`` is truthy, and ``None`` (a forgotten ``return``)
+        is falsy, and neither is what the spec meant.
+        """
+        result = self.check(*states)
+        if result is True or result is False:
+            return result
+        raise SpecError(not_a_bool(self, returned(result)))
+
+
+def not_a_bool(prop: PropertyDef, shown: str) -> str:
+    """The message for a property whose result is ``shown`` instead of a bool."""
+    return (
+        f"{prop.source or prop.name} returned {shown} instead of True or False; a property "
+        "must return a bool (a forgotten all(...) returns a generator, a forgotten return "
+        "returns None)"
+    )
+
+
+def returned(value: Any) -> str:
+    """``type repr`` of a value, shortened, for messages."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a result whose repr raises still gets named
+        text = f"<repr raised {type(exc).__name__}>"
+    text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # addresses differ from run to run
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
 
 
 @attrs.frozen

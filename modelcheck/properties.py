@@ -71,20 +71,20 @@ def evaluate_on_trace(model: Model, name: str, trace: Trace) -> tuple[bool, str]
     prop = model.property(name)
     final = trace.final
     if prop.kind == "invariant":
-        if prop.check(final):
+        if prop.holds(final):
             return False, f"{name} holds in the last state"
         return True, explain(prop, final)
     if prop.kind == "action":
         if not trace.steps:
             return False, "the trace has no step"
         before = trace.states[-2]
-        if prop.check(before, final):
+        if prop.holds(before, final):
             return False, f"{name} holds on the last step"
         return True, explain(prop, before, final)
     if prop.kind == "terminal":
         if model.successors(final):
             return False, "the last state has enabled actions, so it is not a deadlock"
-        if prop.check(final):
+        if prop.holds(final):
             return False, f"the last state is terminal and {name} accepts it"
         return True, f"no action is enabled and {explain(prop, final)}"
     # recoverable: search forward from the last state.
@@ -109,7 +109,7 @@ def _reaches(
     queue = deque([start])
     while queue:
         state = queue.popleft()
-        if prop.check(state):
+        if prop.holds(state):
             return True, len(seen)
         for act in actions:
             for nxt in act.successors(state):

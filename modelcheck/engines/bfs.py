@@ -31,7 +31,7 @@ import attrs
 from modelcheck.engines.diagnose import diagnose
 from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
 from modelcheck.engines.parents import path_to
-from modelcheck.errors import SpecRuntimeError
+from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import describe_state, explain
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
@@ -318,7 +318,14 @@ def _recoverability(
     good = []
     for state in states:
         try:
-            good.append(bool(prop.check(state)))
+            good.append(prop.holds(state))
+        except SpecError as exc:
+            path = path_to(model, index, state)
+            raise SpecRuntimeError(
+                f"{exc}, in a state reached in {len(path)} steps (the trace is attached). "
+                f"State: {describe_state(state)}",
+                path,
+            ) from None
         except Exception as exc:
             raise SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} in a "

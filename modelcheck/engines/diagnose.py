@@ -57,10 +57,16 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
     for prop in model.properties:
         try:
             if prop.kind in ("invariant", "terminal", "recoverable"):
-                prop.check(s)
+                prop.holds(s)
             elif prop.kind == "action":
                 for t in model.successors(s):
-                    prop.check(s, t[1])
+                    prop.holds(s, t[1])
+        except SpecError as not_bool:
+            return SpecRuntimeError(
+                f"{not_bool}, in a state reached in {len(trace) if trace else 0} steps (the "
+                f"trace is attached). State: {_state_text(s)}",
+                trace,
+            )
         except Exception as inner:
             return SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "

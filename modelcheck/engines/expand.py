@@ -48,6 +48,18 @@ class StopSearch(Exception):
         self.reason = reason
 
 
+class NotABool(Exception):
+    """A property returned something other than ``True`` or ``False`` inside the loop.
+
+    The loop does not know which property's result it was in words a user
+    would read; :func:`modelcheck.engines.diagnose.diagnose` re-runs the
+    properties on the state and names it.
+    """
+
+    def __init__(self, result: Any) -> None:
+        super().__init__(f"a property returned {type(result).__name__}, not True or False")
+
+
 class ChunkAborted(Exception):
     """Whatever a chunk raised, with the state it was expanding and its counts so far."""
 
@@ -104,6 +116,7 @@ def generate(
         "_setdefault": found.setdefault,
         "_len": len,
         "_StopSearch": StopSearch,
+        "_NotABool": NotABool,
         "_ChunkAborted": ChunkAborted,
         "_BaseException": BaseException,
         "_max_states": shape.max_states,
@@ -124,6 +137,14 @@ def generate(
     def emit(depth: int, line: str) -> None:
         out.append("    " * depth + line)
 
+    def settle(depth: int, name: str, where: str) -> None:
+        # ``r`` is a property's result: record a violation for False, and stop
+        # for anything that is not a bool (``diagnose`` names the property).
+        emit(depth, "if r is not True:")
+        emit(depth + 1, "if r is not False:")
+        emit(depth + 2, "raise _NotABool(r)")
+        emit(depth + 1, f"_setdefault({name}, {where})")
+
     emit(0, "def expand(chunk):")
     emit(1, "n = 0")
     emit(1, "truncated = False")
@@ -135,8 +156,8 @@ def generate(
         emit(body, "settled = _len(_found)")
     for k, (name, check) in enumerate(invariants):
         env[f"_inv{k}"], env[f"_inv_name{k}"] = check, name
-        emit(body, f"if not _inv{k}(s):")
-        emit(body + 1, f"_setdefault(_inv_name{k}, (s, None))")
+        emit(body, f"r = _inv{k}(s)")
+        settle(body, f"_inv_name{k}", "(s, None)")
     if shape.record_graph:
         emit(body, "_offsets_append(_len(_targets))")
     if terminals:
@@ -163,8 +184,8 @@ def generate(
             emit(depth, "if t is not None:")
             inner = depth + 1
         for k in range(len(action_properties)):
-            emit(inner, f"if not _ap{k}(s, t):")
-            emit(inner + 1, f"_setdefault(_ap_name{k}, (s, t))")
+            emit(inner, f"r = _ap{k}(s, t)")
+            settle(inner, f"_ap_name{k}", "(s, t)")
         if shape.record_graph:
             emit(inner, "_targets_append(_ids_setdefault(t, _len(_ids)))")
             emit(inner, f"_acts_append({action})")
@@ -195,8 +216,8 @@ def generate(
         emit(body, "if n == before:")
         for k, (name, check) in enumerate(terminals):
             env[f"_term{k}"], env[f"_term_name{k}"] = check, name
-            emit(body + 1, f"if not _term{k}(s):")
-            emit(body + 2, f"_setdefault(_term_name{k}, (s, None))")
+            emit(body + 1, f"r = _term{k}(s)")
+            settle(body + 1, f"_term_name{k}", "(s, None)")
     if shape.stop_at_first:
         emit(body, "if _len(_found) != settled:")
         emit(body + 1, "raise _StopSearch('first_violation')")

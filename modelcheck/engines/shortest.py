@@ -55,13 +55,13 @@ def violation_at_end(
     terminal kind needs it).
     """
     if prop.kind == "invariant":
-        return None if prop.check(after) else explain(prop, after)
+        return None if prop.holds(after) else explain(prop, after)
     if prop.kind == "action":
-        if before is None or prop.check(before, after):
+        if before is None or prop.holds(before, after):
             return None
         return explain(prop, before, after)
     if prop.kind == "terminal":
-        if not terminal or prop.check(after):
+        if not terminal or prop.holds(after):
             return None
         return f"no action is enabled and {explain(prop, after)}"
     return None  # recoverability is a whole-graph property, not a property of one run

@@ -63,7 +63,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from modelcheck.engines.bfs import CheckOptions, peak_memory_bytes
 from modelcheck.engines.bfs import check as breadth_first
 from modelcheck.errors import InternalError, SpecError, SpecRuntimeError
-from modelcheck.model import ActionInstance, Model, PropertyDef
+from modelcheck.model import ActionInstance, Model, PropertyDef, not_a_bool, returned
 from modelcheck.properties import explain
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic import (
@@ -1025,19 +1025,8 @@ def _truth(prop: PropertyDef, result: Any) -> Any:
         return z3.BoolVal(result)
     if isinstance(result, Sym) and result.kind == "bool":
         return result.term
-    shown = f"a computed {result.kind}" if isinstance(result, Sym) else _returned(result)
-    raise SpecError(
-        f"{prop.source or prop.name} returned {shown} instead of True or False; a property "
-        "must return a bool (a forgotten all(...) returns a generator, a forgotten return "
-        "returns None)"
-    )
-
-
-def _returned(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
+    shown = f"a computed {result.kind}" if isinstance(result, Sym) else returned(result)
+    raise SpecError(not_a_bool(prop, shown))
 
 
 def encode(model: Model, properties: tuple[str, ...] | None = None) -> Encoding:

@@ -50,9 +50,9 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
     violating: dict[int, list[str]] = {}
     for prop in props:
         if prop.kind == "invariant":
-            where = [n for n, s in enumerate(graph.states) if not prop.check(s)]
+            where = [n for n, s in enumerate(graph.states) if not prop.holds(s)]
         elif prop.kind == "terminal":
-            where = [n for n in sorted(terminal) if not prop.check(graph.states[n])]
+            where = [n for n in sorted(terminal) if not prop.holds(graph.states[n])]
         else:
             continue
         for n in where:
@@ -63,7 +63,7 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
             bad_steps.update(
                 (e.source, e.target, e.action)
                 for e in graph.edges
-                if not prop.check(graph.states[e.source], graph.states[e.target])
+                if not prop.holds(graph.states[e.source], graph.states[e.target])
             )
 
     # Counterexample paths: edge -> colour, node -> colour.
