@@ -34,8 +34,10 @@ as ``{"$enum": "Class.NAME"}``; nested state records as
 from __future__ import annotations
 
 import enum
+import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -264,8 +266,30 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     The file gets the permissions a plain ``open(path, "w")`` would give (the
     umask's): ``mkstemp`` makes its file private, and traces and reports are
     meant to be shared.  An error names ``path``, not the temporary file.
+
+    Only a regular file (or nothing) at ``path`` is replaced.  A symlink is
+    written through, so the link stays a link; a terminal, pipe, device or
+    socket (``/dev/stdout``, a FIFO) is streamed to, since replacing it
+    would destroy it and there is no partial file to avoid.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    if mode is not None and not stat.S_ISREG(mode):
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -285,9 +309,14 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         raise
 
 
+def json_text(data: Any) -> str:
+    """``data`` as the JSON text modelcheck writes (indented, newline-terminated)."""
+    return json.dumps(data, indent=2) + "\n"
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write JSON to ``path`` atomically (see :func:`write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+    write_text_atomic(path, json_text(data))
 
 
 def save_trace(trace: Trace, path: str | Path) -> None:

@@ -21,6 +21,7 @@ from modelcheck.cli.common import (
     output_path,
     reported_errors,
     save_counterexamples,
+    write_file,
 )
 from modelcheck.cli.loading import (
     build_spec,
@@ -35,7 +36,7 @@ from modelcheck.errors import ModelcheckError
 from modelcheck.model import compile_spec
 from modelcheck.render import FORMATS, render
 from modelcheck.render.json import result_to_json
-from modelcheck.trace import write_json_atomic
+from modelcheck.trace import json_text
 
 
 @app.command("check")
@@ -100,16 +101,16 @@ def check_command(
         if result.stopped_by == "interrupted":
             err("interrupted: showing what was found so far")
         if json_file is not None:
-            write_json_atomic(json_file, result_to_json(result))
+            write_file(json_file, json_text(result_to_json(result)))
         if trace_dir is not None:
             save_counterexamples(
                 (v.counterexample for v in result.violated if v.counterexample is not None),
                 trace_dir,
             )
         if html_file is not None:
-            from modelcheck.render.html import write_report
+            from modelcheck.render.html import render_html
 
-            write_report(html_file, result, model)
+            write_file(html_file, render_html(result, model))
         typer.echo(render(output_format, result, quiet, model))
     raise typer.Exit(int(result.exit_code))
 

@@ -16,7 +16,7 @@ import typer
 from modelcheck.engines.bfs import Progress
 from modelcheck.errors import ModelcheckError, SpecRuntimeError
 from modelcheck.result import ExitCode
-from modelcheck.trace import Trace, save_trace
+from modelcheck.trace import Trace, save_trace, write_text_atomic
 
 
 def err(text: str) -> None:
@@ -118,6 +118,13 @@ def output_path(path: Path, option: str = "", *, folder: bool | None = None) -> 
     bits do not tell (root ignores them, /proc refuses new files anyway).
     """
     label = f"{option} {path}" if option else str(path)
+    if path.is_symlink():  # written through, so the target's folder is what matters
+        path = Path(os.path.realpath(path))
+    if folder is not True and path.exists() and not (path.is_file() or path.is_dir()):
+        # A terminal, pipe or device: streamed to, never replaced.
+        if not os.access(path, os.W_OK):
+            raise ModelcheckError(f"{label}: cannot be written to; choose another path.")
+        return path
     if folder is False and path.is_dir():
         raise ModelcheckError(f"{label}: is a folder; give the name of a file to write.")
     if folder is True and path.exists() and not path.is_dir():
@@ -144,10 +151,31 @@ def output_path(path: Path, option: str = "", *, folder: bool | None = None) -> 
     return path
 
 
+def _missing_folder(folder: Path) -> Path | None:
+    """The outermost folder of ``folder``'s chain that does not exist yet, if any."""
+    missing = None
+    while not folder.exists() and folder != folder.parent:
+        missing, folder = folder, folder.parent
+    return missing
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write an output file atomically, saying so if it needed a new folder."""
+    missing = _missing_folder(path.parent)
+    write_text_atomic(path, text)
+    if missing is not None:
+        err(f"created folder {missing} for {path}")
+
+
 def save_counterexamples(traces: Iterable[Trace], trace_dir: Path) -> None:
     """Write each trace to ``trace_dir/<property>.json`` (``--trace-dir``)."""
+    missing = _missing_folder(trace_dir)
+    written = 0
     for trace in traces:
         save_trace(trace, trace_dir / f"{safe_name(trace.violates or 'trace')}.json")
+        written += 1
+    if missing is not None and written:
+        err(f"created folder {missing} for the counterexample traces")
 
 
 # --- arguments and options shared by several commands ---------------------------------

@@ -29,6 +29,7 @@ from modelcheck.cli.common import (
     output_path,
     reported_errors,
     save_counterexamples,
+    write_file,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.components import annotate_result
@@ -36,7 +37,7 @@ from modelcheck.model import Model, compile_spec
 from modelcheck.render.json import result_to_json
 from modelcheck.render.text import render_trace
 from modelcheck.result import CheckResult, Status
-from modelcheck.trace import write_json_atomic
+from modelcheck.trace import json_text
 
 
 def _model(target: str, param: list[str] | None, prop: list[str] | None) -> Model:
@@ -114,7 +115,7 @@ def _finish(
     if result.stopped_by == "interrupted":
         err("interrupted (Ctrl-C or a z3 timeout): nothing unproved is claimed; showing the rest")
     if json_file is not None:
-        write_json_atomic(json_file, result_to_json(result))
+        write_file(json_file, json_text(result_to_json(result)))
     if trace_dir is not None:
         save_counterexamples(
             (v.counterexample for v in result.verdicts if v.counterexample is not None), trace_dir
