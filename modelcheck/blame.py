@@ -24,7 +24,7 @@ import attrs
 
 from modelcheck.errors import ModelcheckError
 from modelcheck.model import Model
-from modelcheck.properties import fields_read
+from modelcheck.properties import evaluate_on_trace, fields_read
 from modelcheck.state import format_value, shown_value, state_fields
 from modelcheck.trace import Trace, replay
 
@@ -111,6 +111,15 @@ def blame(model: Model, trace: Trace) -> Blame:
         )
     prop = model.property(trace.violates)
     trace = _real_trace(model, trace)
+    # The file says the property failed when it was saved; the spec decides now.
+    fails, reason = evaluate_on_trace(model, prop.name, trace)
+    if not fails:
+        raise ModelcheckError(
+            f"nothing to explain: {reason} of this {len(trace)}-step trace, so it is no "
+            f"longer a counterexample to {prop.name} (the spec or its parameters changed "
+            "since the trace was saved, or the trace was cut short). Check the spec again "
+            "for a current counterexample."
+        )
     states = trace.states
     if prop.kind == "action":
         if not trace.steps:
@@ -174,4 +183,4 @@ def blame(model: Model, trace: Trace) -> Blame:
                     _show(states[si], name, index, before),
                     culprit,
                 )
-    return Blame(prop.name, prop.kind, trace.reason, len(trace), tuple(names), tuple(rows.values()))
+    return Blame(prop.name, prop.kind, reason, len(trace), tuple(names), tuple(rows.values()))

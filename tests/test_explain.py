@@ -118,3 +118,32 @@ def test_explain_of_a_file_that_is_not_a_trace_exits_2(tmp_path, dns_race_path_m
     result = run_explain(str(dns_race_path_module), str(bad))
     assert result.exit_code == 2
     assert "not a modelcheck trace" in result.stderr
+
+
+def test_explain_of_a_trace_where_the_property_now_holds_says_so(
+    saved, dns_race_path_module, tmp_path
+):
+    # A shortest counterexample cut by one step is a legal run on which the
+    # property holds; the file still names it as violated, with the old reason.
+    data = json.loads((saved / "active_plan_never_deleted.json").read_text())
+    data["steps"] = data["steps"][:-1]
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(data))
+    result = run_explain(str(dns_race_path_module), str(cut))
+    assert result.exit_code == 2
+    assert "nothing to explain: active_plan_never_deleted holds in the last state" in result.stderr
+    assert "9-step trace" in result.stderr
+    assert "Culprit" not in result.stdout and "fails" not in result.stdout
+
+
+def test_explain_shows_the_reason_computed_now_not_the_one_in_the_file(
+    saved, dns_race_path_module, tmp_path
+):
+    data = json.loads((saved / "active_plan_never_deleted.json").read_text())
+    data["property"]["reason"] = "a stale reason from an older spec"
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps(data))
+    result = run_explain(str(dns_race_path_module), str(stale))
+    assert result.exit_code == 0, result.output
+    assert "stale reason" not in result.stdout
+    assert "active_plan_never_deleted is false where" in result.stdout
