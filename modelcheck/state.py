@@ -281,9 +281,19 @@ def is_frozen_state(state: object) -> bool:
 
 
 def format_value(value: Any) -> str:
-    """A short, deterministic text for a field value (sets sorted, strings bare)."""
+    """A short, deterministic text for a field value (sets sorted, strings bare).
+
+    A string is shown bare unless that would hide something: an empty string,
+    or one with a newline, a tab, a NUL or another unprintable character, is
+    shown quoted with escapes (``'\\x00'``), so a table stays one row per step.
+    """
     if isinstance(value, str):
-        return value
+        return value if value.isprintable() and value else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return repr(value)
+        except ValueError:  # more digits than Python converts to text
+            return f"<an int of {value.bit_length():,} bits>"
     if isinstance(value, enum.Enum):
         return f"{type(value).__name__}.{value.name}"
     if isinstance(value, frozenset | set):

@@ -38,6 +38,7 @@ import errno
 import json
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelcheck.errors import TraceFormatError
+from modelcheck.errors import ModelcheckError, TraceFormatError
 from modelcheck.state import state_fields
 
 if TYPE_CHECKING:
@@ -311,7 +312,14 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def json_text(data: Any) -> str:
     """``data`` as the JSON text modelcheck writes (indented, newline-terminated)."""
-    return json.dumps(data, indent=2) + "\n"
+    try:
+        return json.dumps(data, indent=2) + "\n"
+    except ValueError:  # an int too long for Python's int-to-text limit
+        raise ModelcheckError(
+            "cannot write JSON: a state holds an integer with more digits than Python "
+            f"converts to text by default ({sys.get_int_max_str_digits():,}). Set "
+            "PYTHONINTMAXSTRDIGITS=0 in the environment to lift the limit."
+        ) from None
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
@@ -414,7 +422,26 @@ def load_trace(path: str | Path) -> Trace:
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
             "is this a modelcheck trace file?"
         ) from None
-    return trace_from_json(data, str(path))
+    except ValueError:  # Python's limit on the digits of an int read from text
+        raise TraceFormatError(
+            f"{path}: holds an integer with more digits than Python reads by default "
+            f"({sys.get_int_max_str_digits():,}); no state of a spec has one unless the spec "
+            "makes it. If yours does, set PYTHONINTMAXSTRDIGITS=0 in the environment to lift "
+            "the limit."
+        ) from None
+    except RecursionError:
+        raise TraceFormatError(f"{path}: {_TOO_DEEP}") from None
+    try:
+        return trace_from_json(data, str(path))
+    except RecursionError:
+        raise TraceFormatError(f"{path}: {_TOO_DEEP}") from None
+
+
+_TOO_DEEP = (
+    "values are nested too deeply to read (more levels of arrays or objects than Python's "
+    "recursion limit allows); a modelcheck trace nests only as deep as its states' values, "
+    "so this file was not written by modelcheck or has been damaged"
+)
 
 
 # --- replay -----------------------------------------------------------------------

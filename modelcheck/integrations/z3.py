@@ -755,6 +755,22 @@ def _bits_needed(ftype: FieldType) -> int:
     return 1
 
 
+def _declared(ftype: Any) -> str:
+    """A resolved field type as the spec would write it, for messages."""
+    if isinstance(ftype, BitsType):
+        return f"Bits({ftype.low}, {ftype.high})"
+    if isinstance(ftype, IntType):
+        return f"Range({ftype.low}, {ftype.high})"
+    if isinstance(ftype, TupleType):
+        return f"Each({ftype.length}, {_declared(ftype.element)})"
+    return type(ftype).__name__
+
+
+#: The widest bit-vector the engine builds.  Wider values (a ``Bits`` set of
+#: thousands of members, say) make z3 slow long before they make it wrong.
+MAX_WIDTH = 1024
+
+
 class Encoding:
     """A model as z3 formulas over state variables (templates, substituted per step)."""
 
@@ -768,7 +784,16 @@ class Encoding:
             )
         self.types = field_types(self.state_class, model.spec)
         margin = 4  # room for intermediate values such as latest + 1 or 1 << (x + 1)
-        needed = max([_bits_needed(t) for t in self.types.values()] + [8])
+        needs = {name: _bits_needed(t) for name, t in self.types.items()}
+        needed = max([*needs.values(), 8])
+        if needed > MAX_WIDTH:
+            widest = max(needs, key=lambda name: needs[name])
+            raise SpecError(
+                f"{model.name}: field {widest!r} needs {needed:,}-bit values at these "
+                f"parameters ({_declared(self.types[widest])}), and the symbolic engine "
+                f"works with at most {MAX_WIDTH:,} bits per value. Check smaller parameters "
+                "symbolically, or use `modelcheck check` (explicit search) at this size."
+            )
         self.width = needed + margin
         self.ctx = _Context(self.width)
         _CTX.append(self.ctx)
