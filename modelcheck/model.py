@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -137,6 +138,10 @@ class Model:
     #: Auxiliary invariants (``@invariant(lemma=True)``): not properties of the
     #: protocol but aids to ``prove``, which proves them before relying on them.
     lemmas: tuple[PropertyDef, ...] = ()
+    #: Seconds spent compiling, most of it computing the initial states; engines
+    #: count it in the ``seconds`` they report, so a spec with many initial
+    #: states is not timed as if they came for free.
+    compile_seconds: float = attrs.field(default=0.0, eq=False, repr=False)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -361,6 +366,7 @@ def compile_spec(spec: Spec) -> Model:
             f"{shown} is not a modelcheck spec; specs subclass modelcheck.Spec "
             "and are instantiated with their parameters, e.g. DnsRace(enactors=3)."
         )
+    started = time.perf_counter()
     cls = type(spec)
     scan = _scan(cls)
     instances: list[ActionInstance] = []
@@ -405,6 +411,7 @@ def compile_spec(spec: Spec) -> Model:
         properties=properties,
         lemmas=tuple(p for p in defined if p.lemma),
         components=checked_components(cls, initial[0]),
+        compile_seconds=time.perf_counter() - started,
     )
 
 

@@ -25,7 +25,7 @@ Counterexample to mutual_exclusion (invariant): 4 steps
 LOCK_SUMMARY = (
     (
         "TwoProcessLock(broken=True)\n"
-        "explored 14 distinct states, 28 transitions, depth 6, in 0.50 s "
+        "explored 14 distinct states, 28 transitions, depth 6 steps, in 0.50 s "
         "(28 states/s, peak memory 64 MiB): complete\n"
     )
     + """

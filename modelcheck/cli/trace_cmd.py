@@ -13,6 +13,7 @@ from modelcheck.errors import ModelcheckError
 from modelcheck.render.text import render_trace
 from modelcheck.result import ExitCode
 from modelcheck.trace import load_trace, replay
+from modelcheck.wording import n_steps, plural
 
 TRACE_FORMATS = ("text", "mermaid")
 
@@ -59,9 +60,12 @@ def replay_command(
         model = model_for_trace(target, trace, param)
         outcome = replay(model, trace)
         if outcome.legal:
-            typer.echo(f"replayed {outcome.steps_replayed} steps: {outcome.message}")
+            typer.echo(f"replayed {n_steps(outcome.steps_replayed)}: {outcome.message}")
             code = ExitCode.VIOLATED if outcome.property_fails else ExitCode.OK
         else:
-            err(f"replay failed after {outcome.steps_replayed} legal steps: {outcome.message}")
+            err(
+                f"replay failed after {plural(outcome.steps_replayed, 'legal step')}: "
+                f"{outcome.message}"
+            )
             code = ExitCode.ERROR
     raise typer.Exit(int(code))

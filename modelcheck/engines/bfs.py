@@ -36,6 +36,7 @@ from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import describe_state, explain
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
 from modelcheck.trace import Step
+from modelcheck.wording import n_steps
 
 
 @attrs.frozen
@@ -159,7 +160,7 @@ def check(
     truncated_depth = False
     stopped_by: str | None = None
     done = 0  # states expanded
-    started = time.perf_counter()
+    started = time.perf_counter() - model.compile_seconds  # initial states included
     # The visited set holds millions of long-lived tuples; CPython's cyclic
     # collector would traverse them again and again (measured: 0.6 s of 3.6 s
     # on dns-race E=3 M=3 G=5).  States are immutable and the loop makes no
@@ -322,14 +323,14 @@ def _recoverability(
         except SpecError as exc:
             path = path_to(model, index, state)
             raise SpecRuntimeError(
-                f"{exc}, in a state reached in {len(path)} steps (the trace is attached). "
+                f"{exc}, in a state reached in {n_steps(len(path))} (the trace is attached). "
                 f"State: {describe_state(state)}",
                 path,
             ) from None
         except Exception as exc:
             raise SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} in a "
-                f"state reached in {len(path_to(model, index, state))} steps (the trace is "
+                f"state reached in {n_steps(len(path_to(model, index, state)))} (the trace is "
                 f"attached). State: {describe_state(state)}",
                 path_to(model, index, state),
             ) from exc

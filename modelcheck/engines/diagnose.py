@@ -14,6 +14,7 @@ from modelcheck.engines.parents import path_to
 from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, check_state
 from modelcheck.properties import describe_state
+from modelcheck.wording import n_steps
 
 
 def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> SpecError:
@@ -50,7 +51,7 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
             return SpecRuntimeError(
                 f"{model.name}.{act.family} raised {type(inner).__name__}: {inner} "
                 f"at {_raised_at(inner)} when run as {act.label} in {where} (reached in "
-                f"{len(trace) if trace else 0} steps; the trace is attached). "
+                f"{n_steps(len(trace) if trace else 0)}; the trace is attached). "
                 f"State: {_state_text(s)}",
                 trace,
             )
@@ -63,15 +64,16 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
                     prop.holds(s, t[1])
         except SpecError as not_bool:
             return SpecRuntimeError(
-                f"{not_bool}, in a state reached in {len(trace) if trace else 0} steps (the "
+                f"{not_bool}, in a state reached in {n_steps(len(trace) if trace else 0)} (the "
                 f"trace is attached). State: {_state_text(s)}",
                 trace,
             )
         except Exception as inner:
             return SpecRuntimeError(
                 f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "
-                f"at {_raised_at(inner)} in a state reached in {len(trace) if trace else 0} "
-                f"steps (the trace is attached). State: {_state_text(s)}",
+                f"at {_raised_at(inner)} in a state reached in "
+                f"{n_steps(len(trace) if trace else 0)} (the trace is attached). "
+                f"State: {_state_text(s)}",
                 trace,
             )
     return SpecRuntimeError(

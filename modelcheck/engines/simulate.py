@@ -34,6 +34,7 @@ from modelcheck.errors import ModelcheckError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
 from modelcheck.result import ExitCode, Status, Verdict
 from modelcheck.trace import Trace
+from modelcheck.wording import n_steps, plural
 
 
 @attrs.frozen
@@ -132,7 +133,7 @@ def simulate(
     seen: set[Any] | None = set(model.initial_states) if options.track_states else None
     found: dict[str, Trace] = {}
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-    started = time.perf_counter()
+    started = time.perf_counter() - model.compile_seconds  # initial states included
     runs = steps = terminal_runs = 0
     next_report = 10_000
     stopped_by: str | None = None
@@ -201,7 +202,9 @@ def simulate(
                     prop.name,
                     prop.kind,
                     Status.UNKNOWN,
-                    reason=f"not violated in {runs} runs of up to {options.depth} steps",
+                    reason=(
+                        f"not violated in {plural(runs, 'run')} of up to {n_steps(options.depth)}"
+                    ),
                 )
             )
     return SimulationResult(
@@ -269,7 +272,7 @@ def _walk(
     except Exception as exc:
         raise SpecRuntimeError(
             f"{model.name} raised {type(exc).__name__}: {exc} during simulation run {run} "
-            f"(seed {seed}) after {len(path)} steps; the run so far is attached.",
+            f"(seed {seed}) after {n_steps(len(path))}; the run so far is attached.",
             model.run_trace(initial, path),
         ) from exc
     return len(path), 0, hit

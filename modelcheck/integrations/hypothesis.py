@@ -55,6 +55,7 @@ from modelcheck.model import ActionInstance, Model, compile_spec
 from modelcheck.render.text import render_trace
 from modelcheck.spec import Spec
 from modelcheck.trace import Trace, save_trace
+from modelcheck.wording import n_steps
 
 __all__ = [
     "SpecMachine",
@@ -123,7 +124,7 @@ class SpecMachine(RuleBasedStateMachine):
             except Exception as exc:
                 raise SpecRuntimeError(
                     f"{self.model.name}.{act.family} raised {type(exc).__name__}: {exc} when "
-                    f"run as {act.label} after {len(self.steps)} steps (the trace is attached).",
+                    f"run as {act.label} after {n_steps(len(self.steps))} (the trace is attached).",
                     self.trace(),
                 ) from exc
             if successors:
@@ -137,7 +138,7 @@ class SpecMachine(RuleBasedStateMachine):
             if reason is not None:
                 trace = self.trace(prop.name, prop.kind, reason)
                 raise PropertyViolation(
-                    f"{self.model.name}: {prop.name} is violated after {len(self.steps)} steps: "
+                    f"{self.model.name}: {prop.name} is violated after {n_steps(len(self.steps))}: "
                     f"{reason}",
                     trace,
                 )
@@ -397,13 +398,13 @@ def _report(machine: type[SpecMachine], exc: PropertyViolation) -> PropertyViola
         if len(ce.trace) != len(shrunk):
             shrunk_path = folder / f"{stem}-shrunk.json"
             save_trace(shrunk, shrunk_path)
-            saved += f"\n(Hypothesis' shrunk run, {len(shrunk)} steps: {shrunk_path})"
+            saved += f"\n(Hypothesis' shrunk run, {n_steps(len(shrunk))}: {shrunk_path})"
     except OSError as err:
         saved = f"(could not save the trace: {err})"
     what = shrunk.violates if is_violation else "lock-step agreement with the implementation"
     header = (
         f"{model.name}{_params(model)}: {what} fails. Hypothesis found and shrank a run of "
-        f"{ce.found_steps} steps; the trace below has {len(ce.trace)} steps, {ce.how}."
+        f"{n_steps(ce.found_steps)}; the trace below has {n_steps(len(ce.trace))}, {ce.how}."
     )
     if isinstance(exc, MbtFailure) or machine.binding is not None:
         body = detail

@@ -79,6 +79,7 @@ from modelcheck.symbolic import (
     guard,
 )
 from modelcheck.trace import Step, Trace
+from modelcheck.wording import n_steps
 
 _OWN_DIRS = (str(Path(__file__).resolve().parent.parent), str(Path(z3.__file__).resolve().parent))
 #: More paths than this through one action or property is reported, not explored.
@@ -1140,7 +1141,7 @@ def _confirm(model: Model, prop: PropertyDef, trace: Trace, what: str) -> None:
 
     raise InternalError(
         f"internal error: the symbolic engine gives {what} to {model.name}.{prop.name} "
-        f"(verdict: violated after {len(trace)} steps), but the spec's own code, run on the "
+        f"(verdict: violated after {n_steps(len(trace))}), but the spec's own code, run on the "
         f"same states, returns {result!r} (verdict: holds). The symbolic and concrete "
         "semantics of a construct disagree; this is a bug in modelcheck, not in the spec: "
         "please report it with the spec. No verdict is reported.\n" + render_trace(trace)
@@ -1157,11 +1158,11 @@ def _cross_check(model: Model, result: CheckResult, budget: int) -> CheckResult:
         from modelcheck.render.text import render_trace
 
         trace = verdict.counterexample
-        steps = "" if trace is None else f" in {len(trace)} steps"
+        within = "" if trace is None else f" in {n_steps(len(trace))}"
         raise InternalError(
             f"internal error: {result.engine} says {model.name}.{verdict.property} holds "
             f"(verdict: {'proved' if result.engine == 'prove' else 'holds'}), but a "
-            f"breadth-first search finds a violation{steps} (verdict: violated). This is a "
+            f"breadth-first search finds a violation{within} (verdict: violated). This is a "
             "bug in modelcheck's symbolic engine, not in the spec: please report it with "
             "the spec. No verdict is reported."
             + ("" if trace is None else "\n" + render_trace(trace))
@@ -1332,7 +1333,7 @@ def bmc(
     of up to ``cross_check`` states; a disagreement raises
     :class:`~modelcheck.errors.InternalError` instead of giving a verdict.
     """
-    started = time.perf_counter()
+    started = time.perf_counter() - model.compile_seconds  # initial states included
     props = _selected(model, properties)
     found: dict[str, Verdict] = {}
     searched = [0]  # deepest depth fully searched, kept if z3 stops early
@@ -1398,7 +1399,7 @@ def _bmc(
             p.name,
             p.kind,
             Status.HOLDS if complete else Status.UNKNOWN,
-            reason="" if complete else f"no violation within {reached} steps (bounded search)",
+            reason="" if complete else f"no violation within {n_steps(reached)} (bounded search)",
         )
         for p in props
     ]
@@ -1463,7 +1464,7 @@ def _check_declared_types(
         bad = [f"{k}={v!r}" for k, v in state.to_dict().items() if not _fits(enc.types[k], v, enc)]
         raise SubsetError(
             f"{enc.model.name}: a reachable state leaves the declared field types after "
-            f"{d} steps ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
+            f"{n_steps(d)} ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
             f"{enc.state_class.__name__}. Run: " + " → ".join(s.label for s in trace.steps)
         )
     solver.add(wf)
@@ -1490,7 +1491,7 @@ def _check_wraps(
     trace = _trace(enc, solution, states, acts, None, "", True)
     run = " → ".join(s.label for s in trace.steps) or "(the initial state)"
     raise SubsetError(
-        f"{enc.model.name}: in a state reached after {d} steps ({trace.final!r}), the "
+        f"{enc.model.name}: in a state reached after {n_steps(d)} ({trace.final!r}), the "
         f"symbolic encoding is not exact {_inexact(enc, wrap)}. The width follows the "
         f"declared bounds: widen a Range/Bits declaration of {enc.state_class.__name__}, or "
         f"keep intermediate values near the declared ranges. Run: {run}"
@@ -1544,7 +1545,7 @@ def prove(
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
-    started = time.perf_counter()
+    started = time.perf_counter() - model.compile_seconds  # initial states included
     props = _selected(model, properties)
     lemmas = [p for p in model.lemmas if p not in props]
     base = bmc(model, k, tuple(p.name for p in [*props, *lemmas]), progress, cross_check=0)

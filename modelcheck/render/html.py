@@ -25,6 +25,7 @@ from modelcheck.render.text import fields_of
 from modelcheck.result import CheckResult, Status, Verdict
 from modelcheck.state import format_value
 from modelcheck.trace import Trace, write_text_atomic
+from modelcheck.wording import n_steps
 
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em 2em; color: #1d2330; }
@@ -313,7 +314,7 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         name = escape(v.property)
         if v.property in anchors and v.counterexample is not None:
             name = f'<a href="#{anchors[v.property]}">{name}</a>'
-            extra = f"shortest counterexample: {len(v.counterexample)} steps"
+            extra = f"shortest counterexample: {n_steps(len(v.counterexample))}"
         else:
             extra = ""
         status = {Status.HOLDS: "holds", Status.VIOLATED: "VIOLATED", Status.UNKNOWN: "unknown"}[

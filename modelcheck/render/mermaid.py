@@ -11,6 +11,7 @@ import re
 from modelcheck.render.sequence import build_sequence
 from modelcheck.result import CheckResult
 from modelcheck.trace import Trace
+from modelcheck.wording import n_steps
 
 _ENTITIES = {"#": "#35;", ";": "#59;", "<": "#60;", "\n": " ", "\r": " "}
 _SPECIAL = re.compile("[#;<\r\n]")
@@ -31,7 +32,7 @@ def trace_to_mermaid(trace: Trace) -> str:
     params = ", ".join(f"{k}={v!r}" for k, v in trace.parameters.items())
     title = f"{trace.spec or 'trace'}({params})"
     if trace.violates:
-        title += f": counterexample to {trace.violates} ({trace.kind}), {len(trace)} steps"
+        title += f": counterexample to {trace.violates} ({trace.kind}), {n_steps(len(trace))}"
     lines.append(f"    %% {_escape(title)}")
     for p in seq.participants:
         kind = "actor" if p.is_actor else "participant"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelcheck.engines.simulate import SimulationResult
 from modelcheck.render.text import render_trace
 from modelcheck.result import Status
+from modelcheck.wording import n_steps, plural
 
 
 def render_simulation_summary(result: SimulationResult) -> str:
@@ -15,9 +16,10 @@ def render_simulation_summary(result: SimulationResult) -> str:
     stopped = "" if result.stopped_by is None else f" (stopped early by {result.stopped_by})"
     lines = [
         f"{result.spec}({params})",
-        f"simulated {result.runs} of {opts.runs} runs of up to {opts.depth} steps, seed "
-        f"{opts.seed}: {result.steps:,} steps, {states} distinct states, "
-        f"{result.terminal_runs} runs ended in a terminal state, in {result.seconds:.2f} s"
+        f"simulated {result.runs} of {plural(opts.runs, 'run')} of up to "
+        f"{n_steps(opts.depth)}, seed {opts.seed}: {n_steps(result.steps)}, {states} distinct "
+        f"states, {plural(result.terminal_runs, 'run')} ended in a terminal state, in "
+        f"{result.seconds:.2f} s"
         f"{stopped}",
         "fired: " + ", ".join(f"{family}={count:,}" for family, count in result.fired),
         "",
@@ -30,7 +32,7 @@ def render_simulation_summary(result: SimulationResult) -> str:
         if v.status is Status.VIOLATED:
             ce = how[v.property]
             cell = (
-                f"VIOLATED  ({len(ce.trace)} steps, {ce.status_text}; the run that found it "
+                f"VIOLATED  ({n_steps(len(ce.trace))}, {ce.status_text}; the run that found it "
                 f"had {ce.found_steps})"
             )
         else:

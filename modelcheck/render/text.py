@@ -8,6 +8,7 @@ from typing import Any
 from modelcheck.result import CheckResult, Status
 from modelcheck.state import State, format_value, state_fields
 from modelcheck.trace import Trace
+from modelcheck.wording import n_steps
 
 
 def fields_of(state: Any) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def render_trace(trace: Trace, width: int = 100) -> str:
     title = "Trace"
     if trace.violates:
         title = f"Counterexample to {trace.violates} ({trace.kind})"
-    lines = [f"{title}: {len(trace)} step{'s' if len(trace) != 1 else ''}"]
+    lines = [f"{title}: {n_steps(len(trace))}"]
     rows = trace_rows(trace)
     w_step = max(len("step"), *(len(r[0]) for r in rows))
     w_action = max(len("action"), *(len(r[1]) for r in rows))
@@ -127,7 +128,9 @@ def render_summary(result: CheckResult) -> str:
     state = "complete" if result.complete else f"INCOMPLETE (stopped by {result.stopped_by})"
     lines = [
         f"{result.spec}({_parameters(result.parameters)})",
-        f"explored {st.states} distinct states, {st.transitions} transitions, depth {st.depth}, "
+        # Depth counts steps (TLC's "depth" counts states: one more).
+        f"explored {st.states} distinct states, {st.transitions} transitions, "
+        f"depth {n_steps(st.depth)}, "
         f"in {st.seconds:.2f} s ({st.states_per_second:,.0f} states/s, "
         f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
         "",
@@ -139,7 +142,7 @@ def render_summary(result: CheckResult) -> str:
         extra = ""
         if v.counterexample is not None:
             n = len(v.counterexample)
-            extra = f"  (shortest counterexample: {n} step{'s' if n != 1 else ''})"
+            extra = f"  (shortest counterexample: {n_steps(n)})"
         lines.append(
             f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
             f"{_verdict_cell(v.status)}{extra}"
