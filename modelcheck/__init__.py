@@ -6,6 +6,8 @@ returns a :class:`CheckResult` with a shortest counterexample per violated
 property.
 """
 
+# First: from here, Ctrl-C while the command line imports exits 3, no traceback.
+import modelcheck._startup  # noqa: F401
 from modelcheck.api import assert_holds, check
 from modelcheck.engines.bfs import CheckOptions, Progress
 from modelcheck.errors import (

@@ -45,7 +45,19 @@ from modelcheck.cli import check_cmd, explain_cmd, simulate_cmd, symbolic_cmd, t
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    from modelcheck import _startup
+
+    _startup.started()
+    code: int = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:  # between commands' own handlers: nothing was running
+        typer.echo("interrupted: stopped before the command finished.", err=True)
+        code = 3
+    _startup.answered(code)
+    raise SystemExit(code)
 
 
 __all__ = ["app", "main"]

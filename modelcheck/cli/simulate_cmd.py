@@ -54,6 +54,19 @@ def simulate_command(
             min=0.001, metavar="SECONDS", help="Time for the search for a shortest trace."
         ),
     ] = 20.0,
+    track_states: Annotated[
+        bool,
+        typer.Option(help="Count distinct states (memory grows with the states seen)."),
+    ] = True,
+    max_tracked_states: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Stop counting distinct states past N, to bound memory (the count is then "
+            "'at least N').",
+        ),
+    ] = 1_000_000,
     trace_dir: TraceDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No trace tables.")] = False,
 ) -> None:
@@ -80,6 +93,8 @@ def simulate_command(
             shortest=shortest,
             shortest_max_states=shortest_max_states,
             shortest_time_limit=shortest_time_limit,
+            track_states=track_states,
+            max_tracked_states=max_tracked_states,
         )
         result = simulate(model, options)
         if result.stopped_by == "interrupted":

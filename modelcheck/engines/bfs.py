@@ -101,6 +101,11 @@ def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     return [model.property(n) for n in names]
 
 
+#: ``stopped_by`` when Python could not get memory for the search: the result
+#: is partial, like one stopped by a limit, and says so.
+OUT_OF_MEMORY = "out_of_memory"
+
+
 def check(
     model: Model, options: CheckOptions | None = None, progress: ProgressCallback | None = None
 ) -> CheckResult:
@@ -213,6 +218,8 @@ def check(
             stopped_by = cause.reason
         elif isinstance(cause, KeyboardInterrupt):
             stopped_by = "interrupted"
+        elif isinstance(cause, MemoryError):
+            stopped_by = OUT_OF_MEMORY
         elif isinstance(cause, Exception):  # includes RecursionError from a spec's own code
             raise diagnose(model, index, aborted.state, cause) from cause
         else:
@@ -221,6 +228,8 @@ def check(
         stopped_by = stop.reason
     except KeyboardInterrupt:
         stopped_by = "interrupted"
+    except MemoryError:
+        stopped_by = OUT_OF_MEMORY
     finally:
         if collecting:
             gc.enable()

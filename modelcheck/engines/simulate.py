@@ -53,6 +53,9 @@ class SimulateOptions:
     stop_at_first: bool = False
     #: Count distinct states (costs memory proportional to runs x depth).
     track_states: bool = True
+    #: Stop counting (and remembering) distinct states past this many, so a
+    #: long simulation uses bounded memory; the count is then a lower bound.
+    max_tracked_states: int | None = 1_000_000
     #: Delete steps of each counterexample while it still violates (greedy, cheap).
     shrink: bool = True
     #: Then try a bounded BFS to prove a shortest counterexample.
@@ -61,7 +64,7 @@ class SimulateOptions:
     shortest_time_limit: float | None = 20.0
 
     def __attrs_post_init__(self) -> None:
-        for name in ("runs", "depth", "shortest_max_states"):
+        for name in ("runs", "depth", "shortest_max_states", "max_tracked_states"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -93,6 +96,8 @@ class SimulationResult:
     #: "time_limit", "interrupted", "first_violation", or None when every run was made.
     stopped_by: str | None = None
     engine: str = "simulate"
+    #: Counting stopped at ``options.max_tracked_states``: ``distinct_states`` is a lower bound.
+    distinct_states_capped: bool = False
 
     @property
     def violated(self) -> tuple[Verdict, ...]:
@@ -131,6 +136,7 @@ def simulate(
     table = [(a, *a.fast) for a in model.actions]
     fired = dict.fromkeys(model.families, 0)
     seen: set[Any] | None = set(model.initial_states) if options.track_states else None
+    cap = options.max_tracked_states
     found: dict[str, Trace] = {}
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     started = time.perf_counter() - model.compile_seconds  # initial states included
@@ -149,7 +155,7 @@ def simulate(
                 needs_terminal,
                 rng,
                 options.depth,
-                seen,
+                seen if seen is None or cap is None or len(seen) < cap else None,
                 fired,
                 found,
                 run,
@@ -173,7 +179,11 @@ def simulate(
 
     counterexamples = []
     verdicts = []
+    # After Ctrl-C, report the runs as found: shrinking and the search for a
+    # shortest trace take seconds per property, and the user asked to stop.
     improve = options
+    if stopped_by == "interrupted":
+        improve = attrs.evolve(options, shrink=False, shortest=False)
     for prop in props:
         if prop.name in found:
             try:
@@ -214,6 +224,7 @@ def simulate(
         runs=runs,
         steps=steps,
         distinct_states=None if seen is None else len(seen),
+        distinct_states_capped=seen is not None and cap is not None and len(seen) >= cap,
         fired=tuple(fired.items()),
         terminal_runs=terminal_runs,
         verdicts=tuple(verdicts),

@@ -12,13 +12,18 @@ def render_simulation_summary(result: SimulationResult) -> str:
     """Runs, steps, distinct states, fires per family and one line per property."""
     opts = result.options
     params = ", ".join(f"{k}={v!r}" for k, v in result.parameters.items())
-    states = "not tracked" if result.distinct_states is None else f"{result.distinct_states:,}"
+    if result.distinct_states is None:
+        states = "distinct states not tracked"
+    elif result.distinct_states_capped:
+        states = f"at least {result.distinct_states:,} distinct states (counting stopped there)"
+    else:
+        states = f"{result.distinct_states:,} distinct states"
     stopped = "" if result.stopped_by is None else f" (stopped early by {result.stopped_by})"
     lines = [
         f"{result.spec}({params})",
         f"simulated {result.runs} of {plural(opts.runs, 'run')} of up to "
-        f"{n_steps(opts.depth)}, seed {opts.seed}: {n_steps(result.steps)}, {states} distinct "
-        f"states, {plural(result.terminal_runs, 'run')} ended in a terminal state, in "
+        f"{n_steps(opts.depth)}, seed {opts.seed}: {n_steps(result.steps)}, {states}, "
+        f"{plural(result.terminal_runs, 'run')} ended in a terminal state, in "
         f"{result.seconds:.2f} s"
         f"{stopped}",
         "fired: " + ", ".join(f"{family}={count:,}" for family, count in result.fired),
@@ -46,6 +51,8 @@ def simulation_summary_line(result: SimulationResult) -> str:
     outcome = {0: "not-violated", 1: "violated", 3: "incomplete"}[int(result.exit_code)]
     violated = ",".join(v.property for v in result.violated) or "-"
     states = "-" if result.distinct_states is None else str(result.distinct_states)
+    if result.distinct_states_capped:
+        states += "+"
     return (
         f"result={outcome} runs={result.runs} steps={result.steps} states={states} "
         f"violated={violated} seed={result.options.seed} seconds={result.seconds:.3f}"

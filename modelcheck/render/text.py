@@ -135,6 +135,12 @@ def render_summary(result: CheckResult) -> str:
         f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
         "",
     ]
+    if result.stopped_by == "out_of_memory":
+        lines[-1:-1] = [
+            f"The search ran out of memory after {st.states:,} states; what it found so far is "
+            "below. To go further, bound the search (--max-states, --max-depth), check smaller "
+            "parameters, or use a machine with more memory."
+        ]
     w_name = max([len("property"), *(len(v.property) for v in result.verdicts)])
     w_kind = max([len("kind"), *(len(v.kind) for v in result.verdicts)])
     lines.append(f"  {'property'.ljust(w_name)}  {'kind'.ljust(w_kind)}  verdict")
