@@ -232,3 +232,37 @@ def test_values_with_mermaid_syntax_in_them_are_drawn_as_written(canvas):
     assert svg["lifelines"] == ["Me; <i>you</i>", "x"]
     assert svg["messages"] == [f"1 set(): x={tricky}"]
     assert svg["notes"] == [f"p violated: x is {tricky}"]
+
+
+def test_a_directive_inside_a_value_is_drawn_not_obeyed(canvas):
+    directive = "%%{init: {'theme': 'dark', 'sequence': {'mirrorActors': true}}}%%"
+    trace = Trace(
+        {"x": "a"},
+        (Step("set", (), {"x": directive}, actor="Me"),),
+        violates="p",
+        kind="invariant",
+        reason="x is odd",
+    )
+    svg = canvas.draw(trace_to_mermaid(trace))
+    assert svg["error"] is None, f"Mermaid rejected our diagram: {svg['error']}"
+    assert svg["messages"] == [f"1 set(): x={directive}"]
+    # Obeyed, mirrorActors would draw every lifeline's box twice (top and bottom).
+    assert svg["lifelines"] == ["Me", "x"]
+
+
+def test_several_counterexamples_are_one_document_mermaid_draws(canvas):
+    result = CliRunner().invoke(
+        app, ["check", str(HERE.parent / "specs" / "dns_race.py"), "-q", "--format", "mermaid"]
+    )
+    assert result.exit_code == 1
+    svg = canvas.draw(result.stdout)
+    assert svg["error"] is None, f"Mermaid rejected our diagram: {svg['error']}"
+    headings = [n for n in svg["notes"] if n.startswith("counterexample to ")]
+    assert [h.split(" (")[0] for h in headings] == [
+        "counterexample to active_plan_never_deleted",
+        "counterexample to applied_generation_monotonic",
+        "counterexample to always_recoverable",
+        "counterexample to no_unexpected_deadlock",
+    ]
+    steps = [int(h.rsplit(", ", 1)[1].split()[0]) for h in headings]
+    assert len(svg["messages"]) == sum(steps)

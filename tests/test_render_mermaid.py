@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from modelcheck import SpecError, check, compile_spec, load_trace, save_trace
 from modelcheck.cli import app
 from modelcheck.components import annotate_result, annotate_trace
-from modelcheck.render.mermaid import trace_to_mermaid
+from modelcheck.render.mermaid import result_to_mermaid, trace_to_mermaid
 from modelcheck.trace import Step, Trace
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -22,11 +22,12 @@ from dns_race import DnsRace
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_DECLARE = re.compile(r"^    (actor|participant) (P\d+) as ([^;#\n]+)$")
-# Message text: anything but a bare ';' or '#' (they must be written as #59; and #35;).
-_TEXT = r"((?:[^;#\n]|#\d+;)+)"
-_MESSAGE = re.compile(r"^    (P\d+)->>(P\d+): " + _TEXT + "$")
-_NOTE = re.compile(r"^    Note over (P\d+)(?:,(P\d+))?: " + _TEXT + "$")
+_DECLARE = re.compile(r"^    (actor|participant) (P\d+) as ([^;#%\n]+)$")
+# Message text: anything but a bare ';', '#' or '%' (written as #59;, #35; and #37;).
+_TEXT = r"((?:[^;#%\n]|#\d+;)+)"
+_MESSAGE = re.compile(r"^(?:    )+(P\d+)->>(P\d+): " + _TEXT + "$")
+_NOTE = re.compile(r"^(?:    )+Note over (P\d+)(?:,(P\d+))?: " + _TEXT + "$")
+_RECT = re.compile(r"^    rect rgb\(\d+, \d+, \d+\)$")
 
 
 def parse(diagram: str) -> dict:
@@ -36,9 +37,21 @@ def parse(diagram: str) -> dict:
     names: dict[str, str] = {}
     messages: list[tuple[str, str, str]] = []
     notes: list[tuple[list[str], str]] = []
+    sections = 0
+    inside = False
     for line in lines[1:]:
         if line.startswith("    %% "):
+            assert not messages and not names, "the title comment comes first"
             continue
+        if _RECT.match(line):
+            assert not inside, "rect sections do not nest here"
+            inside, sections = True, sections + 1
+            continue
+        if line == "    end":
+            assert inside, "end without rect"
+            inside = False
+            continue
+        assert line.startswith("        ") == inside, f"wrong indentation: {line!r}"
         if m := _DECLARE.match(line):
             assert not messages, "participants must be declared before the first message"
             assert m.group(2) not in names, f"{m.group(2)} declared twice"
@@ -52,8 +65,14 @@ def parse(diagram: str) -> dict:
             notes.append(([names[p] for p in over], m.group(3)))
         else:
             raise AssertionError(f"not valid sequenceDiagram syntax: {line!r}")
+    assert not inside, "rect without end"
     assert len(set(names.values())) == len(names), "two participants with one name"
-    return {"participants": list(names.values()), "messages": messages, "notes": notes}
+    return {
+        "participants": list(names.values()),
+        "messages": messages,
+        "notes": notes,
+        "sections": sections,
+    }
 
 
 def counterexample(spec, prop: str) -> Trace:
@@ -191,3 +210,33 @@ def test_the_readme_diagram_is_the_one_the_tool_draws(dns_race_path):
         "README's dns-race diagram is out of date; regenerate it with: modelcheck check "
         "specs/dns_race.py -q --format mermaid --property active_plan_never_deleted"
     )
+
+
+def test_a_directive_in_a_value_is_escaped_so_mermaid_cannot_obey_it():
+    trace = Trace(
+        {"x": "a"},
+        (Step("set", (), {"x": "%%{init: {'theme': 'dark'}}%%"}, actor="Me"),),
+        violates="p",
+        kind="invariant",
+        reason="x is %%{init}%%",
+    )
+    text = trace_to_mermaid(trace)
+    parse(text)
+    assert "%%{" not in text and "#37;#37;{init" in text
+
+
+def test_several_counterexamples_make_one_diagram_with_a_section_each():
+    result = annotate_result(check(DnsRace()), compile_spec(DnsRace()))
+    text = result_to_mermaid(result)
+    assert text.count("sequenceDiagram") == 1
+    diagram = parse(text)
+    violated = [v for v in result.verdicts if v.counterexample is not None]
+    assert diagram["sections"] == len(violated) == 4
+    headings = [note for _, note in diagram["notes"] if note.startswith("counterexample to ")]
+    assert headings == [
+        f"counterexample to {v.property} ({v.kind}), {len(v.counterexample)} steps"
+        for v in violated
+    ]
+    assert len(diagram["messages"]) == sum(len(v.counterexample) for v in violated)
+    # Lifelines are shared: each name is declared once, in order of first appearance.
+    assert diagram["participants"][:3] == ["Planner", "Enactor 0", "Enactor 1"]
