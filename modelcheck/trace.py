@@ -473,7 +473,7 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
             0,
             "the trace's initial state is not an initial state of "
             f"{model.name}{_params_text(model)}: {_diff_text(model.initial_states[0], wanted)}. "
-            "Were the same parameters used?",
+            + _initial_cause(model, trace, wanted),
         )
     rebuilt: list[Step] = []
     for n, step in enumerate(trace.steps, start=1):
@@ -559,6 +559,24 @@ def _changed_parameters(model: Model, trace: Trace) -> str:
 def _params_text(model: Model) -> str:
     inner = ", ".join(f"{k}={v!r}" for k, v in model.parameters.items())
     return f"({inner})"
+
+
+def _initial_cause(model: Model, trace: Trace, wanted: dict[str, Any]) -> str:
+    """Why an initial state does not match: another spec, other fields, or other parameters."""
+    if trace.spec and trace.spec != model.name:
+        return (
+            f"The trace was made by {trace.spec}, not {model.name}: replay it against the "
+            f"spec that made it (PATH:{trace.spec})."
+        )
+    ours = set(encode_state(model.initial_states[0]))
+    if set(wanted) != ours:
+        missing = ", ".join(sorted(ours - set(wanted))) or "none"
+        extra = ", ".join(sorted(set(wanted) - ours)) or "none"
+        return (
+            f"Its state has other fields (missing: {missing}; not in {model.name}: {extra}), "
+            "so it was made by another spec or another version of this one."
+        )
+    return "Were the same parameters used?" + _changed_parameters(model, trace)
 
 
 def _diff_text(actual: Any, wanted: dict[str, Any]) -> str:

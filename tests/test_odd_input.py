@@ -116,3 +116,23 @@ def test_writing_a_trace_with_a_huge_int_is_a_clear_error(tmp_path):
     assert result.exit_code == 2
     assert "cannot write JSON: a state holds an integer with more digits" in result.stderr
     assert not (tmp_path / "traces" / "small.json").exists()
+
+
+def test_replaying_another_specs_trace_names_that_spec_not_the_parameters(lock_trace, tmp_path):
+    lock_trace["spec"]["parameters"] = {}  # parameters that fit Counter too
+    path = tmp_path / "lock.json"
+    path.write_text(json.dumps(lock_trace))
+    result = run("replay", f"{ROOT / 'tests' / 'toy_specs.py'}:Counter", path)
+    assert result.exit_code == 2
+    assert "The trace was made by TwoProcessLock, not Counter" in result.stderr
+    assert "parameters used" not in result.stderr
+
+
+def test_a_trace_with_other_fields_is_called_another_spec_or_version(lock_trace, tmp_path):
+    lock_trace["spec"] = {"name": "Counter", "parameters": {}}  # renamed, but other fields
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(lock_trace))
+    result = run("replay", f"{ROOT / 'tests' / 'toy_specs.py'}:Counter", path)
+    assert result.exit_code == 2
+    assert "Its state has other fields (missing: value; not in Counter: owner, pc)" in result.stderr
+    assert "parameters used" not in result.stderr
