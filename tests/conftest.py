@@ -17,3 +17,10 @@ if str(SPECS) not in sys.path:
 @pytest.fixture
 def dns_race_path() -> Path:
     return SPECS / "dns_race.py"
+
+
+@pytest.fixture(autouse=True)
+def _traces_in_tmp_path(tmp_path_factory, monkeypatch):
+    """The Hypothesis bridge saves failing runs to MODELCHECK_TRACE_DIR, else a fixed
+    folder under /tmp shared by every run on the machine; tests keep theirs apart."""
+    monkeypatch.setenv("MODELCHECK_TRACE_DIR", str(tmp_path_factory.mktemp("traces")))
