@@ -7,6 +7,7 @@ property.
 """
 
 from modelcheck.api import assert_holds, check
+from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.bfs import CheckOptions, Progress
 from modelcheck.errors import (
     ModelcheckError,
@@ -25,10 +26,12 @@ from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save
 
 __all__ = [
     "ActionInstance",
+    "Bag",
     "BitSet",
     "CheckOptions",
     "CheckResult",
     "ExitCode",
+    "FrozenMap",
     "Model",
     "ModelcheckError",
     "ParameterError",
