@@ -482,3 +482,62 @@ def test_an_order_dependent_spec_fails_the_same_way_under_two_hash_seeds(tmp_pat
     assert runs[0].stderr == runs[1].stderr
     assert "Serve.serve" in runs[0].stderr and "'waiting'" in runs[0].stderr
     assert "Traceback" not in runs[0].stderr
+
+
+# --- the Hypothesis bridge --------------------------------------------------------------
+
+
+def bridge_settings(examples: int):
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=examples,
+        stateful_step_count=8,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+
+
+def test_the_hypothesis_bridge_runs_the_two_phase_commit_over_maps_and_bags(tpc):
+    from modelcheck.integrations import hypothesis as modelcheck_hypothesis
+
+    modelcheck_hypothesis.run(tpc["TwoPhaseCommit"](rms=("r1", "r2")), settings=bridge_settings(20))
+
+
+@pytest.mark.slow
+def test_the_hypothesis_bridge_finds_the_shortest_two_phase_commit_bug(tpc, tmp_path):
+    from modelcheck import PropertyViolation
+    from modelcheck.integrations import hypothesis as modelcheck_hypothesis
+
+    broken = tpc["TwoPhaseCommit"](rms=("r1", "r2"), wait_for_all=False)
+    with pytest.raises(PropertyViolation) as caught:
+        modelcheck_hypothesis.run(broken, settings=bridge_settings(1000), trace_dir=tmp_path)
+    assert "proven shortest" in str(caught.value)
+    assert "network: +{(commit, r1), (commit, r2)}" in str(caught.value)
+
+
+def test_hypothesis_strategies_draw_maps_and_bags_by_type():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from modelcheck.integrations.hypothesis import bags, frozen_maps
+
+    seen = []
+
+    @settings(max_examples=30, database=None)
+    @given(
+        st.from_type(FrozenMap[str, int]),
+        st.from_type(Bag[str]),
+        frozen_maps(st.sampled_from("ab"), st.booleans()),
+        bags(st.integers(0, 3), max_copies=2),
+    )
+    def draw(m, b, small, few):
+        assert all(isinstance(k, str) and isinstance(v, int) for k, v in m.items())
+        assert all(isinstance(e, str) for e in b) and all(n >= 1 for _, n in b.items())
+        assert set(small) <= {"a", "b"} and all(n <= 2 for _, n in few.items())
+        seen.append((m, b))
+
+    draw()
+    assert any(b.total() > len(b) for _, b in seen)  # some bag held a copy twice
