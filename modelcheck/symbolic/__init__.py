@@ -11,6 +11,8 @@ plain ints, strings and tuples)::
         mode: Annotated[str, OneOf("idle", "busy")]   # a finite set of constants
         seen: Annotated[BitSet, Bits(0, "n")]         # an int bit mask over 0..n
         pc: Annotated[tuple[str, ...], Each("procs", OneOf("idle", "busy"))]
+        votes: Annotated[FrozenMap, MapOf("procs", OneOf("yes", "no"))]
+        network: Annotated[Bag, BagOf(messages, copies=2)]  # messages: finite
 
 ``bool``, ``Literal[...]`` and :class:`enum.Enum` annotations need no
 metadata.  Actions and properties are ordinary Python.  The z3 engine runs
