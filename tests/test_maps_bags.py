@@ -412,6 +412,24 @@ def test_a_nondeterministic_action_yielding_in_set_order_is_named():
         check(EachOne())
 
 
+class SetOfStates(Spec):
+    """A nondeterministic action returning a set of next states (hash-seed order)."""
+
+    def initial_states(self):
+        return Names(frozenset({"ann", "bob"}), ())
+
+    @action(nondeterministic=True)
+    def serve(self, s):
+        return {Names(s.waiting - {n}, (*s.served, n)) for n in sorted(s.waiting)}
+
+
+def test_a_nondeterministic_action_returning_a_set_of_states_is_named():
+    with pytest.raises(
+        SpecError, match=r"SetOfStates\.serve: serve\(\) returns its next states as a set"
+    ):
+        check(SetOfStates())
+
+
 def test_iterating_sorted_sets_or_sets_of_ints_is_not_reported():
     assert check(FirstComeFirstServed(sort=True)).statistics.states == 5
     assert check(Counts()).statistics.states == 4

@@ -14,7 +14,9 @@ How: a small breadth-first search (at most :data:`PROBE_STATES` states)
 re-runs each action on a copy of each state in which one field's sets
 iterate in the *reverse* of their real order.  Equal sets, so a correct
 action gives the same successors in the same order; one that depends on
-the order does not.  Known limits: an order dependence that first shows in
+the order does not.  A nondeterministic action that returns its next
+states as a ``set`` is named too (the engines would take them in the
+set's order).  Known limits: an order dependence that first shows in
 a state deeper than the probe, one on a set the action builds itself or
 takes from the spec's parameters, and one in ``initial_states`` are not
 found.  Specs with no set in their initial states are not probed at all
@@ -145,6 +147,8 @@ def probe_iteration_order(model: Model, limit: int = PROBE_STATES) -> None:
             successors = _successors(act, state)
             if successors is None:
                 continue
+            if act.nondeterministic and len(successors) > 1:
+                _check_not_a_set(model, act, state)
             for field, probe in probes:
                 other = _successors(act, probe)
                 if other is not None and other != successors:
@@ -153,6 +157,22 @@ def probe_iteration_order(model: Model, limit: int = PROBE_STATES) -> None:
                 if nxt not in seen and len(seen) < limit:
                     seen[nxt] = None
                     queue.append(nxt)
+
+
+def _check_not_a_set(model: Model, act: ActionInstance, state: Any) -> None:
+    # A nondeterministic action returning a set of next states: the engines take
+    # them in the set's order, which for states holding strings is the hash seed's.
+    try:
+        result = act.call(state)
+    except Exception:
+        return
+    if isinstance(result, frozenset | set) and not all(_stable_hash(t) for t in result):
+        raise SpecError(
+            f"{model.name}.{act.family}: {act.label} returns its next states as a "
+            f"{type(result).__name__}, whose order changes with PYTHONHASHSEED, so the order "
+            "of the search and its traces would change from run to run. Return a list or a "
+            "tuple (or yield them) in an order of your choosing."
+        )
 
 
 def _message(
