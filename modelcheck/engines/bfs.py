@@ -109,7 +109,7 @@ def check(
     props = _selected(model, options.properties)
     # Before the search: an action that depends on set iteration order would
     # make counts and traces change with PYTHONHASHSEED.
-    probe_iteration_order(model)
+    probe_iteration_order(model, options.max_states)
     invariants = [p for p in props if p.kind == "invariant"]
     action_props = [p for p in props if p.kind == "action"]
     terminals = [p for p in props if p.kind == "terminal"]
