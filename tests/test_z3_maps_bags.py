@@ -290,3 +290,43 @@ def test_a_bag_holding_more_copies_than_declared_is_a_spec_error_with_its_run():
         SubsetError, match=r"leaves the declared field types after 3 steps.*network"
     ):
         bmc(compile_spec(Stray(what="overflow")), depth=4)
+
+
+class Routed(State):
+    to: Annotated[int, Range(0, "top")]
+    box: Annotated[Bag, BagOf((("m", 0), ("m", 1)), copies=1)]
+    last: Annotated[FrozenMap, MapOf((0, 1), bool)]
+
+
+class Router(Spec):
+    """Sends to a symbolic destination; with ``top=2``, to 2, which no key or element names."""
+
+    top: int = 1
+
+    def initial_states(self):
+        return Routed(0, Bag(), FrozenMap())
+
+    @action
+    def aim(self, s):
+        return s.replace(to=s.to + 1) if s.to < self.top else None
+
+    @action
+    def send(self, s):
+        if ("m", s.to) in s.box:
+            return None
+        return s.replace(box=s.box.add(("m", s.to)), last=s.last.set(s.to, True))
+
+    @invariant
+    def sent_means_recorded(self, s):
+        return all(s.last.get(k, False) == (("m", k) in s.box) for k in (0, 1))
+
+
+def test_symbolic_keys_and_elements_agree_with_check():
+    spec = Router()
+    assert check(spec).ok
+    assert prove(compile_spec(spec)).ok
+
+
+def test_a_symbolic_key_that_may_be_undeclared_is_outside_the_subset():
+    with pytest.raises(SubsetError, match="outside the declared"):
+        bmc(compile_spec(Router(top=2)), depth=3)

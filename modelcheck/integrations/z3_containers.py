@@ -147,6 +147,9 @@ class SymbolicMap(Symbolic):
                 f"the key {key!r} is not one of the declared keys of the map "
                 f"({', '.join(map(repr, self._keys))})"
             )
+        if _symbolic(key) and not any_of(*(c for _, c in candidates)):
+            # Python would add a key outside the declared ones on this path.
+            raise _outside(f"a key outside the declared keys of the map ({self._keys!r})")
         present, values = dict(self._present), dict(self._values)
         for k, cond in candidates:
             present[k] = ite(cond, True, present[k])
@@ -283,6 +286,8 @@ class SymbolicBag(Symbolic):
             raise _outside(
                 f"the element {element!r} is not one of the declared elements of the bag"
             )
+        if _symbolic(element) and not any_of(*(c for _, c in candidates)):
+            raise _outside("an element outside the declared elements of the bag")
         counts = dict(self._counts)
         for e, cond in candidates:
             counts[e] = counts[e] + (n if cond is True else ite(cond, n, 0))
