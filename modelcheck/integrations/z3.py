@@ -13,6 +13,10 @@ action and property code on symbolic values (see :mod:`modelcheck.symbolic`):
   splits the run: the action is re-run once per feasible path, each path
   recording its conditions; an infeasible branch (checked with a solver
   under the declared ranges) is never taken;
+* a map field (``MapOf``) is a "has a value" bool and the value's leaves per
+  declared key, a bag (``BagOf``) a count per declared element; while the
+  spec runs they are the symbolic maps and bags of
+  :mod:`modelcheck.integrations.z3_containers`;
 * an action instance becomes ``OR(path condition AND next = result)``, with
   ``act = index`` naming it, so a model of the formula says which action
   each step took.
