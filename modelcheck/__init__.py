@@ -9,6 +9,7 @@ property.
 # First: from here, Ctrl-C while the command line imports exits 3, no traceback.
 import modelcheck._startup  # noqa: F401
 from modelcheck.api import assert_holds, check
+from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.bfs import CheckOptions, Progress
 from modelcheck.errors import (
     ModelcheckError,
@@ -27,10 +28,12 @@ from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save
 
 __all__ = [
     "ActionInstance",
+    "Bag",
     "BitSet",
     "CheckOptions",
     "CheckResult",
     "ExitCode",
+    "FrozenMap",
     "Model",
     "ModelcheckError",
     "ParameterError",

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from modelcheck.components import checked_components
+from modelcheck.containers import canonical_key
 from modelcheck.errors import SpecError, SpecRuntimeError, closest
 from modelcheck.spec import (
     _ACTION_ATTR,
@@ -319,6 +320,9 @@ def _domain_values(spec: Spec, family: str, pname: str, domain: Any) -> list[Any
         return list(range(value))
     try:
         values = domain(spec) if callable(domain) else domain
+        if isinstance(values, frozenset | set):
+            # A set's order changes with PYTHONHASHSEED; action order must not.
+            values = sorted(values, key=canonical_key)
         values = list(values)
     except Exception as exc:
         raise SpecError(f"{where}: computing the domain of {pname!r} failed: {exc!r}") from exc

@@ -21,7 +21,8 @@ with the constructor or :meth:`State.replace`.  Item 0 of the underlying
 tuple is a tag naming the class, so records of different classes never
 compare equal, nor does a record and a plain tuple; do not index or iterate
 a state, read its fields by name.  Field values must be hashable
-and immutable (ints, bools, strings, tuples, frozensets, other states).
+and immutable (ints, bools, strings, tuples, frozensets, other states, and
+the maps and bags of :mod:`modelcheck.containers`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from typing import (
     get_origin,
     get_type_hints,
 )
+
+from modelcheck.containers import Bag, FrozenMap
 
 _MISSING: Any = object()
 
@@ -304,7 +307,34 @@ def format_value(value: Any) -> str:
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, FrozenMap):
+        # Keys are in canonical order already (the same in every run).
+        return (
+            "{" + ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items()) + "}"
+        )
+    if isinstance(value, Bag):
+        return "{" + ", ".join(_copies(e, n) for e, n in value.items()) + "}"
+    if value is ABSENT:
+        return "-"
     return repr(value)
+
+
+def _copies(element: Any, n: int) -> str:
+    text = format_value(element)
+    return text if n == 1 else f"{text} ×{n}"
+
+
+class _Absent:
+    """The "value" of a map key that has none, in per-key trace diffs (shown as ``-``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "-"
+
+
+#: What a per-key diff shows for a key a :class:`FrozenMap` does not hold.
+ABSENT: Any = _Absent()
 
 
 def _natural_key(text: str) -> tuple[int, int | str]:

@@ -5,7 +5,7 @@ A :class:`Trace` is an initial state and a sequence of :class:`Step` values
 a search hold the spec's real state objects; traces loaded from a file hold
 plain ``{field: value}`` dicts, decoded without pickle or eval.
 
-JSON format, ``schema_version`` 1::
+JSON format, ``schema_version`` 1 (or 2, see below)::
 
     {
       "format": "modelcheck-trace",
@@ -29,6 +29,14 @@ as arrays; sets and frozensets as ``{"$set": [...]}`` (sorted); enum members
 as ``{"$enum": "Class.NAME"}``; nested state records as
 ``{"$state": "Class", "fields": {...}}``; anything else as
 ``{"$repr": "..."}`` (readable, not replayable).
+
+Version 2 adds the containers of :mod:`modelcheck.containers`: a
+:class:`~modelcheck.containers.FrozenMap` as ``{"$map": [[key, value], ...]}``
+and a :class:`~modelcheck.containers.Bag` as ``{"$bag": [[element, count],
+...]}``, both in canonical order, and both decoded back into those types so
+that traces loaded from a file diff per key and replay.  A trace is written
+as version 2 only when one of its values holds such a container, so every
+other trace stays readable by older versions; this version reads both.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from modelcheck.containers import Bag, FrozenMap
 from modelcheck.errors import ModelcheckError, TraceFormatError
 from modelcheck.state import state_fields
 
@@ -53,7 +62,12 @@ if TYPE_CHECKING:
     from modelcheck.model import Model
 
 FORMAT = "modelcheck-trace"
+#: The version of traces without maps or bags (and of result files).
 SCHEMA_VERSION = 1
+#: The version of traces that hold a FrozenMap or a Bag.
+CONTAINERS_SCHEMA_VERSION = 2
+#: Every version this module reads.
+READABLE_VERSIONS = (1, 2)
 
 
 @attrs.frozen
@@ -120,6 +134,10 @@ def encode_value(value: Any) -> Any:
         return {"$state": value.state_class, "fields": encode_fields(value)}
     if isinstance(value, enum.Enum):
         return {"$enum": f"{type(value).__name__}.{value.name}"}
+    if isinstance(value, FrozenMap):
+        return {"$map": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    if isinstance(value, Bag):
+        return {"$bag": [[encode_value(e), n] for e, n in value.items()]}
     fields = state_fields(value)
     if fields is not None:
         return {"$state": type(value).__name__, "fields": encode_fields(fields)}
@@ -173,9 +191,35 @@ def decode_value(value: Any, where: str) -> Any:
                 value["$state"],
                 {str(k): decode_value(v, f"{where}.{k}") for k, v in value["fields"].items()},
             )
-        if set(value) == {"$map"} and isinstance(value["$map"], list):
-            return _Display(repr(value["$map"]), value)
+        if set(value) == {"$map"} and _pairs(value["$map"]):
+            # The file's order is kept (it is canonical when this module wrote
+            # it), so the map re-encodes exactly as it was read.
+            return FrozenMap._trusted(
+                {decode_value(k, where): decode_value(v, where) for k, v in value["$map"]}
+            )
+        if set(value) == {"$bag"} and _pairs(value["$bag"]):
+            counts = {decode_value(e, where): n for e, n in value["$bag"]}
+            if all(type(n) is int and n > 0 for n in counts.values()):
+                return Bag._trusted(counts)
     raise TraceFormatError(f"{where}: cannot decode the value {value!r}")
+
+
+def _pairs(items: Any) -> bool:
+    return isinstance(items, list) and all(
+        isinstance(pair, list) and len(pair) == 2 for pair in items
+    )
+
+
+def _holds_container(value: Any) -> bool:
+    """Whether ``value`` is or contains a FrozenMap or a Bag (so needs version 2)."""
+    if isinstance(value, FrozenMap | Bag):
+        return True
+    if isinstance(value, str | int | float | type(None) | _Display | enum.Enum):
+        return False
+    if isinstance(value, tuple | list | frozenset | set):
+        return any(_holds_container(v) for v in value)
+    fields = value if isinstance(value, dict) else state_fields(value)
+    return fields is not None and any(_holds_container(v) for v in fields.values())
 
 
 @attrs.frozen
@@ -223,9 +267,12 @@ def _reencode(value: Any) -> Any:
 
 def trace_to_json(trace: Trace) -> dict[str, Any]:
     """The trace as a JSON-ready dict in the documented format."""
+    holds_container = any(_holds_container(s) for s in trace.states) or any(
+        _holds_container(v) for _, v in (a for step in trace.steps for a in step.args)
+    )
     data: dict[str, Any] = {
         "format": FORMAT,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": CONTAINERS_SCHEMA_VERSION if holds_container else SCHEMA_VERSION,
         "spec": {
             "name": trace.spec,
             "parameters": {k: encode_value(v) for k, v in trace.parameters.items()},
@@ -342,10 +389,11 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
             f"expected {FORMAT!r}). Traces are written by `modelcheck check --trace-dir`."
         )
     version = data.get("schema_version")
-    if type(version) is not int or version != SCHEMA_VERSION:
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise TraceFormatError(
             f"{source}: schema_version {version!r} is not supported (this modelcheck reads "
-            f"version {SCHEMA_VERSION}); re-create the trace with this version."
+            f"version {' or '.join(map(str, READABLE_VERSIONS))}); re-create the trace with "
+            "this version."
         )
     spec = data.get("spec") or {}
     if (

@@ -13,10 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PUBLIC = [
     "ActionInstance",
+    "Bag",
     "BitSet",
     "CheckOptions",
     "CheckResult",
     "ExitCode",
+    "FrozenMap",
     "Model",
     "ModelcheckError",
     "ParameterError",

@@ -30,6 +30,7 @@ import attrs
 
 from modelcheck.engines.diagnose import diagnose
 from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
+from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
 from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import Model, PropertyDef
@@ -112,6 +113,9 @@ def check(
     """Explore every reachable state of ``model`` breadth-first and check its properties."""
     options = options or CheckOptions()
     props = _selected(model, options.properties)
+    # Before the search: an action that depends on set iteration order would
+    # make counts and traces change with PYTHONHASHSEED.
+    probe_iteration_order(model, options.max_states)
     invariants = [p for p in props if p.kind == "invariant"]
     action_props = [p for p in props if p.kind == "action"]
     terminals = [p for p in props if p.kind == "terminal"]

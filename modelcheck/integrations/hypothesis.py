@@ -48,6 +48,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.shortest import Counterexample, shortest_counterexample, violation_at_end
 from modelcheck.errors import ModelcheckError, PropertyViolation, SpecRuntimeError
 from modelcheck.integrations.mbt import Binding, LockStep, MbtFailure, run_trace
@@ -60,6 +61,8 @@ from modelcheck.wording import n_steps
 __all__ = [
     "SpecMachine",
     "as_test_case",
+    "bags",
+    "frozen_maps",
     "mbt_state_machine",
     "mbt_test_case",
     "run",
@@ -443,3 +446,42 @@ def _confirm_on_implementation(
         how="only shrunk (the implementation did not fail along the model's shortest trace)",
     )
     return fallback, detail
+
+
+# --- strategies for the state values of modelcheck.containers -------------------------------
+#
+# The machines above never draw field values (they run the spec's own
+# actions), so they need no strategy for maps and bags.  These are for tests
+# of a spec's helpers, or of an implementation's decoding of model states:
+# ``st.from_type(FrozenMap[str, int])`` and ``st.from_type(Bag[str])`` work
+# once this module is imported.
+
+
+def frozen_maps(
+    keys: st.SearchStrategy[Any], values: st.SearchStrategy[Any], *, max_size: int = 8
+) -> st.SearchStrategy[FrozenMap[Any, Any]]:
+    """Strategy for :class:`~modelcheck.containers.FrozenMap` values (shrinks towards ``{}``)."""
+    return st.dictionaries(keys, values, max_size=max_size).map(FrozenMap)
+
+
+def bags(
+    elements: st.SearchStrategy[Any], *, max_distinct: int = 8, max_copies: int = 3
+) -> st.SearchStrategy[Bag[Any]]:
+    """Strategy for :class:`~modelcheck.containers.Bag` values with up to ``max_copies`` each."""
+    counts = st.dictionaries(elements, st.integers(1, max_copies), max_size=max_distinct)
+    return counts.map(Bag.from_counts)
+
+
+def _from_type(kind: Any, arity: int) -> Any:
+    from typing import get_args
+
+    def resolve(hint: Any) -> st.SearchStrategy[Any]:
+        args = get_args(hint)
+        parts = [st.from_type(a) for a in args] if len(args) == arity else [st.integers()] * arity
+        return frozen_maps(*parts) if kind is FrozenMap else bags(*parts)
+
+    return resolve
+
+
+st.register_type_strategy(FrozenMap, _from_type(FrozenMap, 2))
+st.register_type_strategy(Bag, _from_type(Bag, 1))

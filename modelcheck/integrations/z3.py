@@ -13,6 +13,10 @@ action and property code on symbolic values (see :mod:`modelcheck.symbolic`):
   splits the run: the action is re-run once per feasible path, each path
   recording its conditions; an infeasible branch (checked with a solver
   under the declared ranges) is never taken;
+* a map field (``MapOf``) is a "has a value" bool and the value's leaves per
+  declared key, a bag (``BagOf``) a count per declared element; while the
+  spec runs they are the symbolic maps and bags of
+  :mod:`modelcheck.integrations.z3_containers`;
 * an action instance becomes ``OR(path condition AND next = result)``, with
   ``act = index`` naming it, so a model of the formula says which action
   each step took.
@@ -60,6 +64,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "the symbolic engine needs z3: pip install 'modelcheck[z3]' (or pip install z3-solver)"
     ) from exc
 
+from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.bfs import CheckOptions, peak_memory_bytes
 from modelcheck.engines.bfs import check as breadth_first
 from modelcheck.errors import InternalError, SpecError, SpecRuntimeError
@@ -67,11 +72,13 @@ from modelcheck.model import ActionInstance, Model, PropertyDef, not_a_bool, ret
 from modelcheck.properties import explain
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic import (
+    BagType,
     BitsType,
     BoolType,
     EnumType,
     FieldType,
     IntType,
+    MapType,
     SubsetError,
     Symbolic,
     TupleType,
@@ -739,7 +746,34 @@ def _leaves(name: str, ftype: FieldType) -> list[tuple[str, FieldType]]:
         for i in range(ftype.length):
             out.extend(_leaves(f"{name}[{i}]", ftype.element))
         return out
+    if isinstance(ftype, MapType):
+        # Per declared key: whether it has a value (unless the map is total), then the value.
+        out = []
+        for key in ftype.keys:
+            if not ftype.total:
+                out.append((f"{name}[{key!r}]?", BoolType()))
+            out.extend(_leaves(f"{name}[{key!r}]", ftype.value))
+        return out
+    if isinstance(ftype, BagType):
+        return [(f"{name}[{e!r}]#", IntType(0, ftype.copies)) for e in ftype.elements]
     return [(name, ftype)]
+
+
+def _default(ftype: FieldType) -> Any:
+    """The value kept in the variables of a map key that has none (so equal maps encode alike)."""
+    if isinstance(ftype, TupleType):
+        return tuple(_default(ftype.element) for _ in range(ftype.length))
+    if isinstance(ftype, MapType):
+        return FrozenMap({k: _default(ftype.value) for k in ftype.keys} if ftype.total else {})
+    if isinstance(ftype, BagType):
+        return Bag()
+    if isinstance(ftype, BoolType):
+        return False
+    if isinstance(ftype, IntType):
+        return ftype.low
+    if isinstance(ftype, BitsType):
+        return 0
+    return ftype.values[0]
 
 
 def _bits_needed(ftype: FieldType) -> int:
@@ -749,6 +783,11 @@ def _bits_needed(ftype: FieldType) -> int:
         return ftype.high + 2
     if isinstance(ftype, TupleType):
         return _bits_needed(ftype.element)
+    if isinstance(ftype, MapType):
+        return _bits_needed(ftype.value)
+    if isinstance(ftype, BagType):
+        # Room to count every copy of every element (total() adds them up).
+        return (ftype.copies * len(ftype.elements)).bit_length() + 1
     if isinstance(ftype, EnumType):
         if _numeric_values(ftype.values):
             return max(abs(v) for v in ftype.values).bit_length() + 1
@@ -860,6 +899,19 @@ class Encoding:
     def _build(self, ftype: FieldType, leaves: Any) -> Any:
         if isinstance(ftype, TupleType):
             return tuple(self._build(ftype.element, leaves) for _ in range(ftype.length))
+        if isinstance(ftype, MapType):
+            from modelcheck.integrations.z3_containers import SymbolicMap
+
+            present, values = {}, {}
+            for key in ftype.keys:
+                present[key] = True if ftype.total else self._build(BoolType(), leaves)
+                values[key] = self._build(ftype.value, leaves)
+            return SymbolicMap(ftype.keys, present, values, _default(ftype.value), ftype.total)
+        if isinstance(ftype, BagType):
+            from modelcheck.integrations.z3_containers import SymbolicBag
+
+            counts = {e: self._build(IntType(0, ftype.copies), leaves) for e in ftype.elements}
+            return SymbolicBag(ftype.elements, counts, ftype.copies)
         var, _ = next(leaves)
         if isinstance(ftype, BoolType):
             return Sym(var, "bool")
@@ -885,6 +937,15 @@ class Encoding:
                     parts.append(z3.Or([var == v for v in leaf.values]))
                 elif isinstance(leaf, EnumType):
                     parts.append(z3.Or([var == self.ctx.code(v) for v in leaf.values]))
+            if isinstance(ftype, MapType) and not ftype.total:
+                # A key without a value keeps the default in its variables, so that a
+                # state has one encoding (as the actions' next states do).
+                width = 1 + len(_leaves("", ftype.value))
+                default = self._lower(ftype.value, _default(ftype.value), name)
+                for i in range(len(ftype.keys)):
+                    has, *value = variables[name][i * width : (i + 1) * width]
+                    same = [v == d for v, d in zip(value, default, strict=True)]
+                    parts.append(z3.Or(has, z3.And(same)))
         return z3.And(parts)
 
     def _lower(self, ftype: FieldType, value: Any, where: str) -> list[Any]:
@@ -897,7 +958,59 @@ class Encoding:
             for i, item in enumerate(value):
                 out.extend(self._lower(ftype.element, item, f"{where}[{i}]"))
             return out
+        if isinstance(ftype, MapType):
+            return self._lower_map(ftype, value, where)
+        if isinstance(ftype, BagType):
+            return self._lower_bag(ftype, value, where)
         return [_lowered(ftype, value, where)]
+
+    def _lower_map(self, ftype: MapType, value: Any, where: str) -> list[Any]:
+        from modelcheck.integrations.z3_containers import SymbolicMap
+
+        if isinstance(value, SymbolicMap):
+            present, values = value._present, value._values
+        elif isinstance(value, FrozenMap):
+            stray = [k for k in value if k not in ftype.keys]
+            if stray:
+                raise SubsetError(
+                    f"{where} is given the key {stray[0]!r}, which is not one of its declared "
+                    f"keys ({', '.join(map(repr, ftype.keys))})"
+                )
+            present = {k: k in value for k in ftype.keys}
+            values = {k: value[k] if k in value else _default(ftype.value) for k in ftype.keys}
+        else:
+            raise SubsetError(f"{where} is declared a FrozenMap but is given {_shown(value)}")
+        out = []
+        for key in ftype.keys:
+            if ftype.total:
+                if present[key] is not True:
+                    raise SubsetError(
+                        f"{where} is declared MapOf(..., total=True) but key {key!r} may "
+                        "have no value"
+                    )
+            else:
+                out.append(_lowered(BoolType(), present[key], f"{where}[{key!r}] (has a value)"))
+            out.extend(self._lower(ftype.value, values[key], f"{where}[{key!r}]"))
+        return out
+
+    def _lower_bag(self, ftype: BagType, value: Any, where: str) -> list[Any]:
+        from modelcheck.integrations.z3_containers import SymbolicBag
+
+        if isinstance(value, SymbolicBag):
+            counts = value._counts
+        elif isinstance(value, Bag):
+            stray = [e for e in value if e not in ftype.elements]
+            if stray:
+                raise SubsetError(
+                    f"{where} is given the element {stray[0]!r}, which is not one of its "
+                    "declared elements"
+                )
+            counts = {e: value.count(e) for e in ftype.elements}
+        else:
+            raise SubsetError(f"{where} is declared a Bag but is given {_shown(value)}")
+        return [
+            _lowered(IntType(0, ftype.copies), counts[e], f"{where}[{e!r}]") for e in ftype.elements
+        ]
 
     def _decode_enum(self, ftype: EnumType, number: int) -> Any:
         if _numeric_values(ftype.values):
@@ -989,6 +1102,19 @@ class Encoding:
     def _decode(self, model: Any, ftype: FieldType, leaves: Any) -> Any:
         if isinstance(ftype, TupleType):
             return tuple(self._decode(model, ftype.element, leaves) for _ in range(ftype.length))
+        if isinstance(ftype, MapType):
+            pairs = {}
+            for key in ftype.keys:
+                has = True if ftype.total else self._decode(model, BoolType(), leaves)
+                value = self._decode(model, ftype.value, leaves)
+                if has:
+                    pairs[key] = value
+            return FrozenMap(pairs)
+        if isinstance(ftype, BagType):
+            counts = {
+                e: self._decode(model, IntType(0, ftype.copies), leaves) for e in ftype.elements
+            }
+            return Bag.from_counts({e: n for e, n in counts.items() if n > 0})
         var, _ = next(leaves)
         value = model.eval(var, model_completion=True)
         if isinstance(ftype, BoolType):
@@ -1501,6 +1627,10 @@ def _check_wraps(
 def _fits(ftype: FieldType, value: Any, enc: Encoding) -> bool:
     if isinstance(ftype, TupleType):
         return all(_fits(ftype.element, v, enc) for v in value)
+    if isinstance(ftype, MapType):
+        return all(_fits(ftype.value, v, enc) for v in value.values())
+    if isinstance(ftype, BagType):
+        return all(0 <= n <= ftype.copies for _, n in value.items())
     if isinstance(ftype, IntType):
         return ftype.low <= value <= ftype.high
     if isinstance(ftype, BitsType):

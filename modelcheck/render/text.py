@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelcheck.containers import Bag, FrozenMap
 from modelcheck.result import CheckResult, Status
-from modelcheck.state import State, format_value, state_fields
+from modelcheck.state import ABSENT, State, format_value, state_fields
 from modelcheck.trace import Trace
 from modelcheck.wording import n_steps
 
@@ -35,6 +36,10 @@ def changes(
     reports ``name[i]`` for each changed position, which is what a reader
     wants to see ("pc[1]: Applying → Cleaning").  A nested state reports
     ``name.field``, the same for a live trace and one loaded from a file.
+    A :class:`FrozenMap` reports ``name[key]`` for each key whose value
+    changed, with :data:`~modelcheck.state.ABSENT` (shown ``-``) for a key
+    without one; a :class:`Bag` reports itself once, and :func:`trace_rows`
+    shows what was added and removed (:func:`bag_change`).
     """
     out: list[tuple[str, Any, Any]] = []
     for name in dict.fromkeys([*before, *after]):
@@ -44,6 +49,8 @@ def changes(
         old_record, new_record = _record(old), _record(new)
         if old_record is not None and new_record is not None:
             out.extend(changes(old_record, new_record, f"{prefix}{name}."))
+        elif isinstance(old, FrozenMap) and isinstance(new, FrozenMap):
+            out.extend(_map_changes(f"{prefix}{name}", old, new))
         elif (
             isinstance(old, tuple)
             and isinstance(new, tuple)
@@ -60,6 +67,40 @@ def changes(
     return out
 
 
+def _map_changes(name: str, old: FrozenMap[Any, Any], new: FrozenMap[Any, Any]) -> list[Any]:
+    out: list[tuple[str, Any, Any]] = []
+    # Keys of both maps, in canonical order: the old map's, then new ones in theirs.
+    for key in dict.fromkeys([*old, *new]):
+        before, after = old.get(key, ABSENT), new.get(key, ABSENT)
+        if before == after:
+            continue
+        label = f"{name}[{format_value(key)}]"
+        if isinstance(before, FrozenMap) and isinstance(after, FrozenMap):
+            out.extend(_map_changes(label, before, after))
+        else:
+            out.append((label, before, after))
+    return out
+
+
+def bag_change(old: Bag[Any], new: Bag[Any]) -> str:
+    """``+{added} -{removed}`` between two bags (copies counted), e.g. ``+{(prepare, r1)}``."""
+    added = [(e, new.count(e) - old.count(e)) for e in new if new.count(e) > old.count(e)]
+    removed = [(e, old.count(e) - new.count(e)) for e in old if old.count(e) > new.count(e)]
+    parts = []
+    if added:
+        parts.append("+" + format_value(Bag.from_counts(added)))
+    if removed:
+        parts.append("-" + format_value(Bag.from_counts(removed)))
+    return " ".join(parts)
+
+
+def change_text(name: str, old: Any, new: Any) -> str:
+    """One changed field as shown in a trace: ``name: old → new``, or a bag's ``+{..} -{..}``."""
+    if isinstance(old, Bag) and isinstance(new, Bag):
+        return f"{name}: {bag_change(old, new)}"
+    return f"{name}: {format_value(old)} → {format_value(new)}"
+
+
 def describe(fields: Mapping[str, Any]) -> list[str]:
     """``["a=1", "b=(0, 0)"]`` for a whole state."""
     return [f"{k}={format_value(v)}" for k, v in fields.items()]
@@ -71,9 +112,7 @@ def trace_rows(trace: Trace) -> list[tuple[str, str, list[str]]]:
     before = fields_of(trace.initial)
     for n, step in enumerate(trace.steps, start=1):
         after = fields_of(step.state)
-        items = [
-            f"{k}: {format_value(o)} → {format_value(v)}" for k, o, v in changes(before, after)
-        ]
+        items = [change_text(k, o, v) for k, o, v in changes(before, after)]
         rows.append((str(n), step.label, items or ["(no change)"]))
         before = after
     return rows

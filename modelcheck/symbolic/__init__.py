@@ -11,6 +11,8 @@ plain ints, strings and tuples)::
         mode: Annotated[str, OneOf("idle", "busy")]   # a finite set of constants
         seen: Annotated[BitSet, Bits(0, "n")]         # an int bit mask over 0..n
         pc: Annotated[tuple[str, ...], Each("procs", OneOf("idle", "busy"))]
+        votes: Annotated[FrozenMap, MapOf("procs", OneOf("yes", "no"))]
+        network: Annotated[Bag, BagOf(messages, copies=2)]  # messages: finite
 
 ``bool``, ``Literal[...]`` and :class:`enum.Enum` annotations need no
 metadata.  Actions and properties are ordinary Python.  The z3 engine runs
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, get_args, get_origin
 
 import attrs
@@ -127,6 +129,41 @@ class Each:
     element: Any
 
 
+#: A finite set of keys or elements: an iterable of constants, the name of a
+#: spec parameter (an int ``n`` meaning ``range(n)``, or an iterable), or a
+#: function of the spec returning an iterable.
+Finite = str | Iterable[Any] | Callable[[Any], Iterable[Any]]
+
+
+@attrs.frozen
+class MapOf:
+    """A :class:`~modelcheck.containers.FrozenMap` whose keys are among ``keys``.
+
+    ``values`` is the type of every value (a :class:`Range`, :class:`OneOf`,
+    ``bool``, ...).  ``total=True`` declares that every key always has a
+    value (a function from the keys, as in TLA+), so reading ``m[k]`` never
+    needs a path where ``k`` is missing::
+
+        rm: Annotated[FrozenMap, MapOf("rms", OneOf("working", "prepared"), total=True)]
+    """
+
+    keys: Finite
+    values: Any
+    total: bool = False
+
+
+@attrs.frozen
+class BagOf:
+    """A :class:`~modelcheck.containers.Bag` of ``elements``, at most ``copies`` of each.
+
+    ``elements`` is a finite set of constants (messages, say): an iterable, a
+    parameter name or a function of the spec; ``copies`` is a bound.
+    """
+
+    elements: Finite
+    copies: Bound
+
+
 # Resolved types: what the z3 engine encodes.
 
 
@@ -166,9 +203,26 @@ class TupleType:
     element: Any
 
 
-FieldType = IntType | BoolType | EnumType | BitsType | TupleType
+@attrs.frozen
+class MapType:
+    """A resolved :class:`MapOf`: its keys in canonical order."""
 
-_MARKERS = (Range, OneOf, Bits, Each)
+    keys: tuple[Any, ...]
+    value: Any
+    total: bool
+
+
+@attrs.frozen
+class BagType:
+    """A resolved :class:`BagOf`: its elements in canonical order."""
+
+    elements: tuple[Any, ...]
+    copies: int
+
+
+FieldType = IntType | BoolType | EnumType | BitsType | TupleType | MapType | BagType
+
+_MARKERS = (Range, OneOf, Bits, Each, MapOf, BagOf)
 
 
 def _bound(spec: Any, value: Bound, where: str) -> int:
@@ -193,6 +247,34 @@ def _bound(spec: Any, value: Bound, where: str) -> int:
     return result
 
 
+def _finite(spec: Any, value: Finite, where: str) -> tuple[Any, ...]:
+    """The declared keys or elements, distinct and in canonical order."""
+    from modelcheck.containers import canonical_key
+
+    if isinstance(value, str):
+        params = spec.parameters
+        if value not in params:
+            from modelcheck.errors import closest
+
+            raise SubsetError(
+                f"{where}: {value!r} is not a parameter of "
+                f"{type(spec).__name__}.{closest(value, params)}"
+            )
+        value = params[value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = range(value)
+    elif callable(value):
+        value = value(spec)
+    try:
+        items = tuple(dict.fromkeys(value))
+        items = tuple(sorted(items, key=canonical_key))
+    except TypeError as exc:
+        raise SubsetError(f"{where}: not a finite set of constants ({exc})") from None
+    if not items:
+        raise SubsetError(f"{where}: the set is empty")
+    return items
+
+
 def _resolve(spec: Any, marker: Any, where: str) -> FieldType:
     if marker is bool or marker is BoolType or isinstance(marker, BoolType):
         return BoolType()
@@ -215,6 +297,14 @@ def _resolve(spec: Any, marker: Any, where: str) -> FieldType:
         if length < 0:
             raise SubsetError(f"{where}: Each length {length} is negative")
         return TupleType(length, _resolve(spec, marker.element, f"{where}[i]"))
+    if isinstance(marker, MapOf):
+        keys = _finite(spec, marker.keys, f"{where} keys")
+        return MapType(keys, _resolve(spec, marker.values, f"{where}[k]"), bool(marker.total))
+    if isinstance(marker, BagOf):
+        copies = _bound(spec, marker.copies, where)
+        if copies < 1:
+            raise SubsetError(f"{where}: BagOf copies must be at least 1, not {copies}")
+        return BagType(_finite(spec, marker.elements, f"{where} elements"), copies)
     if isinstance(marker, type) and issubclass(marker, enum.Enum):
         return EnumType(tuple(marker))
     if get_origin(marker) is typing.Literal:
@@ -256,6 +346,18 @@ def field_types(state_class: type, spec: Any) -> dict[str, FieldType]:
                 )
         if markers:
             result[name] = _resolve(spec, markers[-1], where)
+        elif _container_name(base) is not None:
+            kind = _container_name(base)
+            if kind == "FrozenMap":
+                needs = "the finite set of its keys and the type of its values"
+                example = 'Annotated[FrozenMap, MapOf("keys", OneOf("a", "b"))]'
+            else:
+                needs = "the finite set of its elements and the most copies of each"
+                example = 'Annotated[Bag, BagOf(messages, copies="n")]'
+            raise SubsetError(
+                f"{where}: a {kind} field needs its bounds for the symbolic engine: "
+                f"{needs}, e.g. {example} (see modelcheck.symbolic)."
+            )
         elif base is bool:
             result[name] = BoolType()
         elif (isinstance(base, type) and issubclass(base, enum.Enum)) or (
@@ -272,6 +374,17 @@ def field_types(state_class: type, spec: Any) -> dict[str, FieldType]:
                 "(see modelcheck.symbolic)."
             )
     return result
+
+
+def _container_name(hint: Any) -> str | None:
+    from modelcheck.containers import Bag, FrozenMap
+
+    origin = get_origin(hint) or hint
+    if origin is FrozenMap:
+        return "FrozenMap"
+    if origin is Bag:
+        return "Bag"
+    return None
 
 
 def _own_hints(state_class: type, namespace: dict[str, Any]) -> dict[str, Any]:
@@ -393,9 +506,11 @@ def below(n: Any) -> Any:
 
 
 __all__ = [
+    "BagOf",
     "Bits",
     "Each",
     "FieldType",
+    "MapOf",
     "OneOf",
     "Range",
     "SubsetError",
