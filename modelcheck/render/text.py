@@ -81,8 +81,11 @@ def trace_rows(trace: Trace) -> list[tuple[str, str, list[str]]]:
 def render_trace(trace: Trace, width: int = 100) -> str:
     """A trace as a table: one row per step with the fields that changed (old → new)."""
     title = "Trace"
+    witness = trace.kind == "reachable"
     if trace.violates:
-        title = f"Counterexample to {trace.violates} ({trace.kind})"
+        title = (
+            f"{'Witness for' if witness else 'Counterexample to'} {trace.violates} ({trace.kind})"
+        )
     lines = [f"{title}: {len(trace)} step{'s' if len(trace) != 1 else ''}"]
     rows = trace_rows(trace)
     w_step = max(len("step"), *(len(r[0]) for r in rows))
@@ -94,7 +97,9 @@ def render_trace(trace: Trace, width: int = 100) -> str:
         lines.append(f"  {step.rjust(w_step)}  {label.ljust(w_action)}  {wrapped[0]}")
         lines.extend(" " * indent + more for more in wrapped[1:])
     if trace.violates:
-        lines.append(f"  violated: {trace.reason or trace.violates}")
+        lines.append(
+            f"  {'satisfied' if witness else 'violated'}: {trace.reason or trace.violates}"
+        )
     return "\n".join(lines)
 
 
@@ -125,9 +130,15 @@ def render_summary(result: CheckResult) -> str:
     """Statistics and one line per property (no traces)."""
     st = result.statistics
     state = "complete" if result.complete else f"INCOMPLETE (stopped by {result.stopped_by})"
+    outside = (
+        f" (and {st.constrained} outside the constraint, checked but not explored)"
+        if st.constrained
+        else ""
+    )
     lines = [
         f"{result.spec}({_parameters(result.parameters)})",
-        f"explored {st.states} distinct states, {st.transitions} transitions, depth {st.depth}, "
+        f"explored {st.states} distinct states{outside}, {st.transitions} transitions, "
+        f"depth {st.depth}, "
         f"in {st.seconds:.2f} s ({st.states_per_second:,.0f} states/s, "
         f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
         "",
@@ -140,6 +151,11 @@ def render_summary(result: CheckResult) -> str:
         if v.counterexample is not None:
             n = len(v.counterexample)
             extra = f"  (shortest counterexample: {n} step{'s' if n != 1 else ''})"
+        elif v.witness is not None:
+            n = len(v.witness)
+            extra = f"  (shortest witness: {n} step{'s' if n != 1 else ''})"
+        elif v.kind == "reachable" and v.reason:
+            extra = f"  ({v.reason})"
         lines.append(
             f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
             f"{_verdict_cell(v.status)}{extra}"
@@ -198,5 +214,7 @@ def render_result(result: CheckResult, traces: bool = True, width: int = 100) ->
         for v in result.verdicts:
             if v.counterexample is not None:
                 parts.append(render_trace(v.counterexample, width))
+            if v.witness is not None:
+                parts.append(render_trace(v.witness, width))
     parts.append(summary_line(result))
     return "\n\n".join(parts)
