@@ -13,7 +13,9 @@ This is a counterfactual on one field at a time, so it names the steps
 that each alone would have prevented the failure; a failure that needs two
 fields changed together to disappear has no single culprit, and the table
 still shows where every value came from.  For recoverability (a question
-about every future, not about one state) only the table is given.
+about every future, not about one state) only the table is given.  For the
+witness of a ``@reachable`` property it is the other way round: a culprit
+step is one without which the last state would not satisfy the property.
 """
 
 from __future__ import annotations
@@ -125,7 +127,10 @@ def blame(model: Model, trace: Trace) -> Blame:
         names = list(dict.fromkeys(k for r in reads for k in r))
 
     def holds(replaced: dict[int, Any]) -> bool:
-        return bool(prop.check(*(replaced.get(i, states[i]) for i in inputs)))
+        # "holds" is what undoing a culprit gives: the property for a
+        # counterexample, its negation for a witness.
+        value = bool(prop.check(*(replaced.get(i, states[i]) for i in inputs)))
+        return not value if prop.kind == "reachable" else value
 
     rows: dict[tuple[str, int | None, int], Cause] = {}
     for name in names:

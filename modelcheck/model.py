@@ -118,6 +118,10 @@ class Model:
 
     def within(self, state: Any) -> bool:
         """Whether ``state`` satisfies every constraint, so that engines extend it."""
+        return self.failed_constraint(state) is None
+
+    def failed_constraint(self, state: Any) -> ConstraintDef | None:
+        """The first constraint ``state`` fails, or ``None``."""
         for con in self.constraints:
             try:
                 inside = con.check(state)
@@ -127,8 +131,8 @@ class Model:
                     f"on the state {state!r}"
                 ) from exc
             if not inside:
-                return False
-        return True
+                return con
+        return None
 
     @property
     def families(self) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ class Dial(State):
 
 
 class BoundedDial(Spec):
-    """``up`` adds one to ``x`` (up to ``cap``), ``flip`` toggles ``lit``; constrained to x <= limit.
+    """``up`` adds one to ``x`` (to ``cap``), ``flip`` toggles ``lit``; constraint: x <= limit.
 
     Inside the constraint: x in 0..limit and lit either way, 2 * (limit + 1)
     states.  Each has two successors (``up`` and ``flip``), so 4 * (limit +
@@ -125,6 +125,8 @@ class StartsOutside(Spec):
     Inside: x = 0, 1, 2 (``up`` stops at 2): 3 states, 2 transitions.
     Outside: the initial state x = 9, so ``small`` fails in 0 steps there.
     """
+
+    cap: int = 9  # the declared range of Dial.x
 
     def initial_states(self) -> list[Dial]:
         return [Dial(0, False), Dial(9, False)]
