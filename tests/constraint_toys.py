@@ -82,6 +82,11 @@ class BoundedDial(Spec):
         """The dial can go two past the limit."""
         return s.x == self.limit + 2
 
+    @reachable
+    def over_limit(self, s: Dial) -> bool:
+        """The dial can go one past the limit (only in a state outside the constraint)."""
+        return s.x == self.limit + 1
+
 
 class OnlyUp(Spec):
     """One action, ``up``, from 0 to ``cap``; constrained to x <= limit.
@@ -118,6 +123,11 @@ class OnlyUp(Spec):
         """Every step adds one, also the step that leaves the constraint."""
         return after.x == before.x + 1 and after.x <= self.limit + 1
 
+    @action_property
+    def stays_inside(self, before: Dial, after: Dial) -> bool:
+        """No step leaves the constraint (false on the step from limit to limit + 1)."""
+        return after.x <= self.limit
+
 
 class StartsOutside(Spec):
     """Two initial states, x = 0 and x = 9; the constraint x < 5 excludes the second.
@@ -144,6 +154,65 @@ class StartsOutside(Spec):
     def small(self, s: Dial) -> bool:
         """x stays small."""
         return s.x < 5
+
+
+class Fork(Spec):
+    """A state outside the constraint must not displace a shallower counterexample.
+
+    From 0, ``left`` gives 1 and ``right`` gives 2; from 1, ``left`` gives 10,
+    which is outside the constraint x < 10.  ``not_2_or_10`` fails in 2
+    (1 step) and in 10 (2 steps).  The search meets 10 while expanding
+    level 1, before it checks 2, which is also on level 1; the shortest
+    counterexample is still the 1-step one.
+    """
+
+    cap: int = 10
+
+    def initial_states(self) -> Dial:
+        return Dial(0, False)
+
+    @action
+    def left(self, s: Dial) -> Dial | None:
+        if s.x == 0:
+            return s.replace(x=1)
+        return s.replace(x=10) if s.x == 1 else None
+
+    @action
+    def right(self, s: Dial) -> Dial | None:
+        return s.replace(x=2) if s.x == 0 else None
+
+    @constraint
+    def small(self, s: Dial) -> bool:
+        """States from 10 on are not explored."""
+        return s.x < 10
+
+    @invariant
+    def not_2_or_10(self, s: Dial) -> bool:
+        """x is never 2 or 10."""
+        return s.x not in (2, 10)
+
+    @reachable
+    def two_or_ten(self, s: Dial) -> bool:
+        """x can be 2 or 10 (first in 1 step)."""
+        return s.x in (2, 10)
+
+
+class RaisingConstraint(Spec):
+    """A constraint with a bug: it divides by zero on x = 2 (reached in 2 steps)."""
+
+    cap: int = 5
+
+    def initial_states(self) -> Dial:
+        return Dial(0, False)
+
+    @action
+    def up(self, s: Dial) -> Dial | None:
+        return s.replace(x=s.x + 1) if s.x < 4 else None
+
+    @constraint
+    def broken(self, s: Dial) -> bool:
+        """Divides by zero at 2."""
+        return 1 / (2 - s.x) != 0
 
 
 # --- Lamport clocks with a clock bound ----------------------------------------------------
