@@ -290,3 +290,21 @@ def test_an_invariant_stated_as_the_negation_of_a_possibility_agrees_with_it():
     old = result.verdict("never_lit_at_limit").counterexample
     new = result.verdict("lit_at_limit").witness
     assert old.states == new.states
+
+
+def test_the_readme_example_prints_what_the_readme_shows():
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Bounding the search, possibilities and stuttering steps") :]
+    source = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    namespace: dict[str, object] = {}
+    exec(compile(source, "README LossyLink", "exec"), namespace)
+    printed = render_result(check(namespace["LossyLink"]()), traces=False).splitlines()
+    assert len(shown) == 8
+    for line, actual in zip(shown, printed, strict=False):
+        if line.endswith(", ..."):  # the timings are elided
+            assert actual.startswith(line.removesuffix(" ...")), (line, actual)
+        else:
+            assert line == actual
