@@ -308,3 +308,13 @@ def test_the_readme_example_prints_what_the_readme_shows():
             assert actual.startswith(line.removesuffix(" ...")), (line, actual)
         else:
             assert line == actual
+
+
+def test_the_html_report_steps_through_a_witness_like_a_counterexample():
+    from modelcheck.render.html import render_html
+
+    page = render_html(check(BoundedDial()), compile_spec(BoundedDial()))
+    assert "Witness for lit_at_limit (reachable):\n  4 steps" in page
+    assert '<div class="banner good witness"><b>Satisfied:</b>' in page
+    assert "shortest witness: 4 steps" in page
+    assert "<th>outside the constraint</th><td>2</td>" in page
