@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 from constraint_toys import (
@@ -45,6 +46,7 @@ from modelcheck.engines.explore_graph import explore_graph
 from modelcheck.engines.simulate import SimulateOptions, simulate
 from modelcheck.render.json import result_to_json
 from modelcheck.render.text import render_result
+from modelcheck.symbolic import Range
 
 TOYS = Path(__file__).resolve().parent / "constraint_toys.py"
 
@@ -416,3 +418,33 @@ def test_the_json_of_a_constrained_check_through_the_cli(tmp_path):
     assert result.exit_code == 1
     data = json.loads(out.read_text())
     assert (data["statistics"]["states"], data["statistics"]["constrained"]) == (8, 2)
+
+
+class _Tight(State):
+    x: Annotated[int, Range(0, "limit")]
+
+
+class TightDeclaration(Spec):
+    """Declares x in 0..limit, but the step past the constraint x <= limit reaches limit + 1."""
+
+    limit: int = 2
+
+    def initial_states(self):
+        return _Tight(0)
+
+    @action
+    def up(self, s):
+        return s.replace(x=s.x + 1)
+
+    @constraint
+    def bounded(self, s):
+        return s.x <= self.limit
+
+
+def test_bmc_asks_for_room_for_the_states_just_past_the_constraint():
+    from modelcheck.integrations.z3 import bmc
+    from modelcheck.symbolic import SubsetError
+
+    with pytest.raises(SubsetError, match="a state just past a @constraint is reached too"):
+        bmc(compile_spec(TightDeclaration()), 6)
+    assert check(TightDeclaration()).statistics.constrained == 1  # the explicit search is fine

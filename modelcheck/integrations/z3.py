@@ -1474,10 +1474,17 @@ def _check_declared_types(
         trace = _trace(enc, solution, states, acts, None, "", True)
         state = trace.final
         bad = [f"{k}={v!r}" for k, v in state.to_dict().items() if not _fits(enc.types[k], v, enc)]
+        outside = (
+            " (a state just past a @constraint is reached too, and its invariants are "
+            "checked, so its values must fit the declarations)"
+            if enc.model.constraints
+            else ""
+        )
         raise SubsetError(
             f"{enc.model.name}: a reachable state leaves the declared field types after "
             f"{d} steps ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
-            f"{enc.state_class.__name__}. Run: " + " → ".join(s.label for s in trace.steps)
+            f"{enc.state_class.__name__}{outside}. Run: "
+            + " → ".join(s.label for s in trace.steps)
         )
     solver.add(wf)
 
