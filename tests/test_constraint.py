@@ -20,6 +20,7 @@ from typing import Annotated
 import pytest
 from constraint_toys import (
     BoundedDial,
+    Dial,
     Fork,
     LamportClocks,
     OnlyUp,
@@ -448,3 +449,28 @@ def test_bmc_asks_for_room_for_the_states_just_past_the_constraint():
     with pytest.raises(SubsetError, match="a state just past a @constraint is reached too"):
         bmc(compile_spec(TightDeclaration()), 6)
     assert check(TightDeclaration()).statistics.constrained == 1  # the explicit search is fine
+
+
+def test_model_based_exploration_does_not_drive_the_system_past_the_constraint():
+    from modelcheck.integrations.mbt import Binding, explore
+
+    calls = []
+
+    class Counter:
+        def __init__(self):
+            self.x = 0
+
+        def up(self):
+            calls.append(self.x)
+            self.x += 1
+
+    binding = Binding(
+        spec=OnlyUp(limit=2, cap=5),
+        start=Counter,
+        actions={"up": lambda system: system.up()},
+        observe=lambda system: Dial(system.x, False),
+        properties=("never_stuck",),
+    )
+    result = explore(binding, depth=10)
+    assert calls == [0, 1, 2]  # up to the state outside x <= 2, and no further
+    assert result.states == 4 and result.paths == 1
