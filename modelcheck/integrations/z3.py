@@ -1483,8 +1483,7 @@ def _check_declared_types(
         raise SubsetError(
             f"{enc.model.name}: a reachable state leaves the declared field types after "
             f"{d} steps ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
-            f"{enc.state_class.__name__}{outside}. Run: "
-            + " → ".join(s.label for s in trace.steps)
+            f"{enc.state_class.__name__}{outside}. Run: " + " → ".join(s.label for s in trace.steps)
         )
     solver.add(wf)
 
