@@ -22,7 +22,16 @@ from modelcheck.errors import (
 )
 from modelcheck.model import ActionInstance, Model, PropertyDef, compile_spec
 from modelcheck.result import CheckResult, ExitCode, Statistics, Status, Verdict
-from modelcheck.spec import Spec, action, action_property, invariant, recoverable, terminal
+from modelcheck.spec import (
+    Spec,
+    action,
+    action_property,
+    constraint,
+    invariant,
+    reachable,
+    recoverable,
+    terminal,
+)
 from modelcheck.state import BitSet, State
 from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
 
@@ -57,8 +66,10 @@ __all__ = [
     "assert_holds",
     "check",
     "compile_spec",
+    "constraint",
     "invariant",
     "load_trace",
+    "reachable",
     "recoverable",
     "replay",
     "save_trace",

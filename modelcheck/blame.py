@@ -13,7 +13,9 @@ This is a counterfactual on one field at a time, so it names the steps
 that each alone would have prevented the failure; a failure that needs two
 fields changed together to disappear has no single culprit, and the table
 still shows where every value came from.  For recoverability (a question
-about every future, not about one state) only the table is given.
+about every future, not about one state) only the table is given.  For the
+witness of a ``@reachable`` property it is the other way round: a culprit
+step is one without which the last state would not satisfy the property.
 """
 
 from __future__ import annotations
@@ -112,8 +114,15 @@ def blame(model: Model, trace: Trace) -> Blame:
     prop = model.property(trace.violates)
     trace = _real_trace(model, trace)
     # The file says the property failed when it was saved; the spec decides now.
+    # For a witness of a @reachable predicate, "fails" means it is no longer one.
     fails, reason = evaluate_on_trace(model, prop.name, trace)
-    if not fails:
+    if prop.kind == "reachable" and fails:
+        raise ModelcheckError(
+            f"nothing to explain: {reason} at the end of this {len(trace)}-step trace, so "
+            f"it is no longer a witness for {prop.name} (the spec or its parameters changed "
+            "since the trace was saved, or the trace was cut short)."
+        )
+    if prop.kind != "reachable" and not fails:
         raise ModelcheckError(
             f"nothing to explain: {reason} of this {len(trace)}-step trace, so it is no "
             f"longer a counterexample to {prop.name} (the spec or its parameters changed "
@@ -134,7 +143,10 @@ def blame(model: Model, trace: Trace) -> Blame:
         names = list(dict.fromkeys(k for r in reads for k in r))
 
     def holds(replaced: dict[int, Any]) -> bool:
-        return bool(prop.check(*(replaced.get(i, states[i]) for i in inputs)))
+        # "holds" is what undoing a culprit gives: the property for a
+        # counterexample, its negation for a witness.
+        value = bool(prop.check(*(replaced.get(i, states[i]) for i in inputs)))
+        return not value if prop.kind == "reachable" else value
 
     rows: dict[tuple[str, int | None, int], Cause] = {}
     for name in names:

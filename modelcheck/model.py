@@ -23,13 +23,14 @@ from modelcheck.containers import canonical_key
 from modelcheck.errors import SpecError, SpecRuntimeError, closest
 from modelcheck.spec import (
     _ACTION_ATTR,
+    _CONSTRAINT_ATTR,
     _PROPERTY_ATTR,
     ActionInfo,
     PropertyInfo,
     PropertyKind,
     Spec,
 )
-from modelcheck.state import is_frozen_state
+from modelcheck.state import is_frozen_state, state_fields
 from modelcheck.trace import Step, Trace
 
 
@@ -125,6 +126,15 @@ def returned(value: Any) -> str:
 
 
 @attrs.frozen
+class ConstraintDef:
+    """One ``@constraint`` of a model: states failing it are not explored further."""
+
+    name: str
+    check: Callable[[Any], Any] = attrs.field(repr=False, eq=False)
+    source: str = ""
+
+
+@attrs.frozen
 class Model:
     """A spec instance compiled for the engines."""
 
@@ -143,6 +153,27 @@ class Model:
     #: count it in the ``seconds`` they report, so a spec with many initial
     #: states is not timed as if they came for free.
     compile_seconds: float = attrs.field(default=0.0, eq=False, repr=False)
+    #: State constraints (``@constraint``): a state failing one is outside the
+    #: explored state space (see :meth:`within`).
+    constraints: tuple[ConstraintDef, ...] = ()
+
+    def within(self, state: Any) -> bool:
+        """Whether ``state`` satisfies every constraint, so that engines extend it."""
+        return self.failed_constraint(state) is None
+
+    def failed_constraint(self, state: Any) -> ConstraintDef | None:
+        """The first constraint ``state`` fails, or ``None``."""
+        for con in self.constraints:
+            try:
+                inside = con.check(state)
+            except Exception as exc:
+                raise SpecRuntimeError(
+                    f"constraint {self.name}.{con.name} raised {type(exc).__name__}: {exc} "
+                    f"on the state {state!r}"
+                ) from exc
+            if not inside:
+                return con
+        return None
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -210,6 +241,7 @@ class Model:
 class _ClassScan:
     actions: tuple[tuple[str, Callable[..., Any], ActionInfo], ...]
     properties: tuple[tuple[str, Callable[..., Any], PropertyInfo], ...]
+    constraints: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
 
 def _where(cls: type, name: str, fn: Callable[..., Any]) -> str:
@@ -220,12 +252,13 @@ def _where(cls: type, name: str, fn: Callable[..., Any]) -> str:
         return f"{cls.__name__}.{name}"
 
 
-_PROPERTY_ARITY = {"invariant": 1, "action": 2, "terminal": 1, "recoverable": 1}
+_PROPERTY_ARITY = {"invariant": 1, "action": 2, "terminal": 1, "recoverable": 1, "reachable": 1}
 _KIND_PHRASE = {
     "invariant": "an invariant",
     "action": "an action property",
     "terminal": "a terminal-state property",
     "recoverable": "a recoverable property",
+    "reachable": "a reachable (possibility) property",
 }
 
 
@@ -233,18 +266,30 @@ _KIND_PHRASE = {
 def _scan(cls: type) -> _ClassScan:
     actions = []
     properties = []
+    constraints = []
     for name in _definition_order(cls):
         fn = getattr(cls, name, None)
         if fn is None:
             continue
         info = getattr(fn, _ACTION_ATTR, None)
         pinfo = getattr(fn, _PROPERTY_ATTR, None)
-        if info is not None and pinfo is not None:
+        marks = [m for m, v in (("an action", info), ("a property", pinfo)) if v is not None]
+        if getattr(fn, _CONSTRAINT_ATTR, False):
+            marks.append("a constraint")
+        if len(marks) > 1:
             raise SpecError(
-                f"{_where(cls, name, fn)} is marked both as an action and as a property; "
+                f"{_where(cls, name, fn)} is marked both as {' and as '.join(marks)}; "
                 "keep one decorator."
             )
-        if info is not None:
+        if "a constraint" in marks:
+            params = _positional_names(fn)
+            if len(params) != 2:
+                raise SpecError(
+                    f"{_where(cls, name, fn)} is a constraint and must take (self, state), "
+                    f"not ({', '.join(params)})."
+                )
+            constraints.append((name, fn))
+        elif info is not None:
             params = _positional_names(fn)
             expected = ["self", "state", *(n for n, _ in info.domains)]
             if len(params) != len(expected) or params[2:] != expected[2:]:
@@ -277,7 +322,7 @@ def _scan(cls: type) -> _ClassScan:
                     f"{_where(cls, name, fn)}: @recoverable(using=...) names {fam!r}, which is "
                     f"not an action family.{closest(fam, families)}"
                 )
-    return _ClassScan(tuple(actions), tuple(properties))
+    return _ClassScan(tuple(actions), tuple(properties), tuple(constraints))
 
 
 def _definition_order(cls: type) -> list[str]:
@@ -392,12 +437,13 @@ def compile_spec(spec: Spec) -> Model:
                     fast=fast,
                 )
             )
+    initial = _initial_states(spec)
     defined = tuple(
         PropertyDef(
             name=name,
             kind=pinfo.kind,
             doc=inspect.getdoc(fn) or "",
-            check=fn.__get__(spec, cls),
+            check=_step_check(fn.__get__(spec, cls), pinfo, _where(cls, name, fn), initial[0]),
             using=None if pinfo.using is None else frozenset(pinfo.using),
             source=_where(cls, name, fn),
             lemma=pinfo.lemma,
@@ -405,7 +451,6 @@ def compile_spec(spec: Spec) -> Model:
         for name, fn, pinfo in scan.properties
     )
     properties = tuple(p for p in defined if not p.lemma)
-    initial = _initial_states(spec)
     return Model(
         spec=spec,
         name=cls.__name__,
@@ -416,7 +461,39 @@ def compile_spec(spec: Spec) -> Model:
         lemmas=tuple(p for p in defined if p.lemma),
         components=checked_components(cls, initial[0]),
         compile_seconds=time.perf_counter() - started,
+        constraints=tuple(
+            ConstraintDef(name, fn.__get__(spec, cls), _where(cls, name, fn))
+            for name, fn in scan.constraints
+        ),
     )
+
+
+def _step_check(
+    check: Callable[..., Any], info: PropertyInfo, where: str, example: Any
+) -> Callable[..., Any]:
+    """The check of an action property; with ``changing``, TLA+'s ``[A]_v``.
+
+    Written with ``==`` and ``or`` (not a loop over ``getattr`` results in
+    a set) so that it also runs on the symbolic engine's values.
+    """
+    if info.changing is None:
+        return check
+    names = state_fields(example)
+    for field in info.changing:
+        if names is not None and field not in names:
+            raise SpecError(
+                f"{where}: @action_property(changing=...) names {field!r}, which is not a "
+                f"field of {type(example).__name__}.{closest(field, names)}"
+            )
+    fields = info.changing
+
+    def stuttering_allowed(before: Any, after: Any) -> Any:
+        for field in fields:
+            if not getattr(before, field) == getattr(after, field):
+                return check(before, after)
+        return True
+
+    return stuttering_allowed
 
 
 def _initial_states(spec: Spec) -> tuple[Any, ...]:

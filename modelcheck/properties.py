@@ -66,10 +66,24 @@ def explain(prop: PropertyDef, *states: Any) -> str:
     return f"{prop.name} is false on this step: {shown}"
 
 
+def satisfied(prop: PropertyDef, state: Any) -> str:
+    """A one-line reason naming the fields that make a ``@reachable`` predicate true."""
+    reads = fields_read(prop, state)
+    shown = (
+        "" if reads is None else ", ".join(f"{k}={format_value(v)}" for k, v in reads[0].items())
+    )
+    return f"{prop.name} is true where {shown}" if shown else f"{prop.name} is true"
+
+
 def evaluate_on_trace(model: Model, name: str, trace: Trace) -> tuple[bool, str]:
     """Whether property ``name`` fails at the end of ``trace`` (real states), and why."""
     prop = model.property(name)
     final = trace.final
+    if prop.kind == "reachable":
+        # A witness "fails" when its last state no longer satisfies the predicate.
+        if prop.holds(final):
+            return False, satisfied(prop, final)
+        return True, explain(prop, final)
     if prop.kind == "invariant":
         if prop.holds(final):
             return False, f"{name} holds in the last state"

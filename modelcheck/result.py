@@ -30,7 +30,12 @@ class ExitCode(enum.IntEnum):
 
 @attrs.frozen
 class Verdict:
-    """The verdict on one property, with a shortest counterexample when violated."""
+    """The verdict on one property, with a shortest counterexample when violated.
+
+    A ``reachable`` property is the other way round: it holds with a
+    shortest ``witness`` (a run to a state satisfying it), and is violated,
+    without a trace, when a complete search finds no such state.
+    """
 
     property: str
     kind: str
@@ -38,6 +43,8 @@ class Verdict:
     counterexample: Trace | None = None
     #: Why the property fails, in words (which fields broke it).
     reason: str = ""
+    #: For a ``reachable`` property that holds: a shortest run to a state satisfying it.
+    witness: Trace | None = None
 
 
 @attrs.frozen
@@ -50,6 +57,9 @@ class Statistics:
     depth: int
     seconds: float
     peak_memory_bytes: int
+    #: Distinct states reached that fail a ``@constraint``: not counted in
+    #: ``states`` and never expanded, as in TLC (their invariants are checked).
+    constrained: int = 0
 
     @property
     def states_per_second(self) -> float:

@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: the spec returning an iterable.
 Domain = str | Iterable[Any] | Callable[[Any], Iterable[Any]]
 
-PropertyKind = Literal["invariant", "action", "terminal", "recoverable"]
+PropertyKind = Literal["invariant", "action", "terminal", "recoverable", "reachable"]
 
 
 @attrs.frozen
@@ -42,10 +42,14 @@ class PropertyInfo:
     #: An auxiliary invariant stated to help ``prove`` (k-induction), which
     #: proves it too; the explicit engines ignore it.
     lemma: bool = False
+    #: For an action property: the fields of ``[A]_v`` (checked only on steps
+    #: that change one of them); ``None`` checks every step.
+    changing: tuple[str, ...] | None = None
 
 
 _ACTION_ATTR = "__modelcheck_action__"
 _PROPERTY_ATTR = "__modelcheck_property__"
+_CONSTRAINT_ATTR = "__modelcheck_constraint__"
 
 
 def action(
@@ -109,15 +113,54 @@ def invariant(_fn: F | None = None, *, lemma: bool = False) -> Any:
     return mark(_fn) if _fn is not None else mark
 
 
-action_property = _property_decorator("action")
-action_property.__doc__ = (
-    "Declare an action property: ``f(self, before, after) -> bool`` must hold on every step."
-)
+def action_property(_fn: F | None = None, *, changing: str | Iterable[str] | None = None) -> Any:
+    """Declare an action property: ``f(self, before, after) -> bool`` must hold on every step.
+
+    Every step means every transition an action returns, self-loops (an
+    action returning the state it was given) included.  ``changing`` names
+    state fields and gives TLA+'s ``[A]_v``: the property is then checked
+    only on steps that change at least one of them, and steps that leave
+    them all as they were (stuttering steps, for those fields) pass.
+    """
+    if isinstance(changing, str):
+        changing = (changing,)  # changing="x" means the one field
+    fields = None if changing is None else tuple(changing)
+    if fields is not None and not fields:
+        raise TypeError("@action_property(changing=...) needs at least one field name")
+
+    def mark(fn: F) -> F:
+        setattr(fn, _PROPERTY_ATTR, PropertyInfo("action", changing=fields))
+        return fn
+
+    return mark(_fn) if _fn is not None else mark
+
+
 terminal = _property_decorator("terminal")
 terminal.__doc__ = (
     "Declare the deadlock check: ``f(self, state) -> bool`` must hold in every state "
     "with no enabled action (a state failing it is an unexpected deadlock)."
 )
+
+reachable = _property_decorator("reachable")
+reachable.__doc__ = (
+    "Declare a possibility: ``f(self, state) -> bool`` must be true in *some* reachable "
+    "state.  ``check`` shows the shortest run to such a state (a witness) and fails when a "
+    "complete search finds none."
+)
+
+
+def constraint(fn: F) -> F:
+    """Declare a state constraint: ``f(self, state) -> bool`` bounds the search.
+
+    As with TLC's ``CONSTRAINT``, a state that fails it is not part of the
+    explored state space: it is not counted among the distinct states and
+    its successors are not computed.  It is still a reachable state of the
+    protocol, so the invariants (and ``@reachable`` predicates) are checked
+    on it, and action properties on the step that reaches it.  Several
+    constraints may be declared; a state must satisfy all of them.
+    """
+    setattr(fn, _CONSTRAINT_ATTR, True)
+    return fn
 
 
 def recoverable(_fn: F | None = None, *, using: Iterable[str] | None = None) -> Any:

@@ -525,6 +525,15 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
         )
     rebuilt: list[Step] = []
     for n, step in enumerate(trace.steps, start=1):
+        con = model.failed_constraint(current)
+        if con is not None:
+            return ReplayResult(
+                False,
+                n - 1,
+                f"step {n}: the state before it fails the constraint {model.name}.{con.name}, "
+                "and no run goes on from a state outside the constraint; the trace was made "
+                "without that constraint (or with other parameters).",
+            )
         act = model.find_action(step.action, dict(step.args))
         if act is None:
             families = ", ".join(model.families)
@@ -574,6 +583,16 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
         return ReplayResult(True, len(rebuilt), "the trace is a legal run", rebuilt_trace)
     fails, detail = evaluate_on_trace(model, trace.violates, rebuilt_trace)
     where = f"at step {len(rebuilt)}" if rebuilt else "in the initial state"
+    if model.property(trace.violates).kind == "reachable":
+        # A witness: "fails" means it no longer reaches a state satisfying the property.
+        if fails:
+            message = (
+                f"the trace is a legal run but its last state does not satisfy "
+                f"{trace.violates} ({detail}), so it is no longer a witness"
+            )
+        else:
+            message = f"the trace is a legal run and a witness: {detail} {where}"
+        return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails)
     if fails:
         message = f"the trace is a legal run and {trace.violates} fails {where}: {detail}"
     else:

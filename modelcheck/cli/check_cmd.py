@@ -107,6 +107,10 @@ def check_command(
                 (v.counterexample for v in result.violated if v.counterexample is not None),
                 trace_dir,
             )
+            # Witnesses of @reachable properties too: they replay and explain like the rest.
+            save_counterexamples(
+                (v.witness for v in result.verdicts if v.witness is not None), trace_dir
+            )
         if html_file is not None:
             from modelcheck.render.html import render_html
 
@@ -142,5 +146,8 @@ def list_command(
             for p in model.properties:
                 doc = p.doc.splitlines()[0] if p.doc else ""
                 lines.append(f"    {p.name} ({p.kind}){': ' + doc if doc else ''}")
+            if model.constraints:
+                lines.append("  constraints (states failing one are not explored):")
+                lines.extend(f"    {c.name}" for c in model.constraints)
             blocks.append("\n".join(lines))
         typer.echo("\n\n".join(blocks))

@@ -202,7 +202,10 @@ PropertyOpt = Annotated[
 ]
 TraceDirOpt = Annotated[
     Path | None,
-    typer.Option(metavar="DIR", help="Write each counterexample to DIR/<property>.json."),
+    typer.Option(
+        metavar="DIR",
+        help="Write each counterexample (and reachable witness) to DIR/<property>.json.",
+    ),
 ]
 JsonOpt = Annotated[
     Path | None,

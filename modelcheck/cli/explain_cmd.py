@@ -19,7 +19,9 @@ from modelcheck.trace import load_trace
 
 def render_blame(b: Blame) -> str:
     """The explanation as plain text: a table of the values read, then the culprit steps."""
-    lines = [f"{b.property} ({b.kind}) fails at the end of this {b.steps}-step trace:"]
+    witness = b.kind == "reachable"
+    outcome = "is satisfied" if witness else "fails"
+    lines = [f"{b.property} ({b.kind}) {outcome} at the end of this {b.steps}-step trace:"]
     if b.reason:
         lines.append(f"  {b.reason}")
     lines += [
@@ -37,7 +39,11 @@ def render_blame(b: Blame) -> str:
             c.actor or "-",
             "-"
             if c.culprit is None
-            else (f"yes: with {c.previous} it would hold" if c.culprit else "no"),
+            else (
+                f"yes: with {c.previous} it would {'be false' if witness else 'hold'}"
+                if c.culprit
+                else "no"
+            ),
         )
         for c in b.causes
     ]
@@ -52,7 +58,8 @@ def render_blame(b: Blame) -> str:
         lines.append(("  " + "  ".join(cells)).rstrip())
     lines.append("")
     if b.culprits:
-        lines.append("Culprit steps (undoing any one of them alone makes the property hold):")
+        undone = "makes the property false" if witness else "makes the property hold"
+        lines.append(f"Culprit steps (undoing any one of them alone {undone}):")
         w_label = max(len(c.action) for c in b.culprits)
         for c in b.culprits:
             by = f" by {c.actor}" if c.actor else ""
@@ -67,7 +74,8 @@ def render_blame(b: Blame) -> str:
         )
     else:
         lines.append(
-            "No single step is to blame: no one value, put back alone, makes the property hold."
+            "No single step is to blame: no one value, put back alone, makes the property "
+            + ("false." if witness else "hold.")
         )
     return "\n".join(lines)
 

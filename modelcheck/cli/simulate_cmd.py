@@ -101,5 +101,8 @@ def simulate_command(
             err("interrupted: showing what was found so far")
         if trace_dir is not None:
             save_counterexamples((ce.trace for ce in result.counterexamples), trace_dir)
+            save_counterexamples(
+                (v.witness for v in result.verdicts if v.witness is not None), trace_dir
+            )
         typer.echo(render_simulation(result, traces=not quiet))
     raise typer.Exit(int(result.exit_code))

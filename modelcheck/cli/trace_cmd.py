@@ -53,7 +53,9 @@ def replay_command(
 
     Exit code 1 when the trace is legal and its property fails (the bug is
     still there), 0 when it is legal and the property now holds, 2 when the
-    trace is not a legal run of the spec.
+    trace is not a legal run of the spec.  For the witness of a reachable
+    property: 0 while its last state still satisfies the property, 1 when it
+    no longer does.
     """
     with reported_errors():
         trace = load_trace(trace_file)

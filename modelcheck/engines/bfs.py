@@ -15,6 +15,12 @@ properties per step, the terminal check on states without successors);
 recoverability needs the whole graph, so edges are recorded only when such a
 property is checked and analysed after the search
 (:mod:`modelcheck.engines.graph`).
+
+State constraints (``@constraint``) follow TLC: a state failing one is kept
+apart from the state space (not counted, numbered or expanded) but the
+invariants and ``@reachable`` predicates are still evaluated on it, once a
+BFS level is done, so that a deeper state outside the constraint never
+displaces a shallower counterexample or witness.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import gc
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -34,7 +41,7 @@ from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
 from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import Model, PropertyDef
-from modelcheck.properties import describe_state, explain
+from modelcheck.properties import describe_state, explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
 from modelcheck.trace import Step
 from modelcheck.wording import n_steps
@@ -120,8 +127,19 @@ def check(
     action_props = [p for p in props if p.kind == "action"]
     terminals = [p for p in props if p.kind == "terminal"]
     recoverables = [p for p in props if p.kind == "recoverable"]
+    reachables = [p for p in props if p.kind == "reachable"]
 
-    states: list[Any] = list(model.initial_states)
+    constraints = [c.check for c in model.constraints]
+    # States outside the constraint: state -> parent, and in discovery order.
+    outside: dict[Any, Any] = {}
+    outside_order: list[Any] = []
+    states: list[Any] = []
+    for init in model.initial_states:
+        if model.within(init):
+            states.append(init)
+        else:
+            outside[init] = None
+            outside_order.append(init)
     # state -> the state it was first reached from (None for initial states).
     # Parents are kept as references to existing objects, so the visited set
     # costs no allocation beyond its own entries.
@@ -135,6 +153,8 @@ def check(
 
     # First violation per property: (state, successor or None).
     found: dict[str, tuple[Any, Any]] = {}
+    # First (shallowest) state satisfying each @reachable predicate.
+    witnessed: dict[str, Any] = {}
     max_depth = options.max_depth if options.max_depth is not None else sys.maxsize
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     every = options.progress_every
@@ -160,11 +180,54 @@ def check(
             index=index,
             found=found,
             graph=(ids, edge_offsets, edge_targets, edge_actions),
+            witnesses=[(p.name, p.check) for p in reachables if p.name not in witnessed],
+            witnessed=witnessed,
+            constraints=constraints,
+            outside=(outside, outside_order),
         )
+
+    checked_outside = 0
+
+    def check_outside() -> None:
+        # The states outside the constraint found since the last call (one BFS
+        # level deeper than the states just expanded): invariants and
+        # @reachable predicates, as TLC checks invariants on them.
+        nonlocal checked_outside
+        parents = ChainMap(index, outside)
+        settled = len(found)
+        for t in outside_order[checked_outside:]:
+            for prop in (*invariants, *reachables):
+                if prop.name in found or prop.name in witnessed:
+                    continue
+                try:
+                    value = prop.holds(t)
+                except SpecError as exc:
+                    trace = path_to(model, parents, t)
+                    raise SpecRuntimeError(
+                        f"{exc}, in a state outside the constraint reached in "
+                        f"{n_steps(len(trace))} (the trace is attached). "
+                        f"State: {describe_state(t)}",
+                        trace,
+                    ) from None
+                except Exception as exc:
+                    trace = path_to(model, parents, t)
+                    raise SpecRuntimeError(
+                        f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} "
+                        f"in a state outside the constraint reached in {n_steps(len(trace))} "
+                        f"(the trace is attached). State: {describe_state(t)}",
+                        trace,
+                    ) from exc
+                if prop.kind == "reachable" and value:
+                    witnessed.setdefault(prop.name, t)
+                elif prop.kind == "invariant" and not value:
+                    found.setdefault(prop.name, (t, None))
+        checked_outside = len(outside_order)
+        if options.stop_at_first and len(found) != settled:
+            raise StopSearch("first_violation")
 
     loops: dict[bool, ChunkFunction] = {}
     transitions = 0
-    known_violations = 0
+    known_violations = known_witnesses = 0
     depth = 0
     truncated_depth = False
     stopped_by: str | None = None
@@ -179,16 +242,21 @@ def check(
     collecting = gc.isenabled()
     gc.disable()
     try:
+        check_outside()  # initial states outside the constraint
         # One BFS level at a time, in chunks of ``every`` states: depth,
         # limits and progress are handled between chunks, not per state.
         while done < len(states):
             level_end = len(states)
             frontier = depth >= max_depth
             while done < level_end:
-                if len(found) != known_violations or frontier not in loops:
+                if (
+                    len(found) != known_violations
+                    or len(witnessed) != known_witnesses
+                    or frontier not in loops
+                ):
                     # A property's verdict is settled by its first (shortest)
-                    # violation: stop checking it.
-                    known_violations = len(found)
+                    # violation or witness: stop checking it.
+                    known_violations, known_witnesses = len(found), len(witnessed)
                     loops.clear()
                     loops[frontier] = loop(frontier)
                 chunk_end = min(done + every, level_end)
@@ -213,6 +281,7 @@ def check(
                             peak_memory_bytes(),
                         )
                     )
+            check_outside()
             if done < len(states):
                 depth += 1
     except ChunkAborted as aborted:
@@ -245,10 +314,14 @@ def check(
     if record_graph:
         edge_offsets.append(len(edge_targets))
 
+    parents: Mapping[Any, Any] = ChainMap(index, outside) if outside else index
+
     def verdict(prop: PropertyDef, complete: bool) -> Verdict:
         if prop.name in found:
             state, succ = found[prop.name]
-            return _violation(model, prop, index, state, succ)
+            return _violation(model, prop, parents, state, succ)
+        if prop.kind == "reachable":
+            return _possibility(model, prop, parents, witnessed.get(prop.name), complete)
         if prop.kind == "recoverable":
             graph = (edge_offsets, edge_targets, edge_actions)
             return _recoverability(model, prop, states, ids, *graph, complete, index)
@@ -263,7 +336,9 @@ def check(
         # violations, and nothing claimed to hold.
         stopped_by, complete, coverage = "interrupted", False, ()
         verdicts = [verdict(prop, complete) for prop in props]
-    stats = Statistics(len(states), transitions, depth, seconds, peak_memory_bytes())
+    stats = Statistics(
+        len(states), transitions, depth, seconds, peak_memory_bytes(), constrained=len(outside)
+    )
     return CheckResult(
         spec=model.name,
         parameters=dict(model.parameters),
@@ -294,8 +369,23 @@ def _coverage(model: Model, offsets: list[int], actions: list[int]) -> tuple[Act
 # --- after the search -----------------------------------------------------------------
 
 
+def _possibility(
+    model: Model, prop: PropertyDef, parents: Mapping[Any, Any], witness: Any, complete: bool
+) -> Verdict:
+    if witness is not None:
+        reason = satisfied(prop, witness)
+        trace = attrs.evolve(
+            path_to(model, parents, witness), violates=prop.name, kind=prop.kind, reason=reason
+        )
+        return Verdict(prop.name, prop.kind, Status.HOLDS, reason=reason, witness=trace)
+    if not complete:
+        return Verdict(prop.name, prop.kind, Status.UNKNOWN, reason="no state found so far")
+    reason = f"no reachable state satisfies {prop.name}"
+    return Verdict(prop.name, prop.kind, Status.VIOLATED, reason=reason)
+
+
 def _violation(
-    model: Model, prop: PropertyDef, index: dict[Any, Any], state: Any, succ: Any
+    model: Model, prop: PropertyDef, index: Mapping[Any, Any], state: Any, succ: Any
 ) -> Verdict:
     trace = path_to(model, index, state)
     if succ is not None:

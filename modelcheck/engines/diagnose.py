@@ -55,9 +55,21 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
                 f"State: {_state_text(s)}",
                 trace,
             )
+    for con in model.constraints:
+        for act, t in model.successors(s):
+            try:
+                con.check(t)
+            except Exception as inner:
+                return SpecRuntimeError(
+                    f"constraint {model.name}.{con.name} raised {type(inner).__name__}: {inner} "
+                    f"at {_raised_at(inner)} on the state {act.label} leads to from {where} "
+                    f"(reached in {len(trace) if trace else 0} steps; the trace is attached). "
+                    f"State: {_state_text(t)}",
+                    trace,
+                )
     for prop in model.properties:
         try:
-            if prop.kind in ("invariant", "terminal", "recoverable"):
+            if prop.kind in ("invariant", "terminal", "recoverable", "reachable"):
                 prop.holds(s)
             elif prop.kind == "action":
                 for t in model.successors(s):

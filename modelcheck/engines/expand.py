@@ -100,12 +100,21 @@ def generate(
     index: dict[Any, Any],
     found: dict[str, tuple[Any, Any]],
     graph: tuple[dict[Any, int], list[int], list[int], list[int]] | None = None,
+    witnesses: Sequence[tuple[str, Callable[[Any], Any]]] = (),
+    witnessed: dict[str, Any] | None = None,
+    constraints: Sequence[Callable[[Any], Any]] = (),
+    outside: tuple[dict[Any, Any], list[Any]] | None = None,
 ) -> ChunkFunction:
     """The chunk-expanding function for this model, these properties and this shape.
 
     ``states``, ``index`` and ``found`` are the search's own containers; the
     function appends to them.  ``graph`` is ``(ids, offsets, targets,
-    action_indices)`` when ``shape.record_graph``.
+    action_indices)`` when ``shape.record_graph``.  ``witnesses`` are the
+    ``@reachable`` predicates still unsatisfied: the first explored state
+    satisfying one goes into ``witnessed``.  With ``constraints``, a new
+    successor failing one is not admitted but recorded in ``outside``
+    (``(state -> parent, states in discovery order)``) for the caller to
+    check.
     """
     env: dict[str, Any] = {
         "__builtins__": {},
@@ -121,6 +130,14 @@ def generate(
         "_BaseException": BaseException,
         "_max_states": shape.max_states,
     }
+    if witnesses:
+        assert witnessed is not None
+        env["_witness_setdefault"] = witnessed.setdefault
+    if constraints:
+        assert outside is not None
+        env["_outside"], env["_outside_append"] = outside[0], outside[1].append
+        for k, check in enumerate(constraints):
+            env[f"_con{k}"] = check
     if shape.record_graph:
         assert graph is not None
         ids, offsets, targets, acts = graph
@@ -158,6 +175,13 @@ def generate(
         env[f"_inv{k}"], env[f"_inv_name{k}"] = check, name
         emit(body, f"r = _inv{k}(s)")
         settle(body, f"_inv_name{k}", "(s, None)")
+    for k, (name, check) in enumerate(witnesses):
+        env[f"_wit{k}"], env[f"_wit_name{k}"] = check, name
+        emit(body, f"r = _wit{k}(s)")
+        emit(body, "if r is not False:")
+        emit(body + 1, "if r is not True:")
+        emit(body + 2, "raise _NotABool(r)")
+        emit(body + 1, f"_witness_setdefault(_wit_name{k}, s)")
     if shape.record_graph:
         emit(body, "_offsets_append(_len(_targets))")
     if terminals:
@@ -173,11 +197,23 @@ def generate(
             emit(depth + 1, "truncated = True")
             emit(depth + 1, "continue" if action == "k" else "t = None")
         else:
+            inside = depth + 1
+            if constraints:
+                # TLC's CONSTRAINT: a successor failing it is kept apart, not
+                # admitted; it is checked by the caller and never expanded.
+                inside = depth + 3
+                emit(depth + 1, "if t not in _outside:")
+                test = " and ".join(f"_con{k}(t)" for k in range(len(constraints)))
+                emit(depth + 2, f"if {test}:")
             if shape.max_states is not None:
-                emit(depth + 1, "if _len(_states) >= _max_states:")
-                emit(depth + 2, "raise _StopSearch('max_states')")
-            emit(depth + 1, "_index[t] = s")
-            emit(depth + 1, "_append(t)")
+                emit(inside, "if _len(_states) >= _max_states:")
+                emit(inside + 1, "raise _StopSearch('max_states')")
+            emit(inside, "_index[t] = s")
+            emit(inside, "_append(t)")
+            if constraints:
+                emit(depth + 2, "else:")
+                emit(depth + 3, "_outside[t] = s")
+                emit(depth + 3, "_outside_append(t)")
         # In a frontier loop an unadmitted successor is not a step of the graph.
         inner = depth
         if shape.frontier and (action_properties or shape.record_graph):
@@ -187,6 +223,10 @@ def generate(
             emit(inner, f"r = _ap{k}(s, t)")
             settle(inner, f"_ap_name{k}", "(s, t)")
         if shape.record_graph:
+            if constraints and not shape.frontier:
+                # The graph holds the explored states only.
+                emit(inner, "if t in _index:")
+                inner += 1
             emit(inner, "_targets_append(_ids_setdefault(t, _len(_ids)))")
             emit(inner, f"_acts_append({action})")
 

@@ -43,6 +43,8 @@ class StateGraph:
     #: Positions of the initial states.
     initial: tuple[int, ...]
     _numbers: dict[Any, int] = attrs.field(repr=False, eq=False, alias="numbers")
+    #: Positions of the states outside the spec's constraints (drawn, never expanded).
+    outside: frozenset[int] = frozenset()
 
     def number(self, state: Any) -> int | None:
         """The position of ``state`` in :attr:`states`, or None if it is not in the graph."""
@@ -50,9 +52,15 @@ class StateGraph:
 
     @property
     def terminal(self) -> frozenset[int]:
-        """States with no outgoing transition (no action is enabled)."""
+        """States with no outgoing transition (no action is enabled).
+
+        A state outside a constraint has no transitions drawn because it is
+        not expanded, not because it is stuck: it is not terminal.
+        """
         sources = {e.source for e in self.edges}
-        return frozenset(n for n in range(len(self.states)) if n not in sources)
+        return frozenset(
+            n for n in range(len(self.states)) if n not in sources and n not in self.outside
+        )
 
 
 def explore_graph(model: Model, max_states: int = MAX_GRAPH_STATES) -> StateGraph:
@@ -66,10 +74,14 @@ def explore_graph(model: Model, max_states: int = MAX_GRAPH_STATES) -> StateGrap
     edges: list[Edge] = []
     seen_edges: set[tuple[int, int, int]] = set()
     queue = deque(range(len(states)))
+    outside: set[int] = set()
     if len(states) > max_states:
         raise _too_large(model, max_states)
     while queue:
         source = queue.popleft()
+        if model.constraints and not model.within(states[source]):
+            outside.add(source)
+            continue
         for act, nxt in model.successors(states[source]):
             target = numbers.get(nxt)
             if target is None:
@@ -83,7 +95,11 @@ def explore_graph(model: Model, max_states: int = MAX_GRAPH_STATES) -> StateGrap
                 seen_edges.add(key)
                 edges.append(Edge(source, target, act.index))
     return StateGraph(
-        tuple(states), tuple(edges), tuple(range(len(model.initial_states))), numbers=numbers
+        tuple(states),
+        tuple(edges),
+        tuple(range(len(model.initial_states))),
+        numbers=numbers,
+        outside=frozenset(outside),
     )
 
 

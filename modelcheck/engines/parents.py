@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from modelcheck.model import Model
 from modelcheck.trace import Trace
 
 
-def path_to(model: Model, index: dict[Any, Any], state: Any) -> Trace:
+def path_to(model: Model, index: Mapping[Any, Any], state: Any) -> Trace:
     """The trace from an initial state to ``state``, following parent links."""
     chain = [state]
     parent = index[state]

@@ -70,17 +70,20 @@ def violation_at_end(
 def _first_violation(
     model: Model, prop: PropertyDef, initial: Any, steps: Sequence[tuple[ActionInstance, Any]]
 ) -> tuple[int, str] | None:
-    """``(prefix length, reason)`` of the first prefix of a run that violates ``prop``."""
-    terminal = prop.kind == "terminal" and not model.successors(initial)
-    reason = violation_at_end(model, prop, None, initial, terminal)
-    if reason is not None:
-        return 0, reason
-    before = initial
-    for n, (_act, after) in enumerate(steps, start=1):
-        terminal = prop.kind == "terminal" and not model.successors(after)
+    """``(prefix length, reason)`` of the first prefix of a run that violates ``prop``.
+
+    A run does not go on from a state outside the spec's constraints (the
+    engines never extend one), so neither does the search for a prefix.
+    """
+    before = None
+    for n, after in enumerate([initial, *(state for _act, state in steps)]):
+        within = model.within(after)
+        terminal = prop.kind == "terminal" and within and not model.successors(after)
         reason = violation_at_end(model, prop, before, after, terminal)
         if reason is not None:
             return n, reason
+        if not within:
+            return None
         before = after
     return None
 

@@ -2,9 +2,12 @@
 
 Each run starts in an initial state and fires uniformly chosen enabled
 transitions (an action instance with one of its next states) until it
-reaches a terminal state or the depth limit.  Invariants are checked in
-every state, action properties on every step, the terminal check where a run
-gets stuck.  Recoverability needs the whole state graph and is not checked.
+reaches a terminal state, a state outside the spec's constraints (which no
+engine extends) or the depth limit.  Invariants are checked in every state,
+action properties on every step, the terminal check where a run gets stuck;
+a ``@reachable`` predicate holds once a run reaches a state satisfying it
+(the witness is then cut to a shortest one by a bounded BFS, budget
+permitting).  Recoverability needs the whole state graph and is not checked.
 
 Determinism: run ``k`` of seed ``s`` draws from its own
 ``random.Random(f"{s}:{k}")`` (string seeds are hashed with SHA-512, not
@@ -23,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from modelcheck.engines.bfs import CheckOptions, check
 from modelcheck.engines.expand import StopSearch
 from modelcheck.engines.shortest import (
     Counterexample,
@@ -32,6 +36,7 @@ from modelcheck.engines.shortest import (
 )
 from modelcheck.errors import ModelcheckError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
+from modelcheck.properties import satisfied
 from modelcheck.result import ExitCode, Status, Verdict
 from modelcheck.trace import Trace
 from modelcheck.wording import n_steps, plural
@@ -138,6 +143,7 @@ def simulate(
     seen: set[Any] | None = set(model.initial_states) if options.track_states else None
     cap = options.max_tracked_states
     found: dict[str, Trace] = {}
+    witnessed: dict[str, Trace] = {}
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     started = time.perf_counter() - model.compile_seconds  # initial states included
     runs = steps = terminal_runs = 0
@@ -160,6 +166,7 @@ def simulate(
                 found,
                 run,
                 options.seed,
+                witnessed,
             )
             runs += 1
             steps += walked
@@ -196,6 +203,26 @@ def simulate(
             counterexamples.append(ce)
             verdicts.append(
                 Verdict(prop.name, prop.kind, Status.VIOLATED, ce.trace, ce.trace.reason)
+            )
+        elif prop.name in witnessed:
+            witness, how = _shortest_witness(model, witnessed[prop.name], options)
+            verdicts.append(
+                Verdict(
+                    prop.name,
+                    prop.kind,
+                    Status.HOLDS,
+                    reason=f"reached: a witness of {len(witness)} steps ({how})",
+                    witness=witness,
+                )
+            )
+        elif prop.kind == "reachable":
+            verdicts.append(
+                Verdict(
+                    prop.name,
+                    prop.kind,
+                    Status.UNKNOWN,
+                    reason=f"not reached in {runs} runs of up to {options.depth} steps",
+                )
             )
         elif prop.kind == "recoverable":
             verdicts.append(
@@ -246,14 +273,20 @@ def _walk(
     found: dict[str, Trace],
     run: int,
     seed: int,
+    witnessed: dict[str, Trace] | None = None,
 ) -> tuple[int, int, bool]:
     """One random run; returns (steps taken, 1 if it ended stuck else 0, violated?)."""
     initial = state = model.initial_states[rng.randrange(len(model.initial_states))]
     path: list[tuple[ActionInstance, Any]] = []
-    hit = _record(model, props, initial, None, state, False, path, found)
+    witnessed = {} if witnessed is None else witnessed
+    hit = _record(model, props, initial, None, state, False, path, found, witnessed=witnessed)
     before: Any = None
+    within = model.within if model.constraints else None
     try:
         for _ in range(depth + 1):
+            if within is not None and not within(state):
+                # Outside a constraint: no engine extends this state.
+                return len(path), 0, hit
             options: list[tuple[ActionInstance, Any]] = []
             for act, f, arg in table:
                 if act.nondeterministic:
@@ -277,7 +310,9 @@ def _walk(
             fired[act.family] += 1
             path.append((act, nxt))
             before, state = state, nxt
-            hit |= _record(model, props, initial, before, state, False, path, found)
+            hit |= _record(
+                model, props, initial, before, state, False, path, found, witnessed=witnessed
+            )
     except ModelcheckError:
         raise
     except Exception as exc:
@@ -299,11 +334,28 @@ def _record(
     path: list[tuple[ActionInstance, Any]],
     found: dict[str, Trace],
     only: str | None = None,
+    witnessed: dict[str, Trace] | None = None,
 ) -> bool:
-    """Check ``props`` on reaching ``after``; keep the shortest violation per property."""
+    """Check ``props`` on reaching ``after``; keep the shortest violation per property.
+
+    A ``@reachable`` predicate true in ``after`` keeps the shortest run to
+    it in ``witnessed``.
+    """
     hit = False
     for prop in props:
         if (only is not None and prop.kind != only) or (prop.kind == "terminal" and not terminal):
+            continue
+        if prop.kind == "reachable":
+            if witnessed is None or not prop.holds(after):
+                continue
+            old = witnessed.get(prop.name)
+            if old is None or len(path) < len(old):
+                witnessed[prop.name] = attrs.evolve(
+                    model.run_trace(initial, path),
+                    violates=prop.name,
+                    kind=prop.kind,
+                    reason=satisfied(prop, after),
+                )
             continue
         reason = violation_at_end(model, prop, before, after, terminal)
         if reason is None:
@@ -315,6 +367,28 @@ def _record(
                 model.run_trace(initial, path), violates=prop.name, kind=prop.kind, reason=reason
             )
     return hit
+
+
+def _shortest_witness(model: Model, trace: Trace, options: SimulateOptions) -> tuple[Trace, str]:
+    """The witness a run found, or a shortest one when a bounded BFS finds it in budget."""
+    if not options.shortest or not trace.steps:
+        return trace, "proven shortest" if not trace.steps else "as found by a random walk"
+    try:
+        result = check(
+            model,
+            CheckOptions(
+                properties=(str(trace.violates),),
+                max_depth=len(trace),
+                max_states=options.shortest_max_states,
+                time_limit=options.shortest_time_limit,
+            ),
+        )
+    except KeyboardInterrupt:
+        return trace, "as found by a random walk"
+    shortest = result.verdicts[0].witness
+    if shortest is None:
+        return trace, "as found by a random walk; a bounded search did not finish"
+    return shortest, "proven shortest by a breadth-first search"
 
 
 def _improve(model: Model, trace: Trace, options: SimulateOptions) -> Counterexample:

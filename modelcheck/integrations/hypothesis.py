@@ -97,7 +97,11 @@ class SpecMachine(RuleBasedStateMachine):
         self._lockstep: LockStep | None = None
         names = self.config.properties
         props = self.model.properties if names is None else [self.model.property(n) for n in names]
-        self._props = [p for p in props if p.kind != "recoverable"]
+        # Recoverability needs the whole graph, and a possibility is not a
+        # property of one run: neither is checked here.
+        self._props = [p for p in props if p.kind not in ("recoverable", "reachable")]
+        #: Whether the current state fails a @constraint: no rule steps past it.
+        self._outside = False
 
     # --- driven by the generated rules ------------------------------------------------
 
@@ -121,6 +125,13 @@ class SpecMachine(RuleBasedStateMachine):
 
     def _refresh(self) -> None:
         enabled: dict[str, dict[str, tuple[ActionInstance, list[Any]]]] = {}
+        self._outside = bool(self.model.constraints) and not self.model.within(self.state)
+        if self._outside:
+            # Like every engine, the test does not extend a state outside the
+            # constraint: no action rule is enabled (their preconditions read
+            # this), and only the "stay" rule remains.
+            self._enabled = enabled
+            return
         for act in self.model.actions:
             try:
                 successors = act.successors(self.state)
@@ -135,7 +146,7 @@ class SpecMachine(RuleBasedStateMachine):
         self._enabled = enabled
 
     def _check(self, before: Any, after: Any) -> None:
-        terminal = not self._enabled
+        terminal = not self._enabled and not self._outside
         for prop in self._props:
             reason = violation_at_end(self.model, prop, before, after, terminal)
             if reason is not None:
@@ -184,7 +195,9 @@ def _family_rule(family: str, labels: list[str]) -> Any:
 
 
 def _no_action_enabled(self: SpecMachine) -> None:
-    """No action is enabled: stay (the terminal check already ran on arrival)."""
+    """No action is enabled, or the state is outside a constraint: stay.
+
+    (The terminal check already ran on arrival.)"""
 
 
 _no_action_enabled.__name__ = "no_action_enabled"

@@ -209,7 +209,8 @@ class LockStep:
             )
 
     def _check(self, before: Any, after: Any) -> None:
-        terminal = not self.model.successors(after)
+        # A state outside a constraint is never extended, so it is no deadlock.
+        terminal = self.model.within(after) and not self.model.successors(after)
         for prop in self._props:
             reason = violation_at_end(self.model, prop, before, after, terminal)
             if reason is not None:
@@ -333,7 +334,8 @@ class _Walker:
             self.steps += 1
 
     def visit(self, state: Any) -> None:
-        successors = self.model.successors(state) if len(self.path) < self.depth else []
+        extend = len(self.path) < self.depth and self.model.within(state)
+        successors = self.model.successors(state) if extend else []
         if not successors:
             self.paths += 1
             return

@@ -68,7 +68,14 @@ from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.bfs import CheckOptions, peak_memory_bytes
 from modelcheck.engines.bfs import check as breadth_first
 from modelcheck.errors import InternalError, SpecError, SpecRuntimeError
-from modelcheck.model import ActionInstance, Model, PropertyDef, not_a_bool, returned
+from modelcheck.model import (
+    ActionInstance,
+    ConstraintDef,
+    Model,
+    PropertyDef,
+    not_a_bool,
+    returned,
+)
 from modelcheck.properties import explain
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic import (
@@ -857,7 +864,13 @@ class Encoding:
             self.wraps: list[_Wrap] = []
             #: The same for evaluating each property (over ``pre``, and ``post`` for actions).
             self.property_wraps: dict[str, list[_Wrap]] = {}
+            #: Every @constraint over ``pre`` (true when there is none).
+            self.constraint = self._constraint()
             self.transition, self.enabled = self._transition()
+            if model.constraints:
+                # As in every engine, a state outside the constraint is not
+                # extended: a path leaves only states inside it.
+                self.transition = z3.And(self.constraint, self.transition)
             # Only the properties asked for: one outside the subset that is not
             # asked for must not stop the others from being checked.
             self.properties = {
@@ -1024,6 +1037,18 @@ class Encoding:
             parts += [v == x for v, x in zip(variables[name], values, strict=True)]
         return z3.And(parts)
 
+    def _constraint(self) -> Any:
+        parts = []
+        pre = self._symbolic_state(self.pre)
+        for con in self.model.constraints:
+            what = f"{self.model.name}.{con.name}"
+            paths = _Paths(self.wf)
+            results = paths.run(lambda con=con: con.check(pre), what)
+            parts.append(z3.Or([z3.And(c, _truth(con, r)) for c, r in results]))
+            # Evaluated in every state reached, like the actions: it must be exact there.
+            self.wraps += paths.wrap_list(what)
+        return z3.And(parts) if parts else z3.BoolVal(True)
+
     # actions
     def _transition(self) -> tuple[Any, Any]:
         disjuncts, enabled = [], []
@@ -1070,8 +1095,10 @@ class Encoding:
             results = paths.run(lambda: prop.check(pre), what)
         formula = z3.Or([z3.And(c, _truth(prop, r)) for c, r in results])
         if prop.kind == "terminal":  # evaluated only where no action is enabled
-            self.property_wraps[prop.name] = paths.wrap_list(what, z3.Not(self.enabled))
-            return z3.Or(self.enabled, formula)
+            # ... and only in states inside the constraint, which alone are expanded.
+            expanded = z3.And(z3.Not(self.enabled), self.constraint)
+            self.property_wraps[prop.name] = paths.wrap_list(what, expanded)
+            return z3.Or(self.enabled, z3.Not(self.constraint), formula)
         self.property_wraps[prop.name] = paths.wrap_list(what)
         return formula
 
@@ -1171,7 +1198,7 @@ def _shown(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
-def _truth(prop: PropertyDef, result: Any) -> Any:
+def _truth(prop: PropertyDef | ConstraintDef, result: Any) -> Any:
     """The condition a property's result stands for; a result that is not a bool is an error."""
     if isinstance(result, bool):
         return z3.BoolVal(result)
@@ -1212,6 +1239,13 @@ def _trace(
     initial = current
     steps = []
     for j, act_var in enumerate(acts):
+        if not model.within(current):
+            raise SpecError(
+                f"{model.name}: z3 extends {current!r} after {j} steps, but the spec's own "
+                "code says it fails a constraint, and no state outside a constraint is "
+                "extended. The concrete and symbolic runs of the constraint disagree: a "
+                "construct in it behaves differently on z3 terms."
+            )
         index = solution.eval(act_var, model_completion=True).as_long()
         act = model.actions[index]
         wanted = enc.decode(solution, states[j + 1])
@@ -1252,7 +1286,7 @@ def _confirm(model: Model, prop: PropertyDef, trace: Trace, what: str) -> None:
         if prop.kind == "action":
             result = prop.check(states[-2], final) if len(states) > 1 else False
         elif prop.kind == "terminal":
-            result = bool(model.successors(final)) or prop.check(final)
+            result = bool(model.successors(final)) or not model.within(final) or prop.check(final)
         else:
             result = prop.check(final)
     except Exception as exc:
@@ -1311,9 +1345,9 @@ def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     lemmas = {p.name: p for p in model.lemmas}
     props = [lemmas[n] if n in lemmas else model.property(n) for n in names]
     for p in props:
-        if p.kind == "recoverable":
+        if p.kind in ("recoverable", "reachable"):
             raise SpecError(
-                f"{model.name}.{p.name} is a recoverable property, which the symbolic engine "
+                f"{model.name}.{p.name} is a {p.kind} property, which the symbolic engine "
                 "does not check; use modelcheck check (explicit search) for it."
             )
     return props
@@ -1588,10 +1622,16 @@ def _check_declared_types(
         trace = _trace(enc, solution, states, acts, None, "", True)
         state = trace.final
         bad = [f"{k}={v!r}" for k, v in state.to_dict().items() if not _fits(enc.types[k], v, enc)]
+        outside = (
+            " (a state just past a @constraint is reached too, and its invariants are "
+            "checked, so its values must fit the declarations)"
+            if enc.model.constraints
+            else ""
+        )
         raise SubsetError(
             f"{enc.model.name}: a reachable state leaves the declared field types after "
             f"{n_steps(d)} ({', '.join(bad)}); widen the Range/Bits/OneOf declarations of "
-            f"{enc.state_class.__name__}. Run: " + " → ".join(s.label for s in trace.steps)
+            f"{enc.state_class.__name__}{outside}. Run: " + " → ".join(s.label for s in trace.steps)
         )
     solver.add(wf)
 

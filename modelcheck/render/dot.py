@@ -3,8 +3,10 @@
 Each state is a box labelled with its fields; the initial state has a bold
 border, terminal states (no action enabled) a double border, and states
 that violate an invariant or the deadlock check are filled red.  Edges are
-labelled with their action; the edges of each counterexample are drawn
-thick and coloured, and steps that break an action property are dashed.
+labelled with their action; the edges of each counterexample (and of each
+``@reachable`` witness) are drawn thick and coloured, and steps that break
+an action property are dashed.  States outside a ``@constraint`` have a
+dotted border and no outgoing edges (they are not explored).
 Only small models can be drawn: past :data:`MAX_GRAPH_STATES` states this
 refuses (see :mod:`modelcheck.engines.explore_graph`).
 """
@@ -70,15 +72,16 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
     path_edges: dict[tuple[int, int, int], str] = {}
     path_nodes: dict[int, str] = {}
     legend: list[str] = []
-    traces = [v for v in result.verdicts if v.counterexample is not None]
+    traces = [v for v in result.verdicts if (v.counterexample or v.witness) is not None]
     for k, verdict in enumerate(traces):
         colour = _PATH_COLOURS[k % len(_PATH_COLOURS)]
-        trace = verdict.counterexample
+        trace = verdict.counterexample or verdict.witness
         assert trace is not None
         numbers = [graph.number(s) for s in trace.states]
         if any(n is None for n in numbers):
             continue  # a trace of decoded states: nothing to match
-        legend.append(f"{colour} path: shortest counterexample to {verdict.property}")
+        what = "counterexample to" if verdict.counterexample is not None else "witness for"
+        legend.append(f"{colour} path: shortest {what} {verdict.property}")
         for n in numbers:
             path_nodes.setdefault(n, colour)  # type: ignore[arg-type]
         for a, b, step in zip(numbers, numbers[1:], trace.steps, strict=False):
@@ -87,8 +90,14 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
                 path_edges.setdefault((a, b, act.index), colour)  # type: ignore[arg-type]
 
     params = ", ".join(f"{k}={v!r}" for k, v in model.parameters.items())
+    outside = (
+        f" ({len(graph.outside)} outside the constraint, dotted border: not explored)"
+        if graph.outside
+        else ""
+    )
     title = [
-        f"{model.name}({params}): {len(graph.states)} states, {len(graph.edges)} transitions",
+        f"{model.name}({params}): {len(graph.states)} states{outside}, "
+        f"{len(graph.edges)} transitions",
         "thick border: initial state; double border: terminal (no action enabled); "
         "red fill: violates an invariant or the deadlock check; dashed: breaks an action "
         "property",
@@ -110,6 +119,8 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
             attrs_.append("penwidth=2")
         if n in terminal:
             attrs_.append("peripheries=2")
+        if n in graph.outside:
+            styles.append("dotted")
         if n in violating:
             styles.append("filled")
             attrs_.append(f'fillcolor="{_VIOLATING_FILL}"')

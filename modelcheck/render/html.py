@@ -225,8 +225,16 @@ def _blame_html(model: Model | None, trace: Trace) -> tuple[str, set[str], froze
 
 
 def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
-    trace = verdict.counterexample
+    # A @reachable property's witness is shown the same way, as a run to a good state.
+    trace = verdict.counterexample or verdict.witness
     assert trace is not None
+    witness = verdict.counterexample is None
+    heading = "Witness for" if witness else "Counterexample to"
+    banner = (
+        '<div class="banner good witness"><b>Satisfied:</b>'
+        if witness
+        else '<div class="banner bad violation"><b>Violated:</b>'
+    )
     blame_table, reads, culprits = _blame_html(model, trace)
     states = [fields_of(s) for s in trace.states]
     tables = [
@@ -237,9 +245,9 @@ def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
     return f"""
 <section class="counterexample" id="cx-{k}" data-steps="{len(trace)}" data-current="0"
   data-property="{escape(verdict.property)}" tabindex="-1">
-<h2>Counterexample to {escape(verdict.property)} ({escape(verdict.kind)}):
+<h2>{heading} {escape(verdict.property)} ({escape(verdict.kind)}):
   {len(trace)} step{"s" if len(trace) != 1 else ""}</h2>
-<div class="banner bad violation"><b>Violated:</b>
+{banner}
   <span class="reason">{escape(verdict.reason or verdict.property)}</span></div>
 {blame_table}
 <div class="controls">
@@ -300,6 +308,7 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
     )
     stats = [
         ("distinct states", f"{st.states:,}"),
+        *([("outside the constraint", f"{st.constrained:,}")] if st.constrained else []),
         ("transitions", f"{st.transitions:,}"),
         ("depth", str(st.depth)),
         ("seconds", f"{st.seconds:.3f}"),
@@ -307,7 +316,7 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         ("engine", result.engine),
     ]
     stats_rows = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in stats)
-    traced = [v for v in result.verdicts if v.counterexample is not None]
+    traced = [v for v in result.verdicts if (v.counterexample or v.witness) is not None]
     anchors = {v.property: f"cx-{k}" for k, v in enumerate(traced, start=1)}
     verdict_rows = []
     for v in result.verdicts:
@@ -315,6 +324,9 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         if v.property in anchors and v.counterexample is not None:
             name = f'<a href="#{anchors[v.property]}">{name}</a>'
             extra = f"shortest counterexample: {n_steps(len(v.counterexample))}"
+        elif v.property in anchors and v.witness is not None:
+            name = f'<a href="#{anchors[v.property]}">{name}</a>'
+            extra = f"shortest witness: {n_steps(len(v.witness))}"
         else:
             extra = ""
         status = {Status.HOLDS: "holds", Status.VIOLATED: "VIOLATED", Status.UNKNOWN: "unknown"}[

@@ -30,6 +30,8 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             "seconds": round(st.seconds, 6),
             "states_per_second": round(st.states_per_second, 1),
             "peak_memory_bytes": st.peak_memory_bytes,
+            # Distinct states failing a @constraint (not counted in "states").
+            "constrained": st.constrained,
         },
         "verdicts": [
             {
@@ -40,6 +42,8 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
                 "counterexample": None
                 if v.counterexample is None
                 else trace_to_json(v.counterexample),
+                # A shortest run to a state satisfying a reachable property.
+                "witness": None if v.witness is None else trace_to_json(v.witness),
             }
             for v in result.verdicts
         ],

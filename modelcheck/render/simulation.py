@@ -65,5 +65,8 @@ def render_simulation(result: SimulationResult, traces: bool = True, width: int 
     if traces:
         for ce in result.counterexamples:
             parts.append(f"{render_trace(ce.trace, width)}\n  ({ce.how})")
+        for v in result.verdicts:
+            if v.witness is not None:
+                parts.append(render_trace(v.witness, width))
     parts.append(simulation_summary_line(result))
     return "\n\n".join(parts)

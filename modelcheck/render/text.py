@@ -121,8 +121,11 @@ def trace_rows(trace: Trace) -> list[tuple[str, str, list[str]]]:
 def render_trace(trace: Trace, width: int = 100) -> str:
     """A trace as a table: one row per step with the fields that changed (old → new)."""
     title = "Trace"
+    witness = trace.kind == "reachable"
     if trace.violates:
-        title = f"Counterexample to {trace.violates} ({trace.kind})"
+        title = (
+            f"{'Witness for' if witness else 'Counterexample to'} {trace.violates} ({trace.kind})"
+        )
     lines = [f"{title}: {n_steps(len(trace))}"]
     rows = trace_rows(trace)
     w_step = max(len("step"), *(len(r[0]) for r in rows))
@@ -134,7 +137,9 @@ def render_trace(trace: Trace, width: int = 100) -> str:
         lines.append(f"  {step.rjust(w_step)}  {label.ljust(w_action)}  {wrapped[0]}")
         lines.extend(" " * indent + more for more in wrapped[1:])
     if trace.violates:
-        lines.append(f"  violated: {trace.reason or trace.violates}")
+        lines.append(
+            f"  {'satisfied' if witness else 'violated'}: {trace.reason or trace.violates}"
+        )
     return "\n".join(lines)
 
 
@@ -165,10 +170,15 @@ def render_summary(result: CheckResult) -> str:
     """Statistics and one line per property (no traces)."""
     st = result.statistics
     state = "complete" if result.complete else f"INCOMPLETE (stopped by {result.stopped_by})"
+    outside = (
+        f" (and {st.constrained} outside the constraint, checked but not explored)"
+        if st.constrained
+        else ""
+    )
     lines = [
         f"{result.spec}({_parameters(result.parameters)})",
         # Depth counts steps (TLC's "depth" counts states: one more).
-        f"explored {st.states} distinct states, {st.transitions} transitions, "
+        f"explored {st.states} distinct states{outside}, {st.transitions} transitions, "
         f"depth {n_steps(st.depth)}, "
         f"in {st.seconds:.2f} s ({st.states_per_second:,.0f} states/s, "
         f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
@@ -188,6 +198,10 @@ def render_summary(result: CheckResult) -> str:
         if v.counterexample is not None:
             n = len(v.counterexample)
             extra = f"  (shortest counterexample: {n_steps(n)})"
+        elif v.witness is not None:
+            extra = f"  (shortest witness: {n_steps(len(v.witness))})"
+        elif v.kind == "reachable" and v.reason:
+            extra = f"  ({v.reason})"
         lines.append(
             f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
             f"{_verdict_cell(v.status)}{extra}"
@@ -246,5 +260,7 @@ def render_result(result: CheckResult, traces: bool = True, width: int = 100) ->
         for v in result.verdicts:
             if v.counterexample is not None:
                 parts.append(render_trace(v.counterexample, width))
+            if v.witness is not None:
+                parts.append(render_trace(v.witness, width))
     parts.append(summary_line(result))
     return "\n\n".join(parts)
