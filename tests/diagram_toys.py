@@ -54,3 +54,37 @@ class TwoWritersUndeclared(TwoWriters):
     """The same spec with no components declaration (the defaults apply)."""
 
     components: ClassVar[dict[str, str]] = {}
+
+
+class Labelled(State):
+    note: str
+    shared: tuple[int, ...]
+
+
+class LongLabels(Spec):
+    """Steps whose labels are far longer than the room between two lifelines.
+
+    ``write`` puts a 150-character note (a component of its own), and each
+    ``put`` writes a long number into one cell of ``shared``.
+    """
+
+    components: ClassVar[dict[str, str]] = {"shared": "Store {}"}
+
+    def initial_states(self) -> Labelled:
+        return Labelled("", (0, 0, 0))
+
+    @action(actor="Writer")
+    def write(self, s: Labelled) -> Labelled | None:
+        if s.note:
+            return None
+        return s.replace(note="a very long note value that keeps going and going " * 3)
+
+    @action(i=range(3), actor="Writer")
+    def put(self, s: Labelled, i: int) -> Labelled | None:
+        if not s.note or s.shared[i]:
+            return None
+        return s.replace(shared=(*s.shared[:i], 123456789012345, *s.shared[i + 1 :]))
+
+    @invariant
+    def some_cell_empty(self, s: Labelled) -> bool:
+        return 0 in s.shared

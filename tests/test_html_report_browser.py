@@ -121,3 +121,56 @@ def test_the_violation_and_its_culprits_are_shown(page):
     assert culprits == [7, 10]
     warnings = tab.locator(".warning").count()
     assert warnings == 0  # every dns-race action is enabled somewhere
+
+
+def report_of(folder: Path, spec: str) -> Path:
+    report = folder / "report.html"
+    result = CliRunner().invoke(app, ["check", spec, "-q", "--html", str(report)])
+    assert result.exit_code == 1, result.output
+    return report
+
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [str(HERE.parent / "specs" / "dns_race.py"), f"{HERE / 'diagram_toys.py'}:LongLabels"],
+    ids=["dns_race", "long_labels"],
+)
+def test_every_message_label_is_inside_the_diagram_and_clear_of_the_others(page, spec, tmp_path):
+    tab, _ = page
+    tab.goto(report_of(tmp_path, spec).as_uri())
+    # At a narrow window the diagram must scroll, not squeeze or clip its labels.
+    tab.set_viewport_size({"width": 700, "height": 900})
+    try:
+        layout = tab.evaluate(
+            """() => [...document.querySelectorAll('section.counterexample')].map(sec => {
+                const svg = sec.querySelector('svg.sequence');
+                const width = svg.viewBox.baseVal.width;
+                const box = sec.querySelector('.diagram');
+                const labels = [...svg.querySelectorAll('.msg text')].map(t => {
+                    const b = t.getBBox();
+                    return {x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height,
+                            text: t.textContent};
+                });
+                return {width, labels, scrolls: box.scrollWidth > box.clientWidth,
+                        overflow: getComputedStyle(box).overflowX,
+                        rendered: svg.getBoundingClientRect().width};
+            })"""
+        )
+    finally:
+        tab.set_viewport_size({"width": 1500, "height": 1100})
+    assert layout, "no counterexample section"
+    for diagram in layout:
+        # Drawn at its own size (scrolling if need be), so 11px labels stay readable.
+        assert abs(diagram["rendered"] - diagram["width"]) < 1
+        assert diagram["overflow"] == "auto"
+        for label in diagram["labels"]:
+            assert label["x0"] >= 0 and label["x1"] <= diagram["width"], label
+        labels = diagram["labels"]
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                apart = a["x1"] <= b["x0"] or b["x1"] <= a["x0"]
+                apart = apart or a["y1"] <= b["y0"] or b["y1"] <= a["y0"]
+                assert apart, (a["text"], b["text"])

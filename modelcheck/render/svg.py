@@ -20,8 +20,29 @@ _ROW = 34
 _SIDE = 16
 
 
+_LINE = 13  # height of one more line of a wrapped message label
+
+
+def _longest(lines: list[str]) -> float:
+    return max(len(line) for line in lines) * _CHAR
+
+
+def _text(lines: list[str], x: float, last_y: float, anchor: str) -> str:
+    """A ``<text>`` whose last line sits at ``last_y`` (the others above it)."""
+    first = last_y - _LINE * (len(lines) - 1)
+    spans = "".join(
+        f'<tspan x="{x}" y="{first + _LINE * k}">{escape(line)}</tspan>'
+        for k, line in enumerate(lines)
+    )
+    return f'<text x="{x}" y="{first}" text-anchor="{anchor}">{spans}</text>'
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    words = text.split(" ")
+    """``text`` in lines of at most ``width`` characters, broken at spaces (or inside
+    a word longer than a line)."""
+    words: list[str] = []
+    for word in text.split(" "):
+        words += [word[i : i + width] for i in range(0, len(word), width)] or [""]
     lines: list[str] = []
     current = ""
     for word in words:
@@ -45,8 +66,19 @@ def sequence_svg(seq: Sequence, dom_id: str, culprits: frozenset[int] = frozense
     col = round(col)
     width = round(_SIDE * 2 + col * len(seq.participants))
     x = {p.name: _SIDE + col * k + col / 2 for k, p in enumerate(seq.participants)}
+    # Labels wrap to the room their arrow gives them (a self-message gets a
+    # column and a half), so none is clipped or runs into the next one.
+    labels: list[list[str]] = []
+    for m in seq.messages:
+        span = abs(position[m.target] - position[m.source])
+        room = span * col - 16 if span else col * 1.5 - 44
+        labels.append(_wrap(m.text, max(16, int(room / _CHAR))))
+    for m, lines in zip(seq.messages, labels, strict=True):
+        if m.source == m.target:  # drawn to the right of the lifeline
+            width = max(width, round(x[m.source] + 34 + _longest(lines) + _SIDE))
     first_row = _TOP + _HEAD + 30
-    bottom = first_row + _ROW * len(seq.messages)
+    rows = [_ROW + _LINE * (len(lines) - 1) for lines in labels]
+    bottom = first_row + sum(rows)
     note_lines: list[str] = []
     left = right = 0.0
     if seq.violation:
@@ -76,30 +108,32 @@ def sequence_svg(seq: Sequence, dom_id: str, culprits: frozenset[int] = frozense
             f'height="{_HEAD}" rx="{8 if p.is_actor else 2}"/><text x="{cx}" '
             f'y="{_TOP + _HEAD / 2 + 4}" text-anchor="middle">{escape(p.name)}</text></g>'
         )
-    for row, m in enumerate(seq.messages):
-        y = first_row + _ROW * row
+    top = first_row - 22
+    for m, lines, height in zip(seq.messages, labels, rows, strict=True):
+        extra = _LINE * (len(lines) - 1)
+        y = top + 22 + extra  # the arrow; its label's lines stand above it
         x1, x2 = x[m.source], x[m.target]
         klass = "msg culprit" if m.step in culprits else "msg"
         parts = [
             f'<g class="{klass}" data-step="{m.step}"><title>{escape(m.text)}</title>',
-            f'<rect class="hit" x="{_SIDE}" y="{y - 22}" width="{width - 2 * _SIDE}" '
-            f'height="{_ROW - 2}"/>',
+            f'<rect class="hit" x="{_SIDE}" y="{top}" width="{width - 2 * _SIDE}" '
+            f'height="{height - 2}"/>',
         ]
         if m.source == m.target:
             parts.append(
                 f'<path d="M{x1},{y - 6} h28 v12 h-26" marker-end="url(#{dom_id}-arrow)"/>'
-                f'<text x="{x1 + 34}" y="{y + 4}">{escape(m.text)}</text>'
+                + _text(lines, x1 + 34, y + 4, "start")
             )
         else:
             end = x2 - 4 if x2 > x1 else x2 + 4
             parts.append(
                 f'<line x1="{x1}" y1="{y}" x2="{end}" y2="{y}" '
                 f'marker-end="url(#{dom_id}-arrow)"/>'
-                f'<text x="{(x1 + x2) / 2}" y="{y - 6}" text-anchor="middle">'
-                f"{escape(m.text)}</text>"
+                + _text(lines, (x1 + x2) / 2, y - 6, "middle")
             )
         parts.append("</g>")
         out.append("".join(parts))
+        top += height
     if note_lines:
         y0 = bottom + 8
         out.append(
