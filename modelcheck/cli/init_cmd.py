@@ -42,7 +42,7 @@ class Counter(State):
 
 
 class {cls}(Spec):
-    """Workers incrementing a shared counter; the parameters are attributes with defaults."""
+    """Workers adding to a shared counter; parameters are attributes with defaults."""
 
     workers: int = 2
     compare_and_set: bool = False
@@ -63,7 +63,8 @@ class {cls}(Spec):
         if s.pc[w] != "read":
             return None
         if self.compare_and_set and s.counter != s.seen[w]:
-            return s.replace(pc=_put(s.pc, w, "idle"))  # someone wrote meanwhile: read again
+            # Someone wrote in between: start again.
+            return s.replace(pc=_put(s.pc, w, "idle"))
         return s.replace(counter=s.seen[w] + 1, pc=_put(s.pc, w, "done"))
 
     # An invariant must hold in every reachable state.  Other kinds:
