@@ -92,8 +92,12 @@ from {stem} import {cls}
 from modelcheck.integrations.pytest_plugin import spec_tests
 
 # One search per spec_tests(...); keyword arguments are the spec's parameters.
-{stem}_as_written = spec_tests({cls})
-{stem}_fixed = spec_tests({cls}, compare_and_set=True, name="{cls}CompareAndSet")
+as_written = spec_tests({cls})
+fixed = spec_tests(
+    {cls},
+    compare_and_set=True,
+    name="{cls}CompareAndSet",  # the node name; the default is the class name
+)
 '''
 
 
