@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,22 @@ def test_python_dash_m_modelcheck_init_works(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "demo.py").is_file()
+
+
+def test_the_readme_quick_start_gives_the_exit_codes_it_shows(tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(modelcheck init demo .*?)```", text, re.DOTALL).group(1)
+    monkeypatch.chdir(tmp_path)
+    ran = 0
+    for line in block.splitlines():
+        command, _, comment = line.partition("#")
+        words = command.split()
+        if words[0] != "modelcheck":
+            assert words == ["pytest", "test_demo.py"]
+            # What the pytest run gives is checked by the test above that runs it.
+            assert "1 failed (the race), 1 passed (the fix)" in comment
+            continue
+        expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
+        assert invoke(*words[1:]).exit_code == expected, line
+        ran += 1
+    assert ran == 3

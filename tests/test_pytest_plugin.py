@@ -7,6 +7,7 @@ not depend on whether modelcheck happens to be installed).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -212,6 +213,8 @@ def test_k_selects_one_property_and_the_search_checks_only_that_one(project):
     result.stdout.fnmatch_lines(["test_toy.py::Toy::never_bad FAILED*"])
     result = run(project, "-v", "-k", "small")
     result.assert_outcomes(passed=1, deselected=2)
+    result = run(project, "-m", "modelcheck")  # the property items, not the plain test
+    result.assert_outcomes(passed=1, failed=1, deselected=1)
 
 
 def test_x_stops_at_the_first_failing_property(project):
@@ -315,7 +318,9 @@ def test_a_suite_without_spec_tests_is_unchanged_and_no_spec_file_is_collected(p
     assert not any("toy.py" in line for line in items(with_plugin))
 
 
-def _run_pytest_subprocess(path: Path, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+def _run_pytest_subprocess(
+    path: Path, env_extra: dict[str, str], *args: str
+) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(path),
@@ -323,7 +328,7 @@ def _run_pytest_subprocess(path: Path, env_extra: dict[str, str]) -> subprocess.
         **env_extra,
     }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_dns_race.py"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, "test_dns_race.py"],
         cwd=path,
         env=env,
         capture_output=True,
@@ -345,9 +350,15 @@ def test_the_pytest11_entry_point_loads_the_plugin(tmp_path):
         "from modelcheck.integrations.pytest_plugin import spec_tests\n\n"
         "fixed = spec_tests(DnsRace, check_at_apply=True)\n"
     )
-    done = _run_pytest_subprocess(tmp_path, {"PYTHONPATH": str(tmp_path / "site")})
+    site = str(tmp_path / "site")
+    done = _run_pytest_subprocess(tmp_path, {"PYTHONPATH": site})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 passed" in done.stdout
+    # Naming it again is harmless (same name), and -p no: turns it off.
+    done = _run_pytest_subprocess(tmp_path, {"PYTHONPATH": site}, "-p", PLUGIN)
+    assert "4 passed" in done.stdout, done.stdout + done.stderr
+    done = _run_pytest_subprocess(tmp_path, {"PYTHONPATH": site}, "-p", f"no:{PLUGIN}")
+    assert "spec_tests() needs the modelcheck pytest plugin" in done.stdout
 
 
 def test_spec_tests_without_the_plugin_is_an_error_not_zero_tests(tmp_path):
@@ -360,3 +371,18 @@ def test_spec_tests_without_the_plugin_is_an_error_not_zero_tests(tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "spec_tests() needs the modelcheck pytest plugin" in done.stdout
     assert "-p modelcheck.integrations.pytest_plugin" in done.stdout
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"### {title}")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_the_readme_example_collects_the_items_it_shows(project):
+    section = _readme_section("Every property a pytest test")
+    source = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    project.makepyfile(test_dns_race=source)
+    result = run(project, "--collect-only", "-q")
+    assert [line for line in result.outlines if "::" in line] == shown
