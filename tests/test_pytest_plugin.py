@@ -279,10 +279,23 @@ def test_a_bad_parameter_or_property_name_is_a_clear_collection_error(project):
 
         bad_parameter = spec_tests(toy.Toy, m=3)
         bad_property = spec_tests(toy.Toy, properties="never_bda", name="Other")
+
+
+        class Silent(toy.Spec):
+            def initial_states(self):
+                return toy.N(0)
+
+            @toy.action
+            def stay(self, s):
+                return None
+
+
+        no_property = spec_tests(Silent)
         """
     )
     result = run(project)
-    result.assert_outcomes(errors=2)
+    result.assert_outcomes(errors=3)
+    assert "Silent declares no property, so there is nothing to test" in result.stdout.str()
     text = result.stdout.str()
     assert "test_toy.py::Toy: " in text and "'m'" in text
     assert "Toy has no property 'never_bda'. Did you mean 'never_bad'?" in text

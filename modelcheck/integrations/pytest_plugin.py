@@ -188,6 +188,11 @@ class SpecCollector(pytest.Collector):
             self.model = compile_spec(self.tests.build())
             wanted = self.tests.properties
             names = [p.name for p in self.model.properties]
+            if not names:  # no items would be a module that silently tests nothing
+                raise ModelcheckError(
+                    f"{self.model.name} declares no property, so there is nothing to test; "
+                    "add an @invariant (or another property) to the spec."
+                )
             for prop in wanted or ():
                 if prop not in names:
                     raise ModelcheckError(
