@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# The repository's own pytest plugin, so README examples using spec_tests run here even
+# before `pip install .` registers its entry point (same name: loading it twice is a no-op).
+pytest_plugins = ["modelcheck.integrations.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 

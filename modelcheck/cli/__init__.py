@@ -40,7 +40,14 @@ def _root(
 
 
 # Command modules register themselves on ``app`` when imported.
-from modelcheck.cli import check_cmd, explain_cmd, simulate_cmd, symbolic_cmd, trace_cmd  # noqa: E402, F401
+from modelcheck.cli import (  # noqa: E402, F401
+    check_cmd,
+    explain_cmd,
+    init_cmd,
+    simulate_cmd,
+    symbolic_cmd,
+    trace_cmd,
+)
 
 
 def main() -> None:
