@@ -8,14 +8,18 @@ import typer
 
 from modelcheck.cli import app
 from modelcheck.cli.common import (
+    JunitOpt,
     ParamOpt,
     PropertyOpt,
+    SarifOpt,
     SpecArg,
     TraceDirOpt,
+    check_report_paths,
     err,
     output_path,
     reported_errors,
     save_counterexamples,
+    write_ci_reports,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.engines.simulate import SimulateOptions, simulate
@@ -56,6 +60,8 @@ def simulate_command(
     ] = 20.0,
     trace_dir: TraceDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No trace tables.")] = False,
+    junit_file: JunitOpt = None,
+    sarif_file: SarifOpt = None,
 ) -> None:
     """Random walks over the spec: distinct states seen, actions fired, violations.
 
@@ -66,6 +72,7 @@ def simulate_command(
     with reported_errors():
         if trace_dir is not None:
             output_path(trace_dir, "--trace-dir", folder=True)
+        check_report_paths(junit_file, sarif_file)
         model = compile_spec(build_spec(load_spec_class(target), param))
         for name in prop or ():
             model.property(name)
@@ -86,5 +93,6 @@ def simulate_command(
             err("interrupted: showing what was found so far")
         if trace_dir is not None:
             save_counterexamples((ce.trace for ce in result.counterexamples), trace_dir)
+        write_ci_reports(result, model, junit_file, sarif_file)
         typer.echo(render_simulation(result, traces=not quiet))
     raise typer.Exit(int(result.exit_code))
