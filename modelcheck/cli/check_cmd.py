@@ -11,16 +11,20 @@ import typer
 from modelcheck.cli import app
 from modelcheck.cli.common import (
     JsonOpt,
+    JunitOpt,
     ParamOpt,
     ProgressLine,
     PropertyOpt,
     QuietOpt,
+    SarifOpt,
     SpecArg,
     TraceDirOpt,
+    check_report_paths,
     err,
     output_path,
     reported_errors,
     save_counterexamples,
+    write_ci_reports,
     write_file,
 )
 from modelcheck.cli.loading import (
@@ -70,6 +74,8 @@ def check_command(
     coverage: Annotated[
         bool, typer.Option("--coverage", help="Count how often each action was enabled and fired.")
     ] = False,
+    junit_file: JunitOpt = None,
+    sarif_file: SarifOpt = None,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
@@ -82,6 +88,7 @@ def check_command(
                 output_path(path, option, folder=False)
         if trace_dir is not None:
             output_path(trace_dir, "--trace-dir", folder=True)
+        check_report_paths(junit_file, sarif_file)
         spec = build_spec(load_spec_class(target), param)
         model = compile_spec(spec)
         if prop:
@@ -115,6 +122,7 @@ def check_command(
             from modelcheck.render.html import render_html
 
             write_file(html_file, render_html(result, model))
+        write_ci_reports(result, model, junit_file, sarif_file)
         typer.echo(render(output_format, result, quiet, model))
     raise typer.Exit(int(result.exit_code))
 

@@ -167,6 +167,36 @@ def write_file(path: Path, text: str) -> None:
         err(f"created folder {missing} for {path}")
 
 
+def check_report_paths(junit_file: Path | None, sarif_file: Path | None) -> None:
+    """Try the ``--junit`` and ``--sarif`` paths before the search (see :func:`output_path`)."""
+    for path, option in ((junit_file, "--junit"), (sarif_file, "--sarif")):
+        if path is not None:
+            output_path(path, option, folder=False)
+
+
+def write_ci_reports(
+    result: Any, model: Any, junit_file: Path | None, sarif_file: Path | None
+) -> None:
+    """Write the JUnit and SARIF reports of ``result`` (each atomically), when asked for.
+
+    File and line numbers point into the spec's source; SARIF paths are
+    relative to the current folder (a CI job's checkout) when inside it.
+    """
+    if junit_file is None and sarif_file is None:
+        return
+    from modelcheck import __version__
+    from modelcheck.render.junit import result_to_junit
+    from modelcheck.render.sarif import render_sarif
+    from modelcheck.render.sources import spec_sources
+
+    sources = spec_sources(model)
+    root = Path.cwd()
+    if junit_file is not None:
+        write_file(junit_file, result_to_junit(result, sources, root))
+    if sarif_file is not None:
+        write_file(sarif_file, render_sarif(result, sources, root, __version__))
+
+
 def save_counterexamples(traces: Iterable[Trace], trace_dir: Path) -> None:
     """Write each trace to ``trace_dir/<property>.json`` (``--trace-dir``)."""
     missing = _missing_folder(trace_dir)
@@ -210,6 +240,22 @@ TraceDirOpt = Annotated[
 JsonOpt = Annotated[
     Path | None,
     typer.Option("--json", metavar="FILE", help="Write the result as JSON to this file."),
+]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--junit",
+        metavar="FILE",
+        help="Write a JUnit XML report to this file: one test case per property.",
+    ),
+]
+SarifOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--sarif",
+        metavar="FILE",
+        help="Write a SARIF 2.1.0 report to this file: one result per violated property.",
+    ),
 ]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")

@@ -8,14 +8,18 @@ import typer
 
 from modelcheck.cli import app
 from modelcheck.cli.common import (
+    JunitOpt,
     ParamOpt,
     PropertyOpt,
+    SarifOpt,
     SpecArg,
     TraceDirOpt,
+    check_report_paths,
     err,
     output_path,
     reported_errors,
     save_counterexamples,
+    write_ci_reports,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
 from modelcheck.engines.simulate import SimulateOptions, simulate
@@ -69,6 +73,8 @@ def simulate_command(
     ] = 1_000_000,
     trace_dir: TraceDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No trace tables.")] = False,
+    junit_file: JunitOpt = None,
+    sarif_file: SarifOpt = None,
 ) -> None:
     """Random walks over the spec: distinct states seen, actions fired, violations.
 
@@ -79,6 +85,7 @@ def simulate_command(
     with reported_errors():
         if trace_dir is not None:
             output_path(trace_dir, "--trace-dir", folder=True)
+        check_report_paths(junit_file, sarif_file)
         model = compile_spec(build_spec(load_spec_class(target), param))
         for name in prop or ():
             model.property(name)
@@ -104,5 +111,6 @@ def simulate_command(
             save_counterexamples(
                 (v.witness for v in result.verdicts if v.witness is not None), trace_dir
             )
+        write_ci_reports(result, model, junit_file, sarif_file)
         typer.echo(render_simulation(result, traces=not quiet))
     raise typer.Exit(int(result.exit_code))

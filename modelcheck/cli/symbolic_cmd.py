@@ -20,15 +20,19 @@ import typer
 from modelcheck.cli import app
 from modelcheck.cli.common import (
     JsonOpt,
+    JunitOpt,
     ParamOpt,
     PropertyOpt,
     QuietOpt,
+    SarifOpt,
     SpecArg,
     TraceDirOpt,
+    check_report_paths,
     err,
     output_path,
     reported_errors,
     save_counterexamples,
+    write_ci_reports,
     write_file,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
@@ -109,7 +113,12 @@ def _render(result: CheckResult, model: Model, quiet: bool) -> str:
 
 
 def _finish(
-    result: CheckResult, model: Model, quiet: bool, json_file: Path | None, trace_dir: Path | None
+    result: CheckResult,
+    model: Model,
+    quiet: bool,
+    json_file: Path | None,
+    trace_dir: Path | None,
+    reports: tuple[Path | None, Path | None] = (None, None),
 ) -> None:
     result = annotate_result(result, model)
     if result.stopped_by == "interrupted":
@@ -120,6 +129,7 @@ def _finish(
         save_counterexamples(
             (v.counterexample for v in result.verdicts if v.counterexample is not None), trace_dir
         )
+    write_ci_reports(result, model, *reports)
     typer.echo(_render(result, model, quiet))
     raise typer.Exit(int(result.exit_code))
 
@@ -140,10 +150,15 @@ def _run(
     json_file: Path | None,
     trace_dir: Path | None,
     quiet: bool,
+    reports: tuple[Path | None, Path | None] = (None, None),
 ) -> None:
-    """Run ``bmc`` (``bound`` = depth) or ``prove`` (``bound`` = k) and report it."""
+    """Run ``bmc`` (``bound`` = depth) or ``prove`` (``bound`` = k) and report it.
+
+    ``reports`` are the ``--junit`` and ``--sarif`` files (None: not written).
+    """
     with reported_errors():
         _check_paths(json_file, trace_dir)
+        check_report_paths(*reports)
         model = _model(target, param, prop)
         # Imported here so that the CLI starts (and `check` runs) without z3.
         from modelcheck.integrations import z3 as symbolic
@@ -152,7 +167,7 @@ def _run(
         # Progress is for a person watching: not for logs, pipes or CI output.
         progress = None if quiet or not sys.stderr.isatty() else err
         result = run(model, bound, tuple(prop) if prop else None, progress)
-        _finish(result, model, quiet, json_file, trace_dir)
+        _finish(result, model, quiet, json_file, trace_dir, reports)
 
 
 @app.command("bmc")
@@ -166,9 +181,11 @@ def bmc_command(
     json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
     quiet: QuietOpt = False,
+    junit_file: JunitOpt = None,
+    sarif_file: SarifOpt = None,
 ) -> None:
     """Bounded model checking with z3: a shortest violation within --depth steps, if any."""
-    _run("bmc", depth, target, param, prop, json_file, trace_dir, quiet)
+    _run("bmc", depth, target, param, prop, json_file, trace_dir, quiet, (junit_file, sarif_file))
 
 
 @app.command("prove")
@@ -180,6 +197,8 @@ def prove_command(
     json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
     quiet: QuietOpt = False,
+    junit_file: JunitOpt = None,
+    sarif_file: SarifOpt = None,
 ) -> None:
     """Prove invariants and action properties for every reachable state (k-induction, z3)."""
-    _run("prove", k, target, param, prop, json_file, trace_dir, quiet)
+    _run("prove", k, target, param, prop, json_file, trace_dir, quiet, (junit_file, sarif_file))

@@ -38,15 +38,25 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
-from hypothesis import settings as Settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+
+try:
+    from hypothesis import settings as Settings
+    from hypothesis import strategies as st
+    from hypothesis.stateful import (
+        RuleBasedStateMachine,
+        initialize,
+        precondition,
+        rule,
+        run_state_machine_as_test,
+    )
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    from modelcheck.errors import ModelcheckError
+
+    # hypothesis is a default dependency, so this is a broken or partial install.
+    raise ModelcheckError(
+        f"the Hypothesis bridge needs hypothesis, which modelcheck installs but this Python "
+        f"cannot import ({exc}); reinstall it with: pip install hypothesis"
+    ) from exc
 
 from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.shortest import Counterexample, shortest_counterexample, violation_at_end

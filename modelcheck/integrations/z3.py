@@ -60,8 +60,10 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     from modelcheck.errors import ModelcheckError
 
+    # z3-solver is a default dependency, so this is a broken or partial install.
     raise ModelcheckError(
-        "the symbolic engine needs z3: pip install 'modelcheck[z3]' (or pip install z3-solver)"
+        f"the symbolic engine needs z3, which modelcheck installs but this Python cannot "
+        f"import ({exc}); reinstall it with: pip install z3-solver"
     ) from exc
 
 from modelcheck.containers import Bag, FrozenMap
