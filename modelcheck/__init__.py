@@ -19,7 +19,7 @@ from modelcheck.errors import (
 )
 from modelcheck.model import ActionInstance, Model, PropertyDef, compile_spec
 from modelcheck.result import CheckResult, ExitCode, Statistics, Status, Verdict
-from modelcheck.spec import Spec, action, action_property, invariant, recoverable, terminal
+from modelcheck.spec import Choice, Spec, action, action_property, invariant, recoverable, terminal
 from modelcheck.state import BitSet, State
 from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
 
@@ -28,6 +28,7 @@ __all__ = [
     "BitSet",
     "CheckOptions",
     "CheckResult",
+    "Choice",
     "ExitCode",
     "Model",
     "ModelcheckError",
