@@ -483,7 +483,14 @@ def _chooser(
         name, domain, earlier = rest[i]
         if earlier is None:
             return domain
-        produced = domain(spec, state, *(bound[n] for n in earlier))
+        try:
+            produced = domain(spec, state, *(bound[n] for n in earlier))
+        except Exception as exc:
+            # Engines that explain a failure (the z3 engine) can say it was
+            # the domain, not the action's body, that failed.
+            if not hasattr(exc, "modelcheck_domain"):
+                exc.modelcheck_domain = name  # type: ignore[attr-defined]
+            raise
         if produced is None or isinstance(produced, str):
             raise SpecError(
                 f"{where}: the state-dependent domain of {name!r} returned {produced!r}; "

@@ -9,7 +9,10 @@ TLC (288 states with 3 resource managers, 1,568 with 4) and
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from modelcheck import Choice, Spec, State, action, invariant
+from modelcheck.symbolic import Each, Range, put
 
 
 class TwoPhase(State):
@@ -116,3 +119,72 @@ class LossyChannel(Spec):
     def not_all_lost(self, s: Ping) -> bool:
         """Fails once every message sent so far (two of them) was lost."""
         return not (s.sent == self.limit and s.delivered == 0)
+
+
+# --- in the symbolic subset -------------------------------------------------------------
+
+
+class Mailbox(State):
+    sent: Annotated[tuple[bool, ...], Each("n", bool)]
+    got: Annotated[tuple[bool, ...], Each("n", bool)]
+
+
+class Deliveries(Spec):
+    """``n`` messages, each sent once and then received once, in any order.
+
+    Each message is unsent, sent, or sent and received: 3 ** n states; the
+    receiver chooses among the messages sent but not yet received.  With
+    ``forbid_all=True`` the invariant fails once every message is received,
+    after 2 * n steps.
+    """
+
+    n: int = 2
+    forbid_all: bool = False
+
+    def initial_states(self) -> Mailbox:
+        return Mailbox((False,) * self.n, (False,) * self.n)
+
+    @action(i="n")
+    def send(self, s: Mailbox, i: int) -> Mailbox | None:
+        if s.sent[i]:
+            return None
+        return s.replace(sent=put(s.sent, i, True))
+
+    # Bounded for the z3 engine: a fixed range filtered by the state.
+    @action(i=lambda self, s: [i for i in range(self.n) if s.sent[i] and not s.got[i]])
+    def receive(self, s: Mailbox, i: int) -> Mailbox:
+        return s.replace(got=put(s.got, i, True))
+
+    @invariant
+    def only_sent_is_received(self, s: Mailbox) -> bool:
+        """A message is received only after it was sent."""
+        return all(s.sent[i] or not s.got[i] for i in range(self.n))
+
+    @invariant
+    def not_all_received(self, s: Mailbox) -> bool:
+        """With ``forbid_all``: some message is still not received."""
+        return not (self.forbid_all and all(s.got))
+
+
+class Position(State):
+    x: Annotated[int, Range(0, 3)]
+
+
+class UnboundedChoice(Spec):
+    """Jumps ahead by one or two, choosing from a set built of the state's values.
+
+    Fine concretely (x = 0, 1, 2, 3: 4 states); a set of symbolic values has
+    no hash, so the z3 engine cannot enumerate this domain and says so.
+    """
+
+    def initial_states(self) -> Position:
+        return Position(0)
+
+    @action(to=lambda self, s: {s.x + 1, s.x + 2} if s.x < 2 else set())
+    def jump(self, s: Position, to: int) -> Position:
+        return s.replace(x=to)
+
+    @invariant
+    def in_range(self, s: Position) -> bool:
+        """Always true."""
+        return s.x <= 3

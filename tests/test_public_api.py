@@ -16,6 +16,7 @@ PUBLIC = [
     "BitSet",
     "CheckOptions",
     "CheckResult",
+    "Choice",
     "ExitCode",
     "Model",
     "ModelcheckError",
