@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import attrs
 
 from modelcheck.components import checked_components
-from modelcheck.errors import SpecError, SpecRuntimeError, closest
+from modelcheck.errors import SpecError, SpecRuntimeError, SpecWarning, closest
 from modelcheck.spec import (
     _ACTION_ATTR,
     _PROPERTY_ATTR,
@@ -597,6 +598,29 @@ def _actor_name(info: ActionInfo, family: str, args: tuple[tuple[str, Any], ...]
     return info.actor
 
 
+def _warn_if_empty(spec: Spec, family: str, info: ActionInfo, fixed: list[Any]) -> None:
+    # An empty fixed domain leaves the family with no instance: it can never
+    # run, and nothing else would say so (coverage lists instances only).
+    for (pname, domain), values in zip(info.domains, fixed, strict=False):
+        if values:
+            continue
+        given = (
+            f"range({domain}) with {domain}={spec.parameters[domain]!r}"
+            if isinstance(domain, str)
+            else "no values"
+        )
+        warnings.warn(
+            SpecWarning(
+                f"{type(spec).__name__}.{family}: the domain of {pname!r} is empty ({given}), "
+                f"so {family} has no instances and never runs. Check the parameters, or "
+                "make the domain a function of the state (lambda self, s: ...) if it should "
+                "be empty only in some states."
+            ),
+            stacklevel=3,
+        )
+        return
+
+
 def _actor_of(info: ActionInfo, family: str, names: list[str]) -> Callable[[Arguments], str | None]:
     # A step's actor from its arguments: only the declared parameters (not
     # Choice labels) reach a callable ``actor``.
@@ -625,6 +649,7 @@ def compile_spec(spec: Spec) -> Model:
             _domain_values(spec, name, n, d) if k is None else d
             for (n, d), k in zip(info.domains, kinds, strict=True)
         ]
+        _warn_if_empty(spec, name, info, domains[:split])
         bound = fn.__get__(spec, cls)
         for values in itertools.product(*domains[:split]):
             args = tuple(zip(names[:split], values, strict=True))
