@@ -23,6 +23,7 @@ from modelcheck.errors import (
 from modelcheck.model import ActionInstance, Model, PropertyDef, compile_spec
 from modelcheck.result import CheckResult, ExitCode, Statistics, Status, Verdict
 from modelcheck.spec import (
+    Choice,
     Spec,
     action,
     action_property,
@@ -41,6 +42,7 @@ __all__ = [
     "BitSet",
     "CheckOptions",
     "CheckResult",
+    "Choice",
     "ExitCode",
     "FrozenMap",
     "Model",

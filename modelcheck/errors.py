@@ -58,6 +58,10 @@ class PropertyViolation(ModelcheckError, AssertionError):
         self.trace = trace
 
 
+class SpecWarning(UserWarning):
+    """Something in a spec is legal but almost surely a mistake (e.g. an empty action domain)."""
+
+
 def closest(name: str, choices: Iterable[str]) -> str:
     """A " Did you mean ...?" suffix for an unknown ``name`` (empty if nothing is close)."""
     matches = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)

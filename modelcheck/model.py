@@ -12,6 +12,7 @@ import inspect
 import itertools
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -20,18 +21,22 @@ import attrs
 
 from modelcheck.components import checked_components
 from modelcheck.containers import canonical_key
-from modelcheck.errors import SpecError, SpecRuntimeError, closest
+from modelcheck.errors import SpecError, SpecRuntimeError, SpecWarning, closest
 from modelcheck.spec import (
     _ACTION_ATTR,
     _CONSTRAINT_ATTR,
     _PROPERTY_ATTR,
     ActionInfo,
+    Choice,
     PropertyInfo,
     PropertyKind,
     Spec,
 )
 from modelcheck.state import is_frozen_state, state_fields
-from modelcheck.trace import Step, Trace
+from modelcheck.trace import Step, Trace, encode_value
+
+#: The arguments of one step: ``((name, value), ...)`` in declaration order.
+Arguments = tuple[tuple[str, Any], ...]
 
 
 @attrs.frozen
@@ -40,11 +45,20 @@ class ActionInstance:
 
     ``call(state)`` returns the next state or ``None`` (deterministic
     actions), or an iterable of next states (nondeterministic ones).
+
+    A family whose domains depend on the state compiles into one instance
+    per value of its parameters *before* the first state-dependent one; the
+    rest (``chosen``) are chosen in each state, so such an instance is
+    nondeterministic for the engines.  Its steps, like those of a
+    nondeterministic action that yields :class:`~modelcheck.spec.Choice`
+    outcomes, carry more arguments than the instance: :meth:`moves` gives
+    them, and :meth:`Model.action_between` and :meth:`Model.find_action`
+    return the instance *specialised* to one step's arguments.
     """
 
     index: int
     family: str
-    args: tuple[tuple[str, Any], ...]
+    args: Arguments
     nondeterministic: bool
     call: Callable[[Any], Any] = attrs.field(repr=False, eq=False)
     actor: str | None = None
@@ -52,11 +66,22 @@ class ActionInstance:
     #: ``call(state)``; engines' hot loops use it to save a Python call for
     #: the common one-parameter family.
     fast: tuple[Callable[[Any, Any], Any], Any] = attrs.field(repr=False, eq=False, default=None)
+    #: Names of the parameters chosen per state (state-dependent domains).
+    chosen: tuple[str, ...] = ()
+    #: ``state -> [(arguments, next state), ...]`` for instances whose steps
+    #: are labelled beyond ``args``; ``None`` for plain ones.
+    labelled: Callable[[Any], list[tuple[Arguments, Any]]] | None = attrs.field(
+        repr=False, eq=False, default=None
+    )
+    #: ``arguments -> actor`` for the specialised instances of a labelled one.
+    actor_of: Callable[[Arguments], str | None] | None = attrs.field(
+        repr=False, eq=False, default=None
+    )
 
     @property
     def label(self) -> str:
-        """``family(name=value, ...)``, as shown in traces."""
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        """``family(name=value, ...)``, as shown in traces (``name=*`` when chosen per state)."""
+        inner = ", ".join([f"{k}={v!r}" for k, v in self.args] + [f"{k}=*" for k in self.chosen])
         return f"{self.family}({inner})"
 
     @property
@@ -73,8 +98,43 @@ class ActionInstance:
                     f"{self.family} is declared @action(nondeterministic=True) but returned "
                     f"None as {self.label}; return an empty list when it is not enabled."
                 )
-            return list(result)
+            return [t.state if type(t) is Choice else t for t in result]
         return [] if result is None else [result]
+
+    def moves(self, state: Any) -> list[tuple[Arguments, Any]]:
+        """Every ``(arguments, next state)`` step from ``state``, with each step's own arguments."""
+        if self.labelled is None:
+            return [(self.args, t) for t in self.successors(state)]
+        return self.labelled(state)
+
+    def specialise(self, arguments: Arguments) -> ActionInstance:
+        """This instance restricted to the steps whose arguments are ``arguments``.
+
+        ``arguments`` are the step's full arguments (this instance's, then the
+        chosen values and any :class:`~modelcheck.spec.Choice` labels).
+        """
+        if arguments == self.args:
+            return self
+        wanted = _encoded(arguments)
+
+        def call(state: Any) -> list[Any]:
+            return [t for a, t in self.moves(state) if _encoded(a) == wanted]
+
+        return ActionInstance(
+            index=self.index,
+            family=self.family,
+            args=arguments,
+            nondeterministic=True,
+            call=call,
+            actor=self.actor if self.actor_of is None else self.actor_of(arguments),
+            fast=(lambda s, _unused: call(s), None),
+        )
+
+
+def _encoded(arguments: Arguments) -> dict[str, Any]:
+    # Arguments read from a trace file compare with the spec's own by their
+    # JSON form (enum members and nested records decode to stand-ins).
+    return {k: encode_value(v) for k, v in arguments}
 
 
 @attrs.frozen
@@ -192,11 +252,31 @@ class Model:
         )
 
     def find_action(self, family: str, arguments: dict[str, Any]) -> ActionInstance | None:
-        """The action instance with this family and these arguments, if any."""
+        """The action instance with this family and these arguments, if any.
+
+        For a step of a state-dependent family (or a labelled nondeterministic
+        outcome) it is the instance specialised to those arguments: it is
+        enabled only where the values are in their domains.
+        """
         wanted = tuple(sorted(arguments.items()))
         for act in self.actions:
-            if act.family == family and tuple(sorted(act.args)) == wanted:
+            if act.family == family and not act.chosen and tuple(sorted(act.args)) == wanted:
                 return act
+        for act in self.actions:
+            if act.family != family or act.labelled is None:
+                continue
+            own = dict(act.args)
+            if any(
+                k not in arguments or _encoded(((k, v),)) != _encoded(((k, arguments[k]),))
+                for k, v in own.items()
+            ):
+                continue
+            if not set(act.chosen) <= set(arguments):
+                continue
+            extra = [k for k in act.chosen] + [
+                k for k in arguments if k not in own and k not in act.chosen
+            ]
+            return act.specialise((*act.args, *((k, arguments[k]) for k in extra)))
         return None
 
     def successors(self, state: Any) -> list[tuple[ActionInstance, Any]]:
@@ -212,9 +292,16 @@ class Model:
         reason: str = "",
     ) -> Trace:
         """The :class:`~modelcheck.trace.Trace` of a run: ``(action, next state)`` pairs."""
+        out = []
+        before = initial
+        for act, state in steps:
+            if act.labelled is not None:
+                act = self.step_action(act, before, state)
+            out.append(Step(act.family, act.args, state, act.actor))
+            before = state
         return Trace(
             initial,
-            tuple(Step(act.family, act.args, state, act.actor) for act, state in steps),
+            tuple(out),
             spec=self.name,
             parameters=dict(self.parameters),
             violates=violates,
@@ -223,11 +310,34 @@ class Model:
         )
 
     def action_between(self, before: Any, after: Any) -> ActionInstance:
-        """The first action (in declaration order) that leads from ``before`` to ``after``."""
+        """The first action (in declaration order) that leads from ``before`` to ``after``.
+
+        A step of a labelled instance (a state-dependent family, a
+        nondeterministic :class:`~modelcheck.spec.Choice`) comes back
+        specialised to the first arguments that give it, so its ``args`` are
+        the step's.
+        """
         for act in self.actions:
-            if after in act.successors(before):
-                return act
-        raise SpecError(
+            if act.labelled is None:
+                if after in act.successors(before):
+                    return act
+            else:
+                for args, nxt in act.labelled(before):
+                    if nxt == after:
+                        return act.specialise(args)
+        raise self._no_step(before, after)
+
+    def step_action(self, act: ActionInstance, before: Any, after: Any) -> ActionInstance:
+        """``act`` specialised to the arguments of its step from ``before`` to ``after``."""
+        if act.labelled is None:
+            return act
+        for args, nxt in act.labelled(before):
+            if nxt == after:
+                return act.specialise(args)
+        raise self._no_step(before, after)
+
+    def _no_step(self, before: Any, after: Any) -> SpecError:
+        return SpecError(
             f"{self.name}: no action leads from {before!r} to {after!r}; the spec's actions "
             "gave different results when re-run. Actions must be deterministic functions of "
             "the state (do not read clocks, random numbers or mutable globals)."
@@ -345,6 +455,50 @@ def _positional_names(fn: Callable[..., Any]) -> list[str]:
     ]
 
 
+def _state_dependent(
+    cls: type, family: str, pname: str, domain: Any, earlier: list[str]
+) -> tuple[str, ...] | None:
+    """The earlier parameters a state-dependent domain takes, or ``None`` for a spec-level one.
+
+    The rule: a function of one positional parameter gets the spec and is
+    computed once; a function of two or more gets the spec, the state and
+    then earlier parameters of the action by name, and is computed per state.
+    """
+    if isinstance(domain, str) or not callable(domain):
+        return None
+    try:
+        params = inspect.signature(domain).parameters.values()
+    except (TypeError, ValueError):
+        return None  # a builtin or class: called with the spec, as before
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    where = f"{cls.__name__}.{family}"
+    shapes = (
+        "lambda self: ... (computed once from the spec) or lambda self, s: ... (computed in "
+        "each state s"
+        + (
+            f"; add earlier parameters by name: lambda self, s, {earlier[0]}: ...)"
+            if earlier
+            else ")"
+        )
+    )
+    if not names:
+        raise SpecError(
+            f"{where}: the domain of {pname!r} is a function of no parameters; write {shapes}."
+        )
+    if len(names) == 1:
+        return None
+    unknown = [n for n in names[2:] if n not in earlier]
+    if unknown:
+        raise SpecError(
+            f"{where}: the domain of {pname!r} takes ({', '.join(names)}), but "
+            f"{', '.join(repr(n) for n in unknown)} "
+            f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of "
+            f"{family} declared before {pname!r} (those are: {', '.join(earlier) or 'none'}). "
+            f"A domain is {shapes}."
+        )
+    return tuple(names[2:])
+
+
 def _domain_values(spec: Spec, family: str, pname: str, domain: Any) -> list[Any]:
     cls = type(spec)
     where = f"{cls.__name__}.{family}"
@@ -363,14 +517,25 @@ def _domain_values(spec: Spec, family: str, pname: str, domain: Any) -> list[Any
                 "is not a non-negative int."
             )
         return list(range(value))
+    if isinstance(domain, int) and not isinstance(domain, bool):
+        if domain < 0:
+            raise SpecError(
+                f"{where}: the domain of {pname!r} is {domain}; an int domain n means "
+                "range(n), so give a non-negative int (or an iterable of values)."
+            )
+        return list(range(domain))  # @action(i=3): i in 0, 1, 2, as for a parameter's name
     try:
-        values = domain(spec) if callable(domain) else domain
-        if isinstance(values, frozenset | set):
-            # A set's order changes with PYTHONHASHSEED; action order must not.
-            values = sorted(values, key=canonical_key)
-        values = list(values)
+        values = list(_in_order(domain(spec) if callable(domain) else domain))
     except Exception as exc:
-        raise SpecError(f"{where}: computing the domain of {pname!r} failed: {exc!r}") from exc
+        hint = (
+            " A domain function of one parameter is given the spec; to choose from the state, "
+            "write lambda self, s: ... (see 'State-dependent choices' in the README)."
+            if callable(domain)
+            else ""
+        )
+        raise SpecError(
+            f"{where}: computing the domain of {pname!r} failed: {exc!r}.{hint}"
+        ) from exc
     for v in values:
         try:
             hash(v)
@@ -380,6 +545,129 @@ def _domain_values(spec: Spec, family: str, pname: str, domain: Any) -> list[Any
                 "use ints, strings or tuples."
             ) from None
     return values
+
+
+def _in_order(values: Any) -> Any:
+    # A set's iteration order depends on hash seeds (strings): enumerate it
+    # sorted so that searches and traces are the same on every run.
+    if isinstance(values, set | frozenset):
+        try:
+            return sorted(values, key=canonical_key)
+        except TypeError:  # a value canonical_key has no order for
+            return sorted(values, key=repr)
+    return values
+
+
+def _chooser(
+    spec: Spec,
+    family: str,
+    fixed: dict[str, Any],
+    rest: list[tuple[str, Any, tuple[str, ...] | None]],
+) -> Callable[[Any], list[tuple[Any, ...]]]:
+    """``state -> [values of the rest, ...]``: every choice of the per-state parameters.
+
+    ``rest`` holds ``(name, domain, earlier)`` in declaration order: a list of
+    values when ``earlier`` is ``None``, else a function of
+    ``(spec, state, *earlier)``.
+    """
+    where = f"{type(spec).__name__}.{family}"
+
+    def values_of(i: int, state: Any, bound: dict[str, Any]) -> Any:
+        name, domain, earlier = rest[i]
+        if earlier is None:
+            return domain
+        try:
+            produced = domain(spec, state, *(bound[n] for n in earlier))
+        except Exception as exc:
+            # Engines that explain a failure (the z3 engine) can say it was
+            # the domain, not the action's body, that failed.
+            if not hasattr(exc, "modelcheck_domain"):
+                exc.modelcheck_domain = name  # type: ignore[attr-defined]
+            raise
+        if produced is None or isinstance(produced, str):
+            raise SpecError(
+                f"{where}: the state-dependent domain of {name!r} returned {produced!r}; "
+                "return an iterable of values (an empty one when there is no choice)."
+            )
+        return _in_order(produced)
+
+    if len(rest) == 1:
+        return lambda state: [(v,) for v in values_of(0, state, fixed)]
+
+    def choices(state: Any) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        bound = dict(fixed)
+
+        def extend(i: int, acc: tuple[Any, ...]) -> None:
+            if i == len(rest):
+                out.append(acc)
+                return
+            for v in values_of(i, state, bound):
+                bound[rest[i][0]] = v
+                extend(i + 1, (*acc, v))
+
+        extend(0, ())
+        return out
+
+    return choices
+
+
+def _labelled_calls(
+    bound: Callable[..., Any],
+    family: str,
+    info: ActionInfo,
+    fixed: tuple[tuple[str, Any], ...],
+    choices: Callable[[Any], list[tuple[Any, ...]]] | None,
+    chosen: tuple[str, ...],
+) -> tuple[Callable[[Any], list[Any]] | None, Callable[[Any], list[tuple[Arguments, Any]]]]:
+    """``(call, labelled)`` of a state-dependent or nondeterministic instance.
+
+    ``call`` (``None`` for a plain nondeterministic instance, which keeps its
+    own) gives the next states; ``labelled`` the steps with their arguments.
+    """
+    prefix = tuple(v for _, v in fixed)
+    names = {*chosen, *(k for k, _ in fixed)}
+
+    def outcomes(state: Any, values: tuple[Any, ...]) -> list[Any]:
+        result = bound(state, *prefix, *values)
+        if not info.nondeterministic:
+            return [] if result is None else [result]
+        if result is None:
+            label = ", ".join(f"{k}={v!r}" for k, v in (*fixed, *zip(chosen, values, strict=True)))
+            raise SpecError(
+                f"{family} is declared @action(nondeterministic=True) but returned None as "
+                f"{family}({label}); return an empty list when it is not enabled."
+            )
+        return list(result)
+
+    def labelled(state: Any) -> list[tuple[Arguments, Any]]:
+        steps: list[tuple[Arguments, Any]] = []
+        for values in choices(state) if choices is not None else [()]:
+            args = (*fixed, *zip(chosen, values, strict=True))
+            for t in outcomes(state, values):
+                if type(t) is Choice:
+                    clash = [k for k, _ in t.labels if k in names]
+                    if clash:
+                        raise SpecError(
+                            f"{family} yielded a Choice labelled {clash[0]!r}, which is also "
+                            f"a parameter of {family}; give the label another name."
+                        )
+                    steps.append(((*args, *t.labels), t.state))
+                else:
+                    steps.append((args, t))
+        return steps
+
+    if choices is None:
+        return None, labelled
+
+    def call(state: Any) -> list[Any]:
+        out: list[Any] = []
+        for values in choices(state):
+            for t in outcomes(state, values):
+                out.append(t.state if type(t) is Choice else t)
+        return out
+
+    return call, labelled
 
 
 def _bind_action(
@@ -402,6 +690,35 @@ def _actor_name(info: ActionInfo, family: str, args: tuple[tuple[str, Any], ...]
     return info.actor
 
 
+def _warn_if_empty(spec: Spec, family: str, info: ActionInfo, fixed: list[Any]) -> None:
+    # An empty fixed domain leaves the family with no instance: it can never
+    # run, and nothing else would say so (coverage lists instances only).
+    for (pname, domain), values in zip(info.domains, fixed, strict=False):
+        if values:
+            continue
+        given = (
+            f"range({domain}) with {domain}={spec.parameters[domain]!r}"
+            if isinstance(domain, str)
+            else "no values"
+        )
+        warnings.warn(
+            SpecWarning(
+                f"{type(spec).__name__}.{family}: the domain of {pname!r} is empty ({given}), "
+                f"so {family} has no instances and never runs. Check the parameters, or "
+                "make the domain a function of the state (lambda self, s: ...) if it should "
+                "be empty only in some states."
+            ),
+            stacklevel=3,
+        )
+        return
+
+
+def _actor_of(info: ActionInfo, family: str, names: list[str]) -> Callable[[Arguments], str | None]:
+    # A step's actor from its arguments: only the declared parameters (not
+    # Choice labels) reach a callable ``actor``.
+    return lambda args: _actor_name(info, family, tuple((k, v) for k, v in args if k in names))
+
+
 def compile_spec(spec: Spec) -> Model:
     """Validate ``spec`` and build the :class:`Model` the engines use.
 
@@ -421,20 +738,51 @@ def compile_spec(spec: Spec) -> Model:
     instances: list[ActionInstance] = []
     for name, fn, info in scan.actions:
         names = [n for n, _ in info.domains]
-        domains = [_domain_values(spec, name, n, d) for n, d in info.domains]
+        kinds = [
+            _state_dependent(cls, name, n, d, names[:i]) for i, (n, d) in enumerate(info.domains)
+        ]
+        # Parameters before the first state-dependent one are fixed per
+        # instance (the fast path); the rest are chosen in each state.
+        split = next((i for i, k in enumerate(kinds) if k is not None), len(names))
+        domains = [
+            _domain_values(spec, name, n, d) if k is None else d
+            for (n, d), k in zip(info.domains, kinds, strict=True)
+        ]
+        _warn_if_empty(spec, name, info, domains[:split])
         bound = fn.__get__(spec, cls)
-        for values in itertools.product(*domains):
-            args = tuple(zip(names, values, strict=True))
+        for values in itertools.product(*domains[:split]):
+            args = tuple(zip(names[:split], values, strict=True))
+            chosen = tuple(names[split:])
             call, fast = _bind_action(bound, values)
+            labelled = None
+            if chosen or info.nondeterministic:
+                choices = (
+                    _chooser(
+                        spec,
+                        name,
+                        dict(args),
+                        [(n, domains[i], kinds[i]) for i, n in enumerate(names) if i >= split],
+                    )
+                    if chosen
+                    else None
+                )
+                own_call, labelled = _labelled_calls(bound, name, info, args, choices, chosen)
+                if own_call is not None:
+                    call, fast = own_call, (lambda s, _unused, c=own_call: c(s), None)
             instances.append(
                 ActionInstance(
                     index=len(instances),
                     family=name,
                     args=args,
-                    nondeterministic=info.nondeterministic,
+                    nondeterministic=info.nondeterministic or bool(chosen),
                     call=call,
-                    actor=_actor_name(info, name, args),
+                    actor=None
+                    if chosen and callable(info.actor)
+                    else _actor_name(info, name, args),
                     fast=fast,
+                    chosen=chosen,
+                    labelled=labelled,
+                    actor_of=_actor_of(info, name, names),
                 )
             )
     initial = _initial_states(spec)

@@ -81,6 +81,16 @@ class ActionCoverage:
     family: str
     enabled: int
     fired: int
+    #: For an instance whose steps carry more arguments than it has (a
+    #: state-dependent choice, a nondeterministic ``Choice`` label): each
+    #: distinct tuple of those extra arguments seen on a step, in the order
+    #: the search first took it.
+    values: tuple[tuple[tuple[str, Any], ...], ...] = ()
+
+    @property
+    def value_labels(self) -> tuple[str, ...]:
+        """``name=value, ...`` for each entry of :attr:`values`."""
+        return tuple(", ".join(f"{k}={v!r}" for k, v in args) for args in self.values)
 
 
 @attrs.frozen

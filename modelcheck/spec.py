@@ -17,9 +17,12 @@ import attrs
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: How an action parameter's domain may be given: the name of an ``int`` spec
-#: parameter (meaning ``range(value)``), a fixed iterable, or a function of
-#: the spec returning an iterable.
-Domain = str | Iterable[Any] | Callable[[Any], Iterable[Any]]
+#: parameter (meaning ``range(value)``), a fixed iterable, a function of the
+#: spec returning an iterable (``lambda self: ...``, computed once), or a
+#: function of the spec, the state and earlier parameters by name
+#: (``lambda self, s: ...``, ``lambda self, s, r: ...``, computed in each
+#: state).  The number of positional parameters tells the two kinds apart.
+Domain = str | Iterable[Any] | Callable[..., Iterable[Any]]
 
 PropertyKind = Literal["invariant", "action", "terminal", "recoverable", "reachable"]
 
@@ -68,9 +71,17 @@ def action(
         @action(e="enactors")            # e in range(self.enactors)
         def pickup(self, s, e): ...
 
+    A domain may depend on the state (and on parameters declared before it):
+    a function of two or more positional parameters is called per state with
+    the spec, the state and those earlier parameters by name::
+
+        @action(m=lambda self, s: s.msgs)   # m in the messages of this state
+        def recv(self, s, m): ...
+
     It returns the next state, or ``None`` when the action is not enabled.
     With ``nondeterministic=True`` it instead returns an iterable of next
-    states (empty when disabled).  ``actor`` names who performs the action in
+    states (empty when disabled); an item may be a :class:`Choice` to name
+    the branch it took in traces.  ``actor`` names who performs the action in
     diagrams (a string, or a function of the action's arguments).
     """
 
@@ -83,6 +94,27 @@ def action(
             raise TypeError("use @action or @action(...), not both")
         return mark(_fn)
     return mark
+
+
+class Choice:
+    """One outcome of a nondeterministic action, with the choice that produced it.
+
+    ``yield Choice(next_state, outcome="lost")`` from an
+    ``@action(nondeterministic=True)`` method makes the step read
+    ``send(outcome='lost')`` in every trace, and lets ``replay`` re-take that
+    branch.  The labels are keyword arguments with hashable values; a plain
+    state (no :class:`Choice`) still works and shows no label.
+    """
+
+    __slots__ = ("labels", "state")
+
+    def __init__(self, state: Any, /, **labels: Any) -> None:
+        self.state = state
+        self.labels: tuple[tuple[str, Any], ...] = tuple(labels.items())
+
+    def __repr__(self) -> str:
+        inner = "".join(f", {k}={v!r}" for k, v in self.labels)
+        return f"Choice({self.state!r}{inner})"
 
 
 def _property_decorator(kind: PropertyKind) -> Callable[..., Any]:

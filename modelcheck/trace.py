@@ -560,6 +560,7 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
                 False,
                 n - 1,
                 f"step {n}: {step.label} is not enabled in the state before it."
+                + _offered(model, act, current)
                 + _changed_parameters(model, trace),
             )
         wanted = encode_state(step.state)
@@ -601,6 +602,19 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
             f"({detail}); the spec may have been fixed since the trace was saved"
         )
     return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails)
+
+
+def _offered(model: Model, act: Any, state: Any) -> str:
+    # A step whose values are chosen per state: say which values the state offered.
+    base = model.actions[act.index]
+    if base.labelled is None or act is base:
+        return ""
+    family = base.family
+    offered = sorted({", ".join(f"{k}={v!r}" for k, v in args) for args, _ in base.moves(state)})
+    if not offered:
+        return f" In that state no {base.label} step is possible."
+    shown = "; ".join(f"{family}({o})" for o in offered[:6])
+    return f" In that state {base.label} can take: {shown}{'; ...' if len(offered) > 6 else ''}."
 
 
 def _initial_of(model: Model, trace: Trace) -> Any:

@@ -136,3 +136,42 @@ def test_a_trace_with_other_fields_is_called_another_spec_or_version(lock_trace,
     assert result.exit_code == 2
     assert "Its state has other fields (missing: value; not in Counter: owner, pc)" in result.stderr
     assert "parameters used" not in result.stderr
+
+
+class Cells(State):
+    cells: tuple[int, ...]
+
+
+class IntDomain(Spec):
+    size: int = 3
+
+    def initial_states(self):
+        return Cells((0,) * self.size)
+
+    @action(i=3)  # was: "'int' object is not iterable"
+    def fill(self, s, i):
+        return None if s.cells[i] else s.replace(cells=(*s.cells[:i], 1, *s.cells[i + 1 :]))
+
+    @invariant
+    def never_full(self, s):
+        return 0 in s.cells
+
+
+def test_an_int_domain_means_range_of_it():
+    from modelcheck import compile_spec
+
+    model = compile_spec(IntDomain())
+    assert [a.label for a in model.actions] == ["fill(i=0)", "fill(i=1)", "fill(i=2)"]
+    assert check(IntDomain()).statistics.states == 8
+
+
+def test_a_negative_int_domain_says_what_to_write():
+    from modelcheck import SpecError, compile_spec
+
+    class Negative(IntDomain):
+        @action(i=-1)
+        def fill(self, s, i):
+            return None
+
+    with pytest.raises(SpecError, match=r"an int domain n means range\(n\)"):
+        compile_spec(Negative())

@@ -17,6 +17,7 @@ PUBLIC = [
     "BitSet",
     "CheckOptions",
     "CheckResult",
+    "Choice",
     "ExitCode",
     "FrozenMap",
     "Model",

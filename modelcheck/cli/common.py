@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from modelcheck.engines.bfs import Progress
-from modelcheck.errors import ModelcheckError, SpecRuntimeError
+from modelcheck.errors import ModelcheckError, SpecRuntimeError, SpecWarning
 from modelcheck.result import ExitCode
 from modelcheck.trace import Trace, save_trace, write_text_atomic
 
@@ -27,7 +28,28 @@ def err(text: str) -> None:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn modelcheck errors into one clear message on stderr and exit code 2."""
+    """Turn modelcheck errors into one clear message on stderr and exit code 2.
+
+    Warnings about the spec (:class:`~modelcheck.errors.SpecWarning`) are
+    printed to stderr as ``warning: ...`` lines as they occur.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SpecWarning)
+        shown = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, SpecWarning):
+                err(f"warning: {message}")
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        with _errors_reported():
+            yield
+
+
+@contextmanager
+def _errors_reported() -> Iterator[None]:
     try:
         yield
     except ModelcheckError as exc:

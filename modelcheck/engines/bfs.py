@@ -329,7 +329,11 @@ def check(
 
     try:
         verdicts = [verdict(prop, complete) for prop in props]
-        coverage = _coverage(model, edge_offsets, edge_actions) if options.coverage else ()
+        coverage = (
+            _coverage(model, states, ids, edge_offsets, edge_targets, edge_actions)
+            if options.coverage
+            else ()
+        )
     except KeyboardInterrupt:
         # Ctrl-C during the analyses after the search (recoverability takes
         # seconds on large graphs) still ends with what was found: the
@@ -350,19 +354,41 @@ def check(
     )
 
 
-def _coverage(model: Model, offsets: list[int], actions: list[int]) -> tuple[ActionCoverage, ...]:
+def _coverage(
+    model: Model,
+    states: list[Any],
+    ids: dict[Any, int],
+    offsets: list[int],
+    targets: list[int],
+    actions: list[int],
+) -> tuple[ActionCoverage, ...]:
     fired = [0] * len(model.actions)
     enabled = [0] * len(model.actions)
+    # Extra arguments seen per labelled instance (the graph keeps only the
+    # instance of each edge, so its steps are re-run where it fired).
+    values: list[dict[Any, None]] = [{} for _ in model.actions]
     for source in range(len(offsets) - 1):
-        seen_here = set()
+        seen_here: dict[int, set[int]] = {}
         for pos in range(offsets[source], offsets[source + 1]):
             k = actions[pos]
             fired[k] += 1
-            seen_here.add(k)
-        for k in seen_here:
+            seen_here.setdefault(k, set()).add(targets[pos])
+        for k, reached in seen_here.items():
             enabled[k] += 1
+            act = model.actions[k]
+            if act.labelled is not None:
+                for args, nxt in act.labelled(states[source]):
+                    if ids.get(nxt) in reached:
+                        values[k].setdefault(args[len(act.args) :], None)
     return tuple(
-        ActionCoverage(a.label, a.family, enabled[a.index], fired[a.index]) for a in model.actions
+        ActionCoverage(
+            a.label,
+            a.family,
+            enabled[a.index],
+            fired[a.index],
+            tuple(v for v in values[a.index] if v),
+        )
+        for a in model.actions
     )
 
 

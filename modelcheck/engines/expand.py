@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from modelcheck.model import ActionInstance
+from modelcheck.spec import Choice
 
 #: Beyond this many action instances the loop calls them from a table rather
 #: than one line each (the source, and its compile time, would grow without
@@ -129,6 +130,7 @@ def generate(
         "_ChunkAborted": ChunkAborted,
         "_BaseException": BaseException,
         "_max_states": shape.max_states,
+        "_Choice": Choice,
     }
     if witnesses:
         assert witnessed is not None
@@ -236,6 +238,9 @@ def generate(
             env[f"_f{k}"], env[f"_a{k}"] = act.fast
             if act.nondeterministic:
                 emit(body, f"for t in _f{k}(s, _a{k}):")
+                if not act.chosen:  # the spec's own iterable: it may hold Choice outcomes
+                    emit(body + 1, "if t.__class__ is _Choice:")
+                    emit(body + 2, "t = t.state")
                 admit(body + 1, str(k))
             else:
                 emit(body, f"t = _f{k}(s, _a{k})")
@@ -251,6 +256,8 @@ def generate(
         admit(body + 1, "k")
         emit(body, "for k, f, a in _nondet:")
         emit(body + 1, "for t in f(s, a):")
+        emit(body + 2, "if t.__class__ is _Choice:")
+        emit(body + 3, "t = t.state")
         admit(body + 2, "k")
     if terminals:
         emit(body, "if n == before:")

@@ -290,7 +290,7 @@ def _walk(
             options: list[tuple[ActionInstance, Any]] = []
             for act, f, arg in table:
                 if act.nondeterministic:
-                    options.extend((act, t) for t in f(state, arg))
+                    options.extend((act, t) for t in act.successors(state))
                 else:
                     t = f(state, arg)
                     if t is not None:

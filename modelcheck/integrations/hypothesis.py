@@ -144,7 +144,11 @@ class SpecMachine(RuleBasedStateMachine):
             return
         for act in self.model.actions:
             try:
-                successors = act.successors(self.state)
+                # A labelled instance (values chosen from the state, Choice
+                # outcomes) keeps each step's own arguments.
+                successors = (
+                    act.successors(self.state) if act.labelled is None else act.moves(self.state)
+                )
             except Exception as exc:
                 raise SpecRuntimeError(
                     f"{self.model.name}.{act.family} raised {type(exc).__name__}: {exc} when "
@@ -192,6 +196,8 @@ def _family_rule(family: str, labels: list[str]) -> Any:
         else:
             label = data.draw(domain.filter(enabled.__contains__), label=family)
         act, successors = enabled[label]
+        if act.labelled is not None:
+            act, successors = _draw_move(data, act, successors)
         nxt = (
             successors[0]
             if len(successors) == 1
@@ -202,6 +208,19 @@ def _family_rule(family: str, labels: list[str]) -> Any:
     fire.__name__ = family if family not in _RESERVED else f"{family}_action"
     fire.__doc__ = f"Fire one enabled member of the action family {family!r}."
     return precondition(lambda self: family in self._enabled)(rule(data=st.data())(fire))
+
+
+def _draw_move(
+    data: st.DataObject, act: ActionInstance, moves: list[tuple[Any, Any]]
+) -> tuple[ActionInstance, list[Any]]:
+    """Draw a step's arguments from those the state offers; the instance specialised to them."""
+    offered = list(dict.fromkeys(args for args, _ in moves))
+    args = (
+        offered[0]
+        if len(offered) == 1
+        else data.draw(st.sampled_from(offered), label=f"{act.label} chooses")
+    )
+    return act.specialise(args), [t for a, t in moves if a == args]
 
 
 def _no_action_enabled(self: SpecMachine) -> None:

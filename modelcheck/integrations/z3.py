@@ -1061,10 +1061,18 @@ class Encoding:
             paths = _Paths(self.wf)
 
             def run(act: ActionInstance = act) -> list[Any]:
-                result = act.call(pre_state)
-                if act.nondeterministic:
-                    return list(result)
-                return [] if result is None else [result]
+                try:
+                    return act.successors(pre_state)  # Choice outcomes unwrapped
+                except SubsetError as exc:
+                    name = getattr(exc, "modelcheck_domain", None)
+                    if name is None:
+                        raise
+                    raise SubsetError(
+                        f"{exc}; the domain of {name!r} is chosen in each state, and bmc and "
+                        "prove need it bounded: build it from a fixed range filtered by the "
+                        f"state (lambda self, s: [v for v in range(N) if <condition on s>]) "
+                        "or as range() of a field with a declared Range"
+                    ) from None
 
             for cond, successors in paths.run(run, what):
                 if successors:
@@ -1252,7 +1260,10 @@ def _trace(
         act = model.actions[index]
         wanted = enc.decode(solution, states[j + 1])
         successors = act.successors(current)
-        if wanted not in successors:
+        if wanted in successors:
+            # A state-dependent choice or Choice outcome: the step's own arguments.
+            act = model.step_action(act, current, wanted)
+        else:
             raise SpecError(
                 f"{model.name}: z3 says step {j + 1}, {act.label}, leads from {current!r} to "
                 f"{wanted!r}, but the spec's code gives {successors!r}. The concrete and "

@@ -270,6 +270,12 @@ def _coverage(result: CheckResult) -> str:
     rows = "".join(
         f"<tr{never if c.enabled == 0 else ''}><td>{escape(c.label)}</td>"
         f"<td>{c.enabled:,}</td><td>{c.fired:,}</td></tr>"
+        + (
+            f'<tr class="values"><td colspan="3">took: {escape("; ".join(c.value_labels))}'
+            "</td></tr>"
+            if c.values
+            else ""
+        )
         for c in result.coverage
     )
     warnings = "".join(

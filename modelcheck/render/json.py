@@ -51,7 +51,18 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
         **(
             {
                 "coverage": [
-                    {"action": c.label, "family": c.family, "enabled": c.enabled, "fired": c.fired}
+                    {
+                        "action": c.label,
+                        "family": c.family,
+                        "enabled": c.enabled,
+                        "fired": c.fired,
+                        # The values chosen per state (or Choice labels), when any.
+                        **(
+                            {"values": [{k: encode_value(v) for k, v in a} for a in c.values]}
+                            if c.values
+                            else {}
+                        ),
+                    }
                     for c in result.coverage
                 ]
             }

@@ -227,6 +227,10 @@ def render_coverage(result: CheckResult) -> str:
         f"  {'action'.ljust(w_label)}  {'enabled'.rjust(w_en)}  {'fired'.rjust(w_fi)}",
     ]
     lines.extend(f"  {a.ljust(w_label)}  {e.rjust(w_en)}  {f.rjust(w_fi)}" for a, e, f in rows)
+    # Instances that choose values per state: which values their steps took.
+    lines.extend(
+        f"  {c.label} took: {'; '.join(c.value_labels)}" for c in result.coverage if c.values
+    )
     never = [c.label for c in result.coverage if c.enabled == 0]
     if never and not result.complete:
         lines.append(
