@@ -24,6 +24,11 @@ ROOT = HERE.parent
 
 CASES = {
     "two_phase rms=7": ("two_phase", "TwoPhase", {"rms": 7}),
+    "two_phase rms=7, TM receive chosen from the state": (
+        "two_phase_choose",
+        "TwoPhaseChoose",
+        {"rms": 7},
+    ),
     "lamport_mutex procs=3 max_clock=8": (
         "lamport_mutex",
         "LamportMutex",

@@ -547,6 +547,22 @@ def _domain_values(spec: Spec, family: str, pname: str, domain: Any) -> list[Any
     return values
 
 
+def _canonical_order(values: Any) -> list[Any]:
+    """A state-dependent domain's values in the one canonical order, without repeats.
+
+    Which value an existential choice tries first only decides which of
+    several shortest traces is found first; sorting makes that the same on
+    every run even when the spec builds the domain by iterating a set
+    (``[m[1] for m in s.msgs]``), whose order changes with ``PYTHONHASHSEED``.
+    Values with no canonical order keep the order the spec gave.
+    """
+    unique = list(dict.fromkeys(values))
+    try:
+        return sorted(unique, key=canonical_key)
+    except TypeError:
+        return unique
+
+
 def _in_order(values: Any) -> Any:
     # A set's iteration order depends on hash seeds (strings): enumerate it
     # sorted so that searches and traces are the same on every run.
@@ -589,7 +605,7 @@ def _chooser(
                 f"{where}: the state-dependent domain of {name!r} returned {produced!r}; "
                 "return an iterable of values (an empty one when there is no choice)."
             )
-        return _in_order(produced)
+        return _canonical_order(produced)
 
     if len(rest) == 1:
         return lambda state: [(v,) for v in values_of(0, state, fixed)]

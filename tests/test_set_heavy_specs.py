@@ -64,3 +64,11 @@ def test_lamport_mutex_counts_agree_with_a_hand_written_bfs(procs, max_clock):
     st = result.statistics
     assert result.ok
     assert (st.states, st.constrained, st.transitions) == hand_bfs(spec)
+
+
+@pytest.mark.parametrize("rms", [3, 5])
+def test_choosing_the_message_from_the_state_gives_the_same_state_space(rms):
+    from two_phase_choose import TwoPhaseChoose
+
+    a, b = check(TwoPhase(rms=rms)).statistics, check(TwoPhaseChoose(rms=rms)).statistics
+    assert (a.states, a.transitions, a.depth) == (b.states, b.transitions, b.depth)
