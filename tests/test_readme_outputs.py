@@ -194,3 +194,45 @@ def test_the_spec_excerpt_is_the_spec():
     source = (ROOT / "specs" / "dns_race.py").read_text(encoding="utf-8")
     body = excerpt.split("\n", 1)[1]
     assert body in source
+
+
+#: README commands too slow for the suite, and where they are checked instead.
+SLOW = {
+    "modelcheck prove specs/dns_race.py -p check_at_apply=true": "timed in the README (89 s)",
+    "modelcheck simulate specs/dns_race.py -p enactors=6": "test_the_simulate_output_...",
+}
+
+
+def bash_commands() -> list[str]:
+    """Every ``modelcheck ...`` line of the README's bash blocks, continuations joined."""
+    lines = []
+    for kind, body, _, _ in BLOCKS:
+        if kind != "bash":
+            continue
+        text = body.replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if "modelcheck " in line:
+                lines.append(line[line.index("modelcheck ") :])
+    return lines
+
+
+def test_every_readme_command_runs_with_a_documented_exit_code(tmp_path):
+    """Run in one folder, the lines that make files (init, --trace-dir) first."""
+    ran = 0
+    makers_first = sorted(
+        bash_commands(),
+        key=lambda c: 0 if "--trace-dir" in c or c.startswith("modelcheck init") else 1,
+    )
+    for line in makers_first:
+        if any(line.startswith(slow) for slow in SLOW):
+            continue
+        command = line.split(" > ", 1)[0]  # the shell redirect is not the command's
+        args = shlex.split(command)[1:]
+        args = [str(ROOT / a) if a.startswith("specs/") else a for a in args]
+        with contextlib.chdir(tmp_path):
+            result = CliRunner().invoke(app, args)
+        assert "Traceback" not in result.output, line
+        assert result.exit_code in (0, 1), f"{line}: exit {result.exit_code}\n{result.stderr}"
+        ran += 1
+    assert ran >= 10
