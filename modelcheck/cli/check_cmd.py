@@ -21,6 +21,7 @@ from modelcheck.cli.common import (
     TraceDirOpt,
     check_report_paths,
     err,
+    memory_limit_bytes,
     output_path,
     reported_errors,
     save_counterexamples,
@@ -58,6 +59,14 @@ def check_command(
         float | None, typer.Option(min=0.001, metavar="SECONDS", help="Stop after this long.")
     ] = None,
     stop_at_first: Annotated[bool, typer.Option(help="Stop at the first violation.")] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SIZE",
+            help="Stop cleanly (exit 3, partial result) past this much memory, e.g. 8G; "
+            "default 90% of what is available at the start; none for no limit.",
+        ),
+    ] = None,
     json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
     output_format: Annotated[
@@ -101,6 +110,7 @@ def check_command(
             time_limit=time_limit,
             stop_at_first=stop_at_first,
             coverage=coverage,
+            memory_limit=memory_limit_bytes(memory_limit),
         )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)

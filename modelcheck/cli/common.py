@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -282,3 +283,38 @@ SarifOpt = Annotated[
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress line and no trace tables.")
 ]
+
+
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def memory_limit_bytes(text: str | None) -> int | None:
+    """``--memory-limit``: ``8G``, ``500M``, ``1.5G``, plain bytes, or ``none``.
+
+    Omitted, the limit is 90% of what the machine could give this process
+    when the run starts (its resident memory plus the kernel's MemAvailable),
+    so a search stops with its partial result before the kernel kills it.
+    """
+    if text is None:
+        return _default_memory_limit()
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if match is None or float(match.group(1)) <= 0:
+        raise ModelcheckError(
+            f"--memory-limit {text}: not a size; write a number with an optional unit, "
+            "e.g. 8G, 500M or 1.5G (K, M, G, T are powers of 1024), or none for no limit."
+        )
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def _default_memory_limit() -> int | None:
+    from modelcheck.engines.bfs import resident_memory_bytes
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo if ":" in line)
+        available = int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None  # not Linux: no default limit
+    return int(0.9 * (available + resident_memory_bytes()))

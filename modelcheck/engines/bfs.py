@@ -65,9 +65,12 @@ class CheckOptions:
     #: Count, per action instance, the states it was enabled in and the steps
     #: it took (keeps the state graph, so it costs memory).
     coverage: bool = False
+    #: Stop cleanly (``stopped_by="memory_limit"``) once the process's resident
+    #: memory passes this many bytes; checked every ``progress_every`` states.
+    memory_limit: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        for name in ("max_states", "max_depth", "progress_every"):
+        for name in ("max_states", "max_depth", "progress_every", "memory_limit"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -103,6 +106,15 @@ def peak_memory_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def resident_memory_bytes() -> int:
+    """This process's resident memory now (Linux); elsewhere its peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return peak_memory_bytes()
+
+
 def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     if names is None:
         return list(model.properties)
@@ -112,6 +124,8 @@ def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
 #: ``stopped_by`` when Python could not get memory for the search: the result
 #: is partial, like one stopped by a limit, and says so.
 OUT_OF_MEMORY = "out_of_memory"
+#: ``stopped_by`` when the process passed ``CheckOptions.memory_limit``.
+MEMORY_LIMIT = "memory_limit"
 
 
 def check(
@@ -158,6 +172,7 @@ def check(
     max_depth = options.max_depth if options.max_depth is not None else sys.maxsize
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     every = options.progress_every
+    memory_limit = options.memory_limit
 
     def loop(frontier: bool) -> ChunkFunction:
         # The hot loop for the properties still unsettled (see expand.py).
@@ -270,6 +285,8 @@ def check(
                 gc.collect(0)
                 if deadline is not None and time.monotonic() > deadline:
                     raise StopSearch("time_limit")
+                if memory_limit is not None and resident_memory_bytes() > memory_limit:
+                    raise StopSearch(MEMORY_LIMIT)
                 if progress is not None:
                     progress(
                         Progress(

@@ -184,11 +184,17 @@ def render_summary(result: CheckResult) -> str:
         f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
         "",
     ]
-    if result.stopped_by == "out_of_memory":
+    if result.stopped_by in ("out_of_memory", "memory_limit"):
+        ran_out = (
+            "ran out of memory"
+            if result.stopped_by == "out_of_memory"
+            else "reached its memory limit (--memory-limit)"
+        )
         lines[-1:-1] = [
-            f"The search ran out of memory after {st.states:,} states; what it found so far is "
+            f"The search {ran_out} after {st.states:,} states; what it found so far is "
             "below. To go further, bound the search (--max-states, --max-depth), check smaller "
-            "parameters, or use a machine with more memory."
+            "parameters, or use a machine with more memory"
+            + (" (or raise --memory-limit)." if result.stopped_by == "memory_limit" else ".")
         ]
     w_name = max([len("property"), *(len(v.property) for v in result.verdicts)])
     w_kind = max([len("kind"), *(len(v.kind) for v in result.verdicts)])
