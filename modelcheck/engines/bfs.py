@@ -35,16 +35,14 @@ from typing import Any
 
 import attrs
 
-from modelcheck.engines.diagnose import diagnose
+from modelcheck.engines.diagnose import diagnose, property_error
 from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
 from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
-from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import Model, PropertyDef
-from modelcheck.properties import describe_state, explain, satisfied
+from modelcheck.properties import explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
 from modelcheck.trace import Step
-from modelcheck.wording import n_steps
 
 
 @attrs.frozen
@@ -216,22 +214,10 @@ def check(
                     continue
                 try:
                     value = prop.holds(t)
-                except SpecError as exc:
-                    trace = path_to(model, parents, t)
-                    raise SpecRuntimeError(
-                        f"{exc}, in a state outside the constraint reached in "
-                        f"{n_steps(len(trace))} (the trace is attached). "
-                        f"State: {describe_state(t)}",
-                        trace,
-                    ) from None
                 except Exception as exc:
                     trace = path_to(model, parents, t)
-                    raise SpecRuntimeError(
-                        f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} "
-                        f"in a state outside the constraint reached in {n_steps(len(trace))} "
-                        f"(the trace is attached). State: {describe_state(t)}",
-                        trace,
-                    ) from exc
+                    where = "a state outside the constraint"
+                    raise property_error(model, prop, exc, trace, t, where) from exc
                 if prop.kind == "reachable" and value:
                     witnessed.setdefault(prop.name, t)
                 elif prop.kind == "invariant" and not value:
@@ -466,20 +452,8 @@ def _recoverability(
     for state in states:
         try:
             good.append(prop.holds(state))
-        except SpecError as exc:
-            path = path_to(model, index, state)
-            raise SpecRuntimeError(
-                f"{exc}, in a state reached in {n_steps(len(path))} (the trace is attached). "
-                f"State: {describe_state(state)}",
-                path,
-            ) from None
         except Exception as exc:
-            raise SpecRuntimeError(
-                f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} in a "
-                f"state reached in {n_steps(len(path_to(model, index, state)))} (the trace is "
-                f"attached). State: {describe_state(state)}",
-                path_to(model, index, state),
-            ) from exc
+            raise property_error(model, prop, exc, path_to(model, index, state), state) from exc
     bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
     if not bad:
         return Verdict(prop.name, prop.kind, Status.HOLDS)

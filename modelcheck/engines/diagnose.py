@@ -12,8 +12,9 @@ from typing import Any
 
 from modelcheck.engines.parents import path_to
 from modelcheck.errors import SpecError, SpecRuntimeError
-from modelcheck.model import ActionInstance, Model, check_state
+from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
 from modelcheck.properties import describe_state
+from modelcheck.trace import Trace
 from modelcheck.wording import n_steps
 
 
@@ -63,7 +64,7 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
                 return SpecRuntimeError(
                     f"constraint {model.name}.{con.name} raised {type(inner).__name__}: {inner} "
                     f"at {_raised_at(inner)} on the state {act.label} leads to from {where} "
-                    f"(reached in {len(trace) if trace else 0} steps; the trace is attached). "
+                    f"(reached in {n_steps(len(trace) if trace else 0)}; the trace is attached). "
                     f"State: {_state_text(t)}",
                     trace,
                 )
@@ -74,23 +75,36 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
             elif prop.kind == "action":
                 for t in model.successors(s):
                     prop.holds(s, t[1])
-        except SpecError as not_bool:
-            return SpecRuntimeError(
-                f"{not_bool}, in a state reached in {n_steps(len(trace) if trace else 0)} (the "
-                f"trace is attached). State: {_state_text(s)}",
-                trace,
-            )
         except Exception as inner:
-            return SpecRuntimeError(
-                f"property {model.name}.{prop.name} raised {type(inner).__name__}: {inner} "
-                f"at {_raised_at(inner)} in a state reached in "
-                f"{n_steps(len(trace) if trace else 0)} (the trace is attached). "
-                f"State: {_state_text(s)}",
-                trace,
-            )
+            return property_error(model, prop, inner, trace, s)
     return SpecRuntimeError(
         f"{model.name}: the search failed with {type(exc).__name__}: {exc}", trace
     )
+
+
+def property_error(
+    model: Model,
+    prop: PropertyDef,
+    exc: Exception,
+    trace: Trace | None,
+    state: Any,
+    where: str = "a state",
+) -> SpecRuntimeError:
+    """A property that raised ``exc`` on ``state`` (reached by ``trace``), as a spec error.
+
+    A :class:`SpecError` is the property's own fault already named (a result
+    that is not a bool); anything else is an exception from its code, named
+    with the line that raised it.
+    """
+    steps = n_steps(len(trace) if trace else 0)
+    if isinstance(exc, SpecError):
+        head = f"{exc}, in {where} reached in {steps}"
+    else:
+        head = (
+            f"property {model.name}.{prop.name} raised {type(exc).__name__}: {exc} at "
+            f"{_raised_at(exc)} in {where} reached in {steps}"
+        )
+    return SpecRuntimeError(f"{head} (the trace is attached). State: {_state_text(state)}", trace)
 
 
 def _raised_at(exc: BaseException) -> str:
