@@ -225,21 +225,25 @@ FieldType = IntType | BoolType | EnumType | BitsType | TupleType | MapType | Bag
 _MARKERS = (Range, OneOf, Bits, Each, MapOf, BagOf)
 
 
+def _parameter(spec: Any, name: str, where: str, what: str) -> Any:
+    """The value of spec parameter ``name`` (``what`` names it in the error)."""
+    params = spec.parameters
+    if name not in params:
+        from modelcheck.errors import closest
+
+        raise SubsetError(
+            f"{where}: {what} is not a parameter of {type(spec).__name__}.{closest(name, params)}"
+        )
+    return params[name]
+
+
 def _bound(spec: Any, value: Bound, where: str) -> int:
     if isinstance(value, bool):
         raise SubsetError(f"{where}: a bound must be an int, a parameter name or a function")
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        params = spec.parameters
-        if value not in params:
-            from modelcheck.errors import closest
-
-            raise SubsetError(
-                f"{where}: the bound {value!r} is not a parameter of "
-                f"{type(spec).__name__}.{closest(value, params)}"
-            )
-        result = params[value]
+        result = _parameter(spec, value, where, f"the bound {value!r}")
     else:
         result = value(spec)
     if not isinstance(result, int) or isinstance(result, bool):
@@ -252,15 +256,7 @@ def _finite(spec: Any, value: Finite, where: str) -> tuple[Any, ...]:
     from modelcheck.containers import canonical_key
 
     if isinstance(value, str):
-        params = spec.parameters
-        if value not in params:
-            from modelcheck.errors import closest
-
-            raise SubsetError(
-                f"{where}: {value!r} is not a parameter of "
-                f"{type(spec).__name__}.{closest(value, params)}"
-            )
-        value = params[value]
+        value = _parameter(spec, value, where, repr(value))
         if isinstance(value, int) and not isinstance(value, bool):
             value = range(value)
     elif callable(value):
