@@ -94,10 +94,7 @@ class ActionInstance:
         result = self.call(state)
         if self.nondeterministic:
             if result is None:
-                raise SpecError(
-                    f"{self.family} is declared @action(nondeterministic=True) but returned "
-                    f"None as {self.label}; return an empty list when it is not enabled."
-                )
+                raise SpecError(_returned_none(self.family, self.label))
             return [t.state if type(t) is Choice else t for t in result]
         return [] if result is None else [result]
 
@@ -650,10 +647,7 @@ def _labelled_calls(
             return [] if result is None else [result]
         if result is None:
             label = ", ".join(f"{k}={v!r}" for k, v in (*fixed, *zip(chosen, values, strict=True)))
-            raise SpecError(
-                f"{family} is declared @action(nondeterministic=True) but returned None as "
-                f"{family}({label}); return an empty list when it is not enabled."
-            )
+            raise SpecError(_returned_none(family, f"{family}({label})"))
         return list(result)
 
     def labelled(state: Any) -> list[tuple[Arguments, Any]]:
@@ -684,6 +678,13 @@ def _labelled_calls(
         return out
 
     return call, labelled
+
+
+def _returned_none(family: str, label: str) -> str:
+    return (
+        f"{family} is declared @action(nondeterministic=True) but returned None as {label}; "
+        "return an empty list when it is not enabled."
+    )
 
 
 def _bind_action(
