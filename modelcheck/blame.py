@@ -66,9 +66,14 @@ class Blame:
         return tuple(sorted((c for c in self.causes if c.culprit), key=lambda c: c.step))
 
 
-def _real_trace(model: Model, trace: Trace) -> Trace:
+def _checked(model: Model, trace: Trace) -> tuple[Trace, bool, str]:
+    """The trace over the spec's own states, whether its property fails, and why.
+
+    A trace read from a file is replayed, which checks the property once; an
+    in-memory trace is checked here.
+    """
     if not isinstance(trace.initial, dict):
-        return trace
+        return (trace, *evaluate_on_trace(model, str(trace.violates), trace))
     outcome = replay(model, trace)
     if not outcome.legal or outcome.trace is None:
         raise ModelcheckError(
@@ -76,7 +81,7 @@ def _real_trace(model: Model, trace: Trace) -> Trace:
             "Explain needs "
             "the spec (and parameters) that made the trace."
         )
-    return outcome.trace
+    return outcome.trace, bool(outcome.property_fails), outcome.property_reason
 
 
 def _cell(state: Any, field: str, index: int | None) -> Any:
@@ -112,10 +117,9 @@ def blame(model: Model, trace: Trace) -> Blame:
             "to explain; explain reads counterexamples from check --trace-dir."
         )
     prop = model.property(trace.violates)
-    trace = _real_trace(model, trace)
     # The file says the property failed when it was saved; the spec decides now.
     # For a witness of a @reachable predicate, "fails" means it is no longer one.
-    fails, reason = evaluate_on_trace(model, prop.name, trace)
+    trace, fails, reason = _checked(model, trace)
     if prop.kind == "reachable" and fails:
         raise ModelcheckError(
             f"nothing to explain: {reason} at the end of this {len(trace)}-step trace, so "

@@ -507,6 +507,8 @@ class ReplayResult:
     trace: Trace | None = None
     #: For a legal trace with a property: whether the property fails where the trace says.
     property_fails: bool | None = None
+    #: Why it fails or holds there (what ``evaluate_on_trace`` said).
+    property_reason: str = ""
 
 
 def replay(model: Model, trace: Trace) -> ReplayResult:
@@ -593,7 +595,7 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
             )
         else:
             message = f"the trace is a legal run and a witness: {detail} {where}"
-        return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails)
+        return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails, detail)
     if fails:
         message = f"the trace is a legal run and {trace.violates} fails {where}: {detail}"
     else:
@@ -601,7 +603,7 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
             f"the trace is a legal run but {trace.violates} does not fail {where} "
             f"({detail}); the spec may have been fixed since the trace was saved"
         )
-    return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails)
+    return ReplayResult(True, len(rebuilt), message, rebuilt_trace, fails, detail)
 
 
 def _offered(model: Model, act: Any, state: Any) -> str:
