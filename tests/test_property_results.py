@@ -101,3 +101,49 @@ def test_the_command_line_exits_2_with_the_message_and_no_address():
 
 def test_bool_results_still_give_plain_verdicts():
     assert check(Slips(at=5)).ok  # ``_result`` never reached: every result is True
+
+
+# --- the same errors from the analyses outside the generated loop -------------------------
+
+
+def test_a_property_that_fails_on_a_state_outside_the_constraint_is_named():
+    from constraint_toys import BoundedDial
+
+    from modelcheck import SpecRuntimeError, invariant
+
+    class NotBool(BoundedDial):
+        @invariant
+        def within_limit(self, s):
+            return None if s.x > self.limit else True  # only outside the constraint
+
+    class Raises(BoundedDial):
+        @invariant
+        def within_limit(self, s):
+            return 1 // (self.limit + 1 - s.x) > -1
+
+    with pytest.raises(SpecRuntimeError) as not_bool:
+        check(NotBool(), properties=["within_limit"])
+    assert "NotBool.within_limit (" in str(not_bool.value)
+    assert "returned NoneType None" in str(not_bool.value)
+    assert "in a state outside the constraint reached in 4 steps" in str(not_bool.value)
+    with pytest.raises(SpecRuntimeError) as raised:
+        check(Raises(), properties=["within_limit"])
+    text = str(raised.value)
+    assert "property Raises.within_limit raised ZeroDivisionError" in text
+    assert "test_property_results.py:" in text and "outside the constraint" in text
+    assert len(raised.value.trace) == 4
+
+
+def test_a_recoverability_predicate_that_raises_is_named_with_its_line():
+    from modelcheck import SpecRuntimeError, recoverable
+
+    class Fragile(Slips):
+        @recoverable
+        def home(self, s):
+            return 1 // (2 - s.n) >= 0
+
+    with pytest.raises(SpecRuntimeError) as caught:
+        check(Fragile(result="none", where="none"), properties=["home"])
+    text = str(caught.value)
+    assert "property Fragile.home raised ZeroDivisionError" in text
+    assert "test_property_results.py:" in text and "reached in 2 steps" in text
