@@ -60,6 +60,10 @@ class Statistics:
     #: Distinct states reached that fail a ``@constraint``: not counted in
     #: ``states`` and never expanded, as in TLC (their invariants are checked).
     constrained: int = 0
+    #: Seconds spent before the search to compile the model (the compiled
+    #: engine's extraction, code generation and JIT; 0 for the Python engine,
+    #: whose ``seconds`` include its much shorter set-up).
+    compile_seconds: float = 0.0
 
     @property
     def states_per_second(self) -> float:

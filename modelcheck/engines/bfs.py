@@ -42,7 +42,7 @@ from modelcheck.engines.parents import path_to
 from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
-from modelcheck.trace import Step
+from modelcheck.trace import Step, Trace
 
 
 @attrs.frozen
@@ -113,7 +113,7 @@ def resident_memory_bytes() -> int:
         return peak_memory_bytes()
 
 
-def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
+def selected_properties(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     if names is None:
         return list(model.properties)
     return [model.property(n) for n in names]
@@ -131,7 +131,7 @@ def check(
 ) -> CheckResult:
     """Explore every reachable state of ``model`` breadth-first and check its properties."""
     options = options or CheckOptions()
-    props = _selected(model, options.properties)
+    props = selected_properties(model, options.properties)
     # Before the search: an action that depends on set iteration order would
     # make counts and traces change with PYTHONHASHSEED.
     probe_iteration_order(model, options.max_states)
@@ -322,9 +322,9 @@ def check(
     def verdict(prop: PropertyDef, complete: bool) -> Verdict:
         if prop.name in found:
             state, succ = found[prop.name]
-            return _violation(model, prop, parents, state, succ)
+            return violation_verdict(model, prop, parents, state, succ)
         if prop.kind == "reachable":
-            return _possibility(model, prop, parents, witnessed.get(prop.name), complete)
+            return possibility_verdict(model, prop, parents, witnessed.get(prop.name), complete)
         if prop.kind == "recoverable":
             graph = (edge_offsets, edge_targets, edge_actions)
             return _recoverability(model, prop, states, ids, *graph, complete, index)
@@ -398,7 +398,7 @@ def _coverage(
 # --- after the search -----------------------------------------------------------------
 
 
-def _possibility(
+def possibility_verdict(
     model: Model, prop: PropertyDef, parents: Mapping[Any, Any], witness: Any, complete: bool
 ) -> Verdict:
     if witness is not None:
@@ -413,7 +413,7 @@ def _possibility(
     return Verdict(prop.name, prop.kind, Status.VIOLATED, reason=reason)
 
 
-def _violation(
+def violation_verdict(
     model: Model, prop: PropertyDef, index: Mapping[Any, Any], state: Any, succ: Any
 ) -> Verdict:
     trace = path_to(model, index, state)
@@ -457,13 +457,18 @@ def _recoverability(
     bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
     if not bad:
         return Verdict(prop.name, prop.kind, Status.HOLDS)
-    first = bad[0]
+    return recoverability_verdict(
+        prop, path_to(model, index, states[bad[0]]), len(bad), len(states)
+    )
+
+
+def recoverability_verdict(prop: PropertyDef, trace: Trace, bad: int, states: int) -> Verdict:
+    """The violation of a recoverability property: ``trace`` reaches the first of ``bad``
+    unrecoverable states (of ``states`` reachable ones)."""
     using = "any action" if prop.using is None else "only " + ", ".join(sorted(prop.using))
     reason = (
         f"from the last state no state satisfying {prop.name} is reachable using {using} "
-        f"({len(bad)} of {len(states)} reachable states are unrecoverable)"
+        f"({bad} of {states} reachable states are unrecoverable)"
     )
-    trace = attrs.evolve(
-        path_to(model, index, states[first]), violates=prop.name, kind=prop.kind, reason=reason
-    )
+    trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason)
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)

@@ -634,6 +634,11 @@ class _Paths:
         self.prefix: list[tuple[bool, bool]] = []  # (taken, other branch still to run)
         self.pos = 0
         self.conds: list[Any] = []
+        #: Per path returned by :meth:`run`, its decisions: ``(condition, taken)``
+        #: in the order the run made them (the compiled engine rebuilds the
+        #: decision tree from them).
+        self.decisions: list[list[tuple[Any, bool]]] = []
+        self.taken: list[tuple[Any, bool]] = []
         self.lines: dict[str, int] = {}
         self.wraps: dict[tuple[str, str], list[Any]] = {}  # (op, file:line) -> when inexact
 
@@ -656,6 +661,7 @@ class _Paths:
                 where = _here()
                 self.lines[where] = self.lines.get(where, 0) + 1
         self.pos += 1
+        self.taken.append((cond, taken))
         chosen = cond if taken else z3.Not(cond)
         self.conds.append(chosen)
         self.solver.add(chosen)
@@ -689,7 +695,7 @@ class _Paths:
         results = []
         ctx = _ctx()
         while True:
-            self.pos, self.conds = 0, []
+            self.pos, self.conds, self.taken = 0, [], []
             self.solver.push()
             ctx.paths = self
             guard.take_pending()
@@ -699,6 +705,7 @@ class _Paths:
                 if caught is not None:  # the spec caught it, but it stands
                     raise caught
                 results.append((z3.And(self.conds) if self.conds else z3.BoolVal(True), result))
+                self.decisions.append(self.taken)
             except guard.Restart:
                 # A function of the spec was instrumented as it was called: run this
                 # path again from the start, with the same decisions.
@@ -851,11 +858,7 @@ class Encoding:
 
     def _encode(self, model: Model, properties: tuple[str, ...] | None) -> None:
         try:
-            for ftype in self.types.values():
-                for _, leaf in _leaves("", ftype):
-                    if isinstance(leaf, EnumType):
-                        for v in leaf.values:
-                            self.ctx.code(v)
+            self._register_codes()
             self.pre = self._variables("")
             self.post = self._variables("'")
             self.act = z3.Int("act")
@@ -883,6 +886,14 @@ class Encoding:
             }
         finally:
             _CTX.pop()
+
+    def _register_codes(self) -> None:
+        # Every declared enum value gets its code first, in declaration order.
+        for ftype in self.types.values():
+            for _, leaf in _leaves("", ftype):
+                if isinstance(leaf, EnumType):
+                    for v in leaf.values:
+                        self.ctx.code(v)
 
     # variables
     def _variables(self, suffix: str) -> dict[str, list[Any]]:
@@ -1033,11 +1044,15 @@ class Encoding:
         return self.ctx.values[number]
 
     def _equals_state(self, variables: dict[str, list[Any]], state: Any, where: str = "") -> Any:
-        parts = []
+        terms = self._leaf_terms(state, where)
+        return z3.And([v == x for v, x in zip(self.flat(variables), terms, strict=True)])
+
+    def _leaf_terms(self, state: Any, where: str = "") -> list[Any]:
+        """The term of every leaf of ``state``, in field order."""
+        terms = []
         for name, ftype in self.types.items():
-            values = self._lower(ftype, getattr(state, name), f"{where}{name}")
-            parts += [v == x for v, x in zip(variables[name], values, strict=True)]
-        return z3.And(parts)
+            terms += self._lower(ftype, getattr(state, name), f"{where}{name}")
+        return terms
 
     def _constraint(self) -> Any:
         parts = []
@@ -1059,30 +1074,11 @@ class Encoding:
         for act in self.model.actions:
             what = f"{cls_name}.{act.family} ({act.label})"
             paths = _Paths(self.wf)
-
-            def run(act: ActionInstance = act) -> list[Any]:
-                try:
-                    return act.successors(pre_state)  # Choice outcomes unwrapped
-                except SubsetError as exc:
-                    name = getattr(exc, "modelcheck_domain", None)
-                    if name is None:
-                        raise
-                    raise SubsetError(
-                        f"{exc}; the domain of {name!r} is chosen in each state, and bmc and "
-                        "prove need it bounded: build it from a fixed range filtered by the "
-                        f"state (lambda self, s: [v for v in range(N) if <condition on s>]) "
-                        "or as range() of a field with a declared Range"
-                    ) from None
-
-            for cond, successors in paths.run(run, what):
+            results = paths.run(lambda act=act: self._successors_of(act, pre_state), what)
+            for cond, successors in results:
                 if successors:
                     enabled.append(cond)
                 for nxt in successors:
-                    if type(nxt) is not self.state_class:
-                        raise SpecError(
-                            f"{what} returned {nxt!r} ({type(nxt).__name__}) instead of a "
-                            f"{self.state_class.__name__} or None"
-                        )
                     disjuncts.append(
                         z3.And(
                             cond,
@@ -1093,16 +1089,42 @@ class Encoding:
             self.wraps += paths.wrap_list(what)
         return z3.Or(disjuncts), z3.Or(enabled) if enabled else z3.BoolVal(False)
 
-    def _property(self, prop: PropertyDef) -> Any:
+    def _successors_of(self, act: ActionInstance, pre_state: Any) -> list[Any]:
+        """The successors one run of ``act`` gives from the symbolic ``pre_state``."""
+        try:
+            successors = act.successors(pre_state)  # Choice outcomes unwrapped
+        except SubsetError as exc:
+            name = getattr(exc, "modelcheck_domain", None)
+            if name is None:
+                raise
+            raise SubsetError(
+                f"{exc}; the domain of {name!r} is chosen in each state, and bmc and "
+                "prove need it bounded: build it from a fixed range filtered by the "
+                f"state (lambda self, s: [v for v in range(N) if <condition on s>]) "
+                "or as range() of a field with a declared Range"
+            ) from None
+        for nxt in successors:
+            if type(nxt) is not self.state_class:
+                raise SpecError(
+                    f"{self.model.name}.{act.family} ({act.label}) returned {nxt!r} "
+                    f"({type(nxt).__name__}) instead of a {self.state_class.__name__} or None"
+                )
+        return successors
+
+    def _property_paths(self, prop: PropertyDef) -> tuple[_Paths, list[tuple[Any, Any]]]:
+        """The symbolic runs of a property: ``(paths, [(path condition, result)])``."""
         what = f"{self.model.name}.{prop.name}"
         pre = self._symbolic_state(self.pre)
         if prop.kind == "action":
             post = self._symbolic_state(self.post)
             paths = _Paths(z3.And(self.wf, self._well_formed(self.post)))
-            results = paths.run(lambda: prop.check(pre, post), what)
-        else:
-            paths = _Paths(self.wf)
-            results = paths.run(lambda: prop.check(pre), what)
+            return paths, paths.run(lambda: prop.check(pre, post), what)
+        paths = _Paths(self.wf)
+        return paths, paths.run(lambda: prop.check(pre), what)
+
+    def _property(self, prop: PropertyDef) -> Any:
+        what = f"{self.model.name}.{prop.name}"
+        paths, results = self._property_paths(prop)
         formula = z3.Or([z3.And(c, _truth(prop, r)) for c, r in results])
         if prop.kind == "terminal":  # evaluated only where no action is enabled
             # ... and only in states inside the constraint, which alone are expanded.

@@ -1,0 +1,597 @@
+"""Python source for numba, generated from a model's :class:`~modelcheck.symbolic.program.Program`.
+
+The generated module has one function, ``expand``, that expands a range of
+stored states (one BFS chunk): it unpacks each state's leaves from its
+words, checks the conditions under which an operation's fixed-width value
+is not Python's, evaluates the live invariants and ``@reachable``
+predicates, walks each action instance's decision tree to the successors
+at its end, and admits them in order to the visited set, evaluating action
+properties per step and terminal properties where nothing was enabled.
+``good`` evaluates one property over all stored states (recoverability).
+It is the same order of work as the Python engine's loop
+(:mod:`modelcheck.engines.expand`), so the states get the same numbers.
+
+Values follow the node semantics of the program: a node of width ``w`` is
+held as its ``w``-bit two's-complement value, sign-extended to int64;
+``_sx`` re-wraps after an operation that can leave ``w`` bits.  Every
+constant is written into the source (nothing is read from a global at run
+time), so the source text is the whole of the kernel: it is what the disk
+cache is keyed by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from modelcheck.engines.compiled.layout import Layout, Slot
+from modelcheck.symbolic import BitsType, BoolType, EnumType, IntType
+from modelcheck.symbolic.program import Branch, End, Program, Tree
+
+#: Status codes ``expand`` leaves in ``ctl[STATUS]``.
+DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT = range(6)
+#: Slots of the control array shared by the driver and the kernel.
+(
+    COUNT,
+    TRANSITIONS,
+    STATUS,
+    AT,
+    TRUNCATED,
+    MAX,
+    FRONTIER,
+    STOP_AT_FIRST,
+    RECORD,
+    EDGES,
+    TABLE_MASK,
+    GROW_AT,
+    DETAIL,
+    EDGE_CAP,
+    END,
+) = range(15)
+CONTROL_SIZE = 15
+
+_PRELUDE = """\
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _sx(v, w):
+    s = np.int64(1) << (w - 1)
+    return ((v + s) & ((s << 1) - 1)) - s
+
+
+@njit(cache=True, inline="always")
+def _shl(a, b, w):
+    u = b & ((np.int64(1) << w) - 1)
+    if u >= w:
+        return np.int64(0)
+    return _sx(a << u, w)
+
+
+@njit(cache=True, inline="always")
+def _lshr(a, b, w):
+    u = b & ((np.int64(1) << w) - 1)
+    if u >= w:
+        return np.int64(0)
+    return _sx((a & ((np.int64(1) << w) - 1)) >> u, w)
+
+
+@njit(cache=True, inline="always")
+def _ashr(a, b, w):
+    u = b & ((np.int64(1) << w) - 1)
+    if u >= w:
+        u = w - 1
+    return a >> u
+
+
+@njit(cache=True)
+def _sdiv(a, b, w):
+    if b == 0:
+        return np.int64(-1) if a >= 0 else np.int64(1)
+    q = abs(a) // abs(b)
+    return _sx(-q if (a < 0) != (b < 0) else q, w)
+
+
+@njit(cache=True)
+def _srem(a, b, w):
+    if b == 0:
+        return a
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+@njit(cache=True)
+def _smod(a, b, w):
+    if b == 0:
+        return a
+    r = _srem(a, b, w)
+    if r != 0 and (r < 0) != (b < 0):
+        r = _sx(r + b, w)
+    return r
+
+
+@njit(cache=True)
+def _udiv(a, b, w):
+    m = (np.int64(1) << w) - 1
+    if b & m == 0:
+        return np.int64(-1)
+    return _sx((a & m) // (b & m), w)
+
+
+@njit(cache=True)
+def _urem(a, b, w):
+    m = (np.int64(1) << w) - 1
+    if b & m == 0:
+        return a
+    return _sx((a & m) % (b & m), w)
+
+
+@njit(cache=True)
+def _smul_fits(a, b, w, sign):
+    # Whether a * b (exact) is at most 2**(w-1)-1 (sign 1) or at least -2**(w-1) (sign -1).
+    if a == 0 or b == 0:
+        return True
+    p = a * b
+    if p // a != b:  # the exact product does not fit int64: its sign is the operands'
+        return ((a < 0) != (b < 0)) == (sign > 0)
+    if sign > 0:
+        return p <= (np.int64(1) << (w - 1)) - 1
+    return p >= -(np.int64(1) << (w - 1))
+
+
+@njit(cache=True, inline="always")
+def _mix(h, w):
+    h = (h ^ w) * np.int64(-7046029254386353131)
+    return h ^ (h >> 31)
+
+"""
+
+
+class _Emitter:
+    """Lines of one function, with the nodes already computed in each enclosing block."""
+
+    def __init__(self, program: Program, pre: Sequence[str], post: Sequence[str] | None) -> None:
+        self.program = program
+        self.lines: list[str] = []
+        self.depth = 1
+        self.scopes: list[set[int]] = [set()]
+        self.pre = pre
+        self.post = post
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    def block(self, header: str, body: Callable[[], None]) -> None:
+        self.line(header)
+        self.depth += 1
+        self.scopes.append(set())
+        before = len(self.lines)
+        body()
+        if len(self.lines) == before:
+            self.line("pass")
+        self.scopes.pop()
+        self.depth -= 1
+
+    def value(self, number: int) -> str:
+        """The Python expression of node ``number`` (emitting what it needs first)."""
+        node = self.program.nodes[number]
+        op = node[0]
+        if op == "const":
+            v = node[2]
+            return repr(v) if isinstance(v, bool) else f"np.int64({v})"
+        if op == "pre":
+            return self.pre[node[2]]
+        if op == "post":
+            if self.post is None:  # pragma: no cover - only action properties use post
+                raise ValueError("a node over the next state outside an action property")
+            return self.post[node[2]]
+        name = f"n{number}"
+        if not any(number in scope for scope in self.scopes):
+            self.line(f"{name} = {self._expression(node)}")
+            self.scopes[-1].add(number)
+        return name
+
+    def _expression(self, node: tuple[Any, ...]) -> str:
+        op, w = node[0], node[1]
+        nodes = self.program.nodes
+        if op == "extract":
+            high, low, a = node[2], node[3], self.value(node[4])
+            return f"_sx(({a} >> {low}) & {(1 << (high - low + 1)) - 1}, {w})"
+        if op in ("zext", "sext"):
+            bits, arg = node[2], node[3]
+            a = self.value(arg)
+            if op == "sext" or bits == 0:
+                return a
+            return f"({a} & {(1 << nodes[arg][1]) - 1})"
+        if op == "concat":
+            a, b = self.value(node[2]), self.value(node[3])
+            wa, wb = nodes[node[2]][1], nodes[node[3]][1]
+            return f"_sx((({a} & {(1 << wa) - 1}) << {wb}) | ({b} & {(1 << wb) - 1}), {w})"
+        args = [self.value(n) for n in node[2:]]
+        if op == "not":
+            return f"not {args[0]}"
+        if op == "bnot":
+            return f"~{args[0]}"
+        if op == "neg":
+            return f"_sx(-{args[0]}, {w})"
+        if op == "ite":
+            return f"({args[1]} if {args[0]} else {args[2]})"
+        a, b = args
+        aw = nodes[node[2]][1]
+        simple = {
+            "and": f"({a} and {b})",
+            "or": f"({a} or {b})",
+            "xor": f"({a} != {b})",
+            "implies": f"((not {a}) or {b})",
+            "eq": f"({a} == {b})",
+            "add": f"_sx({a} + {b}, {w})",
+            "sub": f"_sx({a} - {b}, {w})",
+            "mul": f"_sx({a} * {b}, {w})",
+            "band": f"({a} & {b})",
+            "bor": f"({a} | {b})",
+            "bxor": f"({a} ^ {b})",
+            "slt": f"({a} < {b})",
+            "sle": f"({a} <= {b})",
+            "sgt": f"({a} > {b})",
+            "sge": f"({a} >= {b})",
+            "shl": f"_shl({a}, {b}, {w})",
+            "lshr": f"_lshr({a}, {b}, {w})",
+            "ashr": f"_ashr({a}, {b}, {w})",
+            "sdiv": f"_sdiv({a}, {b}, {w})",
+            "udiv": f"_udiv({a}, {b}, {w})",
+            "srem": f"_srem({a}, {b}, {w})",
+            "urem": f"_urem({a}, {b}, {w})",
+            "smod": f"_smod({a}, {b}, {w})",
+            "smul_no_overflow": f"_smul_fits({a}, {b}, {aw}, 1)",
+            "smul_no_underflow": f"_smul_fits({a}, {b}, {aw}, -1)",
+        }
+        if op in simple:
+            return simple[op]
+        m = (1 << aw) - 1
+        unsigned = {"ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}
+        if op in unsigned:
+            return f"(({a} & {m}) {unsigned[op]} ({b} & {m}))"
+        raise ValueError(f"unknown node operator {op!r}")  # pragma: no cover
+
+    def tree(self, tree: Tree, end: Callable[[Any], None]) -> None:
+        if isinstance(tree, End):
+            end(tree.value)
+            return
+        assert isinstance(tree, Branch)
+        cond = self.value(tree.cond)
+        self.block(f"if {cond}:", lambda: self._side(tree.then, end))
+        self.block("else:", lambda: self._side(tree.otherwise, end))
+
+    def _side(self, tree: Tree | None, end: Callable[[Any], None]) -> None:
+        if tree is not None:
+            self.tree(tree, end)
+
+
+def _unpack(slot: Slot, word: str) -> str:
+    """The node value of a leaf, from the word that holds it."""
+    raw = f"(({word} >> {slot.offset}) & {slot.mask})"
+    t = slot.leaf.ftype
+    if isinstance(t, BoolType):
+        return f"({raw} != 0)"
+    if isinstance(t, IntType):
+        return f"({raw} + {t.low})"
+    if isinstance(t, BitsType):
+        return f"({raw} << {t.low})"
+    assert isinstance(t, EnumType)
+    if len(slot.leaf.codes) == 1:
+        return f"np.int64({slot.leaf.codes[0]})"
+    return f"np.int64({tuple(slot.leaf.codes)!r}[{raw}])"
+
+
+def _pack(e: _Emitter, slot: Slot, value: str, fail: str) -> str:
+    """Lines that check ``value`` is of the leaf's declared type; its stored bits, shifted."""
+    t = slot.leaf.ftype
+    if isinstance(t, BoolType):
+        return f"(np.int64(1) << {slot.offset} if {value} else np.int64(0))"
+    if isinstance(t, IntType):
+        e.line(f"if {value} < {t.low} or {value} > {t.high}:")
+        e.line(f"    {fail}")
+        return f"(({value} - {t.low}) << {slot.offset})"
+    if isinstance(t, BitsType):
+        declared = ((1 << (t.high + 1)) - 1) & ~((1 << t.low) - 1)
+        e.line(f"if {value} & {~declared}:")
+        e.line(f"    {fail}")
+        return f"(({value} >> {t.low}) << {slot.offset})"
+    assert isinstance(t, EnumType)
+    e.line("k_ = -1")
+    for i, code in enumerate(slot.leaf.codes):
+        e.line(f"{'if' if i == 0 else 'elif'} {value} == {code}:")
+        e.line(f"    k_ = {i}")
+    e.line("if k_ < 0:")
+    e.line(f"    {fail}")
+    return f"(np.int64(k_) << {slot.offset})"
+
+
+class Kernel:
+    """The generated source and what the driver needs to know about it."""
+
+    def __init__(self, source: str, buffer: int, properties: tuple[str, ...]) -> None:
+        self.source = source
+        #: The most successors one state can have (the kernel's successor buffer).
+        self.buffer = buffer
+        #: The properties in the order of the kernel's ``found`` array.
+        self.properties = properties
+
+
+def generate(
+    program: Program,
+    layout: Layout,
+    kinds: dict[str, str],
+    header: str,
+) -> Kernel:
+    """The kernel module for ``program`` (``kinds``: property name -> kind, in found order)."""
+    words = layout.words
+    names = tuple(kinds)
+    pre = [f"p{i}" for i in range(len(layout.slots))]
+    post = [f"q{i}" for i in range(len(layout.slots))]
+    e = _Emitter(program, pre, post)
+    out = [header, _PRELUDE]
+
+    buffer = max(1, sum(_most(tree) for _, tree in program.actions))
+
+    # --- expand ---
+    e.depth = 0
+    e.line("@njit(cache=True)")
+    e.line("def expand(states, parents, table, ctl, found, found_succ, offsets, targets, acts):")
+    e.depth = 1
+    e.line(f"nb = np.empty(({buffer}, {words}), np.int64)")
+    e.line(f"bact = np.empty({buffer}, np.int64)")
+    e.line("count = ctl[COUNT]")
+    e.line("edges = ctl[EDGES]")
+    e.line("tmask = ctl[TABLE_MASK]")
+    e.line("n = np.int64(0)")
+    e.line("truncated = ctl[TRUNCATED]")
+    e.line("frontier = ctl[FRONTIER] != 0")
+    e.line("record = ctl[RECORD] != 0")
+    e.line("limit = ctl[MAX]")
+    e.line("ctl[STATUS] = DONE")
+    e.line("for i in range(ctl[AT], ctl[END]):")
+    e.depth = 2
+    e.line(f"if count + {buffer} > ctl[GROW_AT] or (record and edges + {buffer} > ctl[EDGE_CAP]):")
+    e.line("    ctl[STATUS] = GROW")
+    e.line("    break")
+    for j in range(words):
+        e.line(f"w{j} = states[i, {j}]")
+    for i, slot in enumerate(layout.slots):
+        e.line(f"p{i} = {_unpack(slot, f'w{slot.word}')}")
+
+    def inexact_checks(checks: Sequence[Any], number: int) -> None:
+        for k, check in enumerate(checks):
+            cond = e.value(check.when)
+            e.line(f"if {cond}:")
+            e.line(f"    ctl[STATUS] = INEXACT; ctl[DETAIL] = {number + k}; ctl[AT] = i")
+            e.line("    ctl[COUNT] = count; ctl[TRANSITIONS] += n; ctl[EDGES] = edges")
+            e.line("    return")
+
+    # Inexact operations anywhere: numbered actions first, then per property.
+    inexact_checks(program.inexact, 0)
+    inexact_numbers = {}
+    number = len(program.inexact)
+    for name in names:
+        inexact_numbers[name] = number
+        number += len(program.property_inexact[name])
+    e.line("settled = 0")
+
+    def property_value(name: str) -> str:
+        # Evaluates the property's tree into r_ and returns the name.
+        e.line("r_ = False")
+
+        def end(node: int) -> None:
+            e.line(f"r_ = {e.value(node)}")
+
+        e.tree(program.properties[name], end)
+        return "r_"
+
+    for p, name in enumerate(names):
+        if kinds[name] in ("invariant", "reachable"):
+
+            def body(p: int = p, name: str = name) -> None:
+                inexact_checks(program.property_inexact[name], inexact_numbers[name])
+                r = property_value(name)
+                if kinds[name] == "invariant":
+                    e.line(f"if not {r}:")
+                else:
+                    e.line(f"if {r}:")
+                e.line(f"    found[{p}] = i")
+                if kinds[name] == "invariant":  # a witness does not stop the search
+                    e.line("    settled += 1")
+
+            e.block(f"if found[{p}] == -1:", body)
+    e.line("if record:")
+    e.line("    offsets[i] = edges")
+    e.line("m = 0")
+    for index, tree in program.actions:
+
+        def end(successors: Any, index: int = index) -> None:
+            for succ in successors:
+                parts: list[list[str]] = [[] for _ in range(words)]
+                keep = [0] * words
+                for k, (slot, node) in enumerate(zip(layout.slots, succ, strict=True)):
+                    if program.nodes[node] == ("pre", program.nodes[node][1], k):
+                        keep[slot.word] |= slot.mask << slot.offset  # unchanged
+                        continue
+                    e.line(f"v_ = {e.value(node)}")
+                    fail = f"ctl[STATUS] = OUTSIDE_TYPES; ctl[AT] = i; ctl[DETAIL] = {k}; return"
+                    e.line(f"x{k} = {_pack(e, slot, 'v_', fail)}")
+                    parts[slot.word].append(f"x{k}")
+                for j in range(words):
+                    terms = [f"(w{j} & {keep[j]})"] if keep[j] else []
+                    terms += parts[j]
+                    e.line(f"nb[m, {j}] = {' | '.join(terms) if terms else 'np.int64(0)'}")
+                e.line(f"bact[m] = {index}")
+                e.line("m += 1")
+
+        e.line(f"# action {index}")
+        e.tree(tree, end)
+
+    # Admission, in order: the Python engine's per-successor work.
+    e.line("for j in range(m):")
+    e.depth = 3
+    e.line("n += 1")
+    e.line("h = np.int64(0)")
+    for j in range(words):
+        e.line(f"h = _mix(h, nb[j, {j}])")
+    e.line("slot = h & tmask")
+    e.line("idx = -1")
+    e.line("while True:")
+    e.line("    t = table[slot]")
+    e.line("    if t == 0:")
+    e.line("        break")
+    same = " and ".join(f"states[t - 1, {j}] == nb[j, {j}]" for j in range(words))
+    e.line(f"    if {same}:")
+    e.line("        idx = t - 1")
+    e.line("        break")
+    e.line("    slot = (slot + 1) & tmask")
+    e.line("if idx < 0:")
+    e.line("    if frontier:")
+    e.line("        truncated = 1")
+    e.line("        continue")
+    e.line("    if limit >= 0 and count >= limit:")
+    e.line("        ctl[STATUS] = MAX_STATES; ctl[AT] = i; ctl[COUNT] = count")
+    e.line("        ctl[TRANSITIONS] += n; ctl[EDGES] = edges; ctl[TRUNCATED] = truncated")
+    e.line("        return")
+    for j in range(words):
+        e.line(f"    states[count, {j}] = nb[j, {j}]")
+    e.line("    parents[count] = i")
+    e.line("    table[slot] = count + 1")
+    e.line("    idx = count")
+    e.line("    count += 1")
+    actions_props = [(p, n) for p, n in enumerate(names) if kinds[n] == "action"]
+    if actions_props:
+        for j in range(words):
+            e.line(f"u{j} = nb[j, {j}]")
+        for i, slot in enumerate(layout.slots):
+            e.line(f"q{i} = {_unpack(slot, f'u{slot.word}')}")
+        for p, name in actions_props:
+
+            def body(p: int = p, name: str = name) -> None:
+                inexact_checks(program.property_inexact[name], inexact_numbers[name])
+                r = property_value(name)
+                e.line(f"if not {r}:")
+                e.line(f"    found[{p}] = i")
+                for j in range(words):
+                    e.line(f"    found_succ[{p}, {j}] = nb[j, {j}]")
+                e.line("    settled += 1")
+
+            e.block(f"if found[{p}] == -1:", body)
+    e.line("if record:")
+    e.line("    targets[edges] = idx")
+    e.line("    acts[edges] = bact[j]")
+    e.line("    edges += 1")
+    e.depth = 2
+    terminals = [(p, n) for p, n in enumerate(names) if kinds[n] == "terminal"]
+    if terminals:
+
+        def no_successors() -> None:
+            for p, name in terminals:
+
+                def body(p: int = p, name: str = name) -> None:
+                    inexact_checks(program.property_inexact[name], inexact_numbers[name])
+                    r = property_value(name)
+                    e.line(f"if not {r}:")
+                    e.line(f"    found[{p}] = i")
+                    e.line("    settled += 1")
+
+                e.block(f"if found[{p}] == -1:", body)
+
+        e.block("if m == 0:", no_successors)
+    e.line("if settled and ctl[STOP_AT_FIRST]:")
+    e.line("    ctl[STATUS] = FIRST_VIOLATION; ctl[AT] = i + 1; ctl[COUNT] = count")
+    e.line("    ctl[TRANSITIONS] += n; ctl[EDGES] = edges; ctl[TRUNCATED] = truncated")
+    e.line("    return")
+    e.line("ctl[AT] = i + 1")
+    e.depth = 1
+    e.line("ctl[COUNT] = count")
+    e.line("ctl[TRANSITIONS] += n")
+    e.line("ctl[EDGES] = edges")
+    e.line("ctl[TRUNCATED] = truncated")
+    out.append("\n".join(e.lines))
+
+    # --- good: one property over every stored state ---
+    g = _Emitter(program, pre, None)
+    g.depth = 0
+    g.line("@njit(cache=True)")
+    g.line("def good(states, count, which, out):")
+    g.depth = 1
+    g.line("for i in range(count):")
+    g.depth = 2
+    for j in range(words):
+        g.line(f"w{j} = states[i, {j}]")
+    for i, slot in enumerate(layout.slots):
+        g.line(f"p{i} = {_unpack(slot, f'w{slot.word}')}")
+    for p, name in enumerate(names):
+        if kinds[name] not in ("recoverable",):
+            continue
+
+        def body(name: str = name) -> None:
+            for check in program.property_inexact[name]:
+                g.line(f"if {g.value(check.when)}:")
+                g.line("    return i")
+            g.line("r_ = False")
+            g.tree(program.properties[name], lambda node: g.line(f"r_ = {g.value(node)}"))
+            g.line("out[i] = r_")
+
+        g.block(f"if which == {p}:", body)
+    g.depth = 1
+    g.line("return -1")
+    out.append("\n".join(g.lines))
+
+    # --- rehash: the table after it grows ---
+    out.append(
+        "\n".join(
+            [
+                "@njit(cache=True)",
+                "def rehash(states, count, table, tmask):",
+                "    for i in range(count):",
+                "        h = np.int64(0)",
+                *(f"        h = _mix(h, states[i, {j}])" for j in range(words)),
+                "        slot = h & tmask",
+                "        while table[slot] != 0:",
+                "            slot = (slot + 1) & tmask",
+                "        table[slot] = i + 1",
+            ]
+        )
+    )
+    constants = "\n".join(
+        f"{n} = {v}"
+        for n, v in (
+            ("DONE", DONE),
+            ("GROW", GROW),
+            ("MAX_STATES", MAX_STATES),
+            ("FIRST_VIOLATION", FIRST_VIOLATION),
+            ("OUTSIDE_TYPES", OUTSIDE_TYPES),
+            ("INEXACT", INEXACT),
+            ("COUNT", COUNT),
+            ("TRANSITIONS", TRANSITIONS),
+            ("STATUS", STATUS),
+            ("AT", AT),
+            ("TRUNCATED", TRUNCATED),
+            ("MAX", MAX),
+            ("FRONTIER", FRONTIER),
+            ("STOP_AT_FIRST", STOP_AT_FIRST),
+            ("RECORD", RECORD),
+            ("EDGES", EDGES),
+            ("TABLE_MASK", TABLE_MASK),
+            ("GROW_AT", GROW_AT),
+            ("DETAIL", DETAIL),
+            ("EDGE_CAP", EDGE_CAP),
+            ("END", END),
+        )
+    )
+    out.insert(2, constants + "\n")
+    return Kernel("\n\n\n".join(out) + "\n", buffer, names)
+
+
+def _most(tree: Tree | None) -> int:
+    """The most successors any path of an action's tree gives."""
+    if tree is None:
+        return 0
+    if isinstance(tree, End):
+        return len(tree.value)
+    return max(_most(tree.then), _most(tree.otherwise))

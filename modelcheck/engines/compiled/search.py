@@ -1,0 +1,443 @@
+"""The compiled breadth-first search: the Python engine's search, on packed states in numba.
+
+States are rows of int64 words (:mod:`modelcheck.engines.compiled.layout`)
+in one array that is also the BFS queue, numbered in discovery order; the
+visited set is an open-addressing table of row numbers (exact: it compares
+whole rows, never fingerprints); ``parents`` holds each row's parent row.
+The generated kernel (:mod:`modelcheck.engines.compiled.codegen`) expands
+one chunk of a BFS level per call, in the same order as the Python engine
+(states in order, action instances in declaration order, successors in the
+order the action gives them), so every state gets the same number, and
+counts, depth, verdicts and the first-found shortest counterexamples are
+the Python engine's.  Between chunks this driver grows the arrays, reports
+progress and checks limits; Ctrl-C ends the search with what was found.
+
+Traces are rebuilt from the parent rows, decoded into states and re-run by
+the spec's own code (so they replay).  A successor outside the declared
+field types, or an operation whose fixed-width value is not Python's, ends
+the compiled run with :class:`NotCompilable`: the caller runs the Python
+engine instead and says why.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+import numpy as np
+
+from modelcheck.engines.bfs import (
+    MEMORY_LIMIT,
+    CheckOptions,
+    Progress,
+    ProgressCallback,
+    peak_memory_bytes,
+    possibility_verdict,
+    recoverability_verdict,
+    resident_memory_bytes,
+    selected_properties,
+    violation_verdict,
+)
+from modelcheck.engines.compiled import cache, codegen
+from modelcheck.engines.compiled.codegen import (
+    AT,
+    CONTROL_SIZE,
+    COUNT,
+    DETAIL,
+    EDGE_CAP,
+    EDGES,
+    END,
+    FRONTIER,
+    GROW_AT,
+    MAX,
+    RECORD,
+    STATUS,
+    STOP_AT_FIRST,
+    TABLE_MASK,
+    TRANSITIONS,
+    TRUNCATED,
+)
+from modelcheck.engines.compiled.graph import recoverable_states
+from modelcheck.engines.compiled.layout import Layout
+from modelcheck.engines.iteration_order import probe_iteration_order
+from modelcheck.engines.parents import path_to
+from modelcheck.model import Model, PropertyDef
+from modelcheck.result import CheckResult, Statistics, Status, Verdict
+from modelcheck.symbolic import SubsetError, field_types
+from modelcheck.symbolic.program import NotCompilable
+
+#: States expanded per kernel call (progress, limits and Ctrl-C are handled between calls).
+CHUNK = 1 << 15
+#: The visited table grows (doubling) when it is this full.
+LOAD = 0.7
+#: Property kinds the kernel evaluates.
+KINDS = ("invariant", "action", "terminal", "recoverable", "reachable")
+
+
+@attrs.frozen
+class Prepared:
+    """A model turned into a loaded kernel, ready to search."""
+
+    layout: Layout
+    kernel: codegen.Kernel
+    module: Any
+    program: Any
+    seconds: float
+    #: Whether the kernel's machine code came from the disk cache.
+    cached: bool
+
+
+def prepare(model: Model, props: list[PropertyDef], compile_now: bool = True) -> Prepared:
+    """Extract, generate and (with ``compile_now``) load and JIT the kernel for ``model``."""
+    started = time.perf_counter()
+    if model.constraints:
+        raise NotCompilable("the spec has a @constraint, which the compiled engine does not run")
+    unsupported = [p.name for p in props if p.kind not in KINDS]
+    if unsupported:
+        raise NotCompilable(f"properties of a kind it does not check: {', '.join(unsupported)}")
+    state_class = type(model.initial_states[0])
+    if not hasattr(state_class, "_fields"):
+        raise NotCompilable("states are not modelcheck.State records with annotated fields")
+    try:
+        from modelcheck.integrations import z3_extract
+    except ImportError as exc:  # pragma: no cover - z3 is a dependency
+        raise NotCompilable(f"path extraction needs z3 ({exc})") from None
+    try:
+        program = z3_extract.extract(model, props)
+        types = field_types(state_class, model.spec)
+        layout = Layout(state_class, types, program.leaves)
+    except SubsetError as exc:
+        raise NotCompilable(str(exc)) from None
+    except ValueError as exc:
+        raise NotCompilable(str(exc)) from None
+    header = (
+        f"# modelcheck compiled kernel for {model.name}{dict(model.parameters)!r}\n"
+        f"# state layout:\n" + "".join(f"#   {line}\n" for line in layout.describe().splitlines())
+    )
+    kernel = codegen.generate(program, layout, {p.name: p.kind for p in props}, header)
+    cached = cache.is_cached(kernel.source)
+    module = _load(kernel, layout.words) if compile_now else None
+    return Prepared(layout, kernel, module, program, time.perf_counter() - started, cached)
+
+
+def _load(kernel: codegen.Kernel, words: int) -> Any:
+    """The kernel module with its functions compiled (a warm-up call on empty arrays)."""
+    for attempt in (1, 2):
+        try:
+            module = cache.load(kernel.source)
+            _warm_up(module, words, len(kernel.properties))
+            return module
+        except Exception:
+            if attempt == 2:
+                raise
+            cache.forget(kernel.source)  # a corrupt numba cache: rebuild it once
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _warm_up(module: Any, words: int, props: int) -> None:
+    states = np.zeros((1, words), np.int64)
+    ctl = np.zeros(CONTROL_SIZE, np.int64)
+    table = np.zeros(2, np.int32)
+    found = np.full(max(props, 1), -2, np.int64)
+    found_succ = np.zeros((max(props, 1), words), np.int64)
+    offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
+    parents = np.zeros(1, np.int32)
+    module.expand(states, parents, table, ctl, found, found_succ, offsets, targets, acts)
+    module.good(states, 0, -1, np.zeros(1, np.bool_))
+    module.rehash(states, 0, table, 1)
+    recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
+
+
+class _Arrays:
+    """The search's storage, grown as it fills."""
+
+    def __init__(self, words: int, props: int, record: bool) -> None:
+        self.words = words
+        self.states = np.empty((1 << 16, words), np.int64)
+        self.parents = np.empty(1 << 16, np.int32)
+        self.table = np.zeros(1 << 17, np.int32)
+        self.found = np.full(max(props, 1), -2, np.int64)
+        self.found_succ = np.zeros((max(props, 1), words), np.int64)
+        self.record = record
+        size = 1 << 16 if record else 1
+        self.offsets = np.zeros(size + 1, np.int64)
+        self.targets = np.empty(size if record else 1, np.int32)
+        self.acts = np.empty(size if record else 1, np.int16)
+
+    def grow(self, ctl: np.ndarray, buffer: int) -> bool:
+        """Room for ``buffer`` more states and edges; whether the table was replaced (empty)."""
+        rehash = False
+        count = int(ctl[COUNT])
+        while count + buffer > len(self.states):
+            self.states = _bigger(self.states, count)
+            self.parents = _bigger(self.parents, count)
+            if self.record:
+                self.offsets = _bigger(self.offsets, count + 1)
+        while count + buffer > LOAD * len(self.table):
+            self.table = np.zeros(2 * len(self.table), np.int32)
+            rehash = True
+        if self.record:
+            edges = int(ctl[EDGES])
+            while edges + buffer > len(self.targets):
+                self.targets = _bigger(self.targets, edges)
+                self.acts = _bigger(self.acts, edges)
+        ctl[GROW_AT] = min(len(self.states), int(LOAD * len(self.table)))
+        ctl[TABLE_MASK] = len(self.table) - 1
+        ctl[EDGE_CAP] = len(self.targets)
+        return rehash
+
+
+def _bigger(array: np.ndarray, used: int) -> np.ndarray:
+    grown = np.empty((2 * len(array), *array.shape[1:]), array.dtype)
+    grown[:used] = array[:used]
+    return grown
+
+
+def check(
+    model: Model,
+    options: CheckOptions,
+    progress: ProgressCallback | None = None,
+    prepared: Prepared | None = None,
+) -> CheckResult:
+    """Explore every reachable state of ``model`` with the compiled kernel.
+
+    Raises :class:`NotCompilable` (before or during the search) when it
+    cannot give the Python engine's answer; nothing else differs.
+    """
+    props = selected_properties(model, options.properties)
+    if options.coverage:
+        raise NotCompilable("--coverage is counted by the Python engine only")
+    probe_iteration_order(model, options.max_states)
+    prepared = prepared or prepare(model, props)
+    layout, kernel, module = prepared.layout, prepared.kernel, prepared.module
+    names = kernel.properties
+    record = any(p.kind == "recoverable" for p in props)
+    arrays = _Arrays(layout.words, len(names), record)
+    arrays.found[: len(names)] = -1
+    ctl = np.zeros(CONTROL_SIZE, np.int64)
+    ctl[MAX] = -1 if options.max_states is None else options.max_states
+    ctl[STOP_AT_FIRST] = int(options.stop_at_first)
+    ctl[RECORD] = int(record)
+
+    started = time.perf_counter()
+    # Initial states, in order, once each.
+    count = 0
+    seen: dict[tuple[int, ...], int] = {}
+    for init in model.initial_states:
+        try:
+            words = layout.encode(init)
+        except ValueError as exc:
+            raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
+        if words in seen:
+            continue
+        seen[words] = count
+        arrays.states[count] = words
+        arrays.parents[count] = -1
+        count += 1
+    ctl[COUNT] = count
+    arrays.grow(ctl, kernel.buffer)
+    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+
+    max_depth = options.max_depth
+    deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
+    depth, done = 0, 0
+    stopped_by: str | None = None
+    truncated = False
+    try:
+        while done < ctl[COUNT]:
+            level_end = int(ctl[COUNT])
+            ctl[FRONTIER] = int(max_depth is not None and depth >= max_depth)
+            while done < level_end:
+                ctl[AT], ctl[END] = done, min(done + CHUNK, level_end)
+                _call(module, arrays, ctl)
+                status = ctl[STATUS]
+                if status == codegen.GROW:
+                    if arrays.grow(ctl, kernel.buffer):
+                        module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
+                elif status == codegen.OUTSIDE_TYPES:
+                    raise NotCompilable(_outside(model, layout, arrays, ctl))
+                elif status == codegen.INEXACT:
+                    raise NotCompilable(_inexact(prepared.program, names, ctl))
+                elif status == codegen.MAX_STATES:
+                    stopped_by = "max_states"
+                elif status == codegen.FIRST_VIOLATION:
+                    stopped_by = "first_violation"
+                done = int(ctl[AT])
+                if stopped_by is not None:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    stopped_by = "time_limit"
+                elif options.memory_limit is not None and (
+                    resident_memory_bytes() > options.memory_limit
+                ):
+                    stopped_by = MEMORY_LIMIT
+                if stopped_by is not None:
+                    break
+                if progress is not None:
+                    progress(
+                        Progress(
+                            int(ctl[COUNT]),
+                            int(ctl[TRANSITIONS]),
+                            depth,
+                            int(ctl[COUNT]) - done,
+                            time.perf_counter() - started,
+                            peak_memory_bytes(),
+                        )
+                    )
+            if stopped_by is not None:
+                break
+            if done < ctl[COUNT]:
+                depth += 1
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
+    except MemoryError:
+        stopped_by = "out_of_memory"
+    seconds = time.perf_counter() - started
+    truncated = bool(ctl[TRUNCATED])
+    if stopped_by is None and truncated:
+        stopped_by = "max_depth"
+    complete = stopped_by is None
+    count = int(ctl[COUNT])
+    if record:
+        arrays.offsets[count] = ctl[EDGES]
+
+    search = _Decoded(model, layout, arrays)
+
+    def verdict(p: int, prop: PropertyDef) -> Verdict:
+        at = int(arrays.found[p])
+        if prop.kind == "reachable":
+            witness = search.state(at) if at >= 0 else None
+            return possibility_verdict(model, prop, search.parents_of(at), witness, complete)
+        if at >= 0:
+            succ = None
+            if prop.kind == "action":
+                succ = layout.decode(arrays.found_succ[p])
+            return violation_verdict(model, prop, search.parents_of(at), search.state(at), succ)
+        if prop.kind == "recoverable":
+            if not complete:
+                return Verdict(prop.name, prop.kind, Status.UNKNOWN)
+            return _recoverability(model, prepared, arrays, count, p, prop, search)
+        return Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN)
+
+    try:
+        verdicts = [verdict(names.index(prop.name), prop) for prop in props]
+    except KeyboardInterrupt:
+        stopped_by, complete = "interrupted", False
+        verdicts = [
+            verdict(names.index(p.name), p)
+            if p.kind != "recoverable"
+            else Verdict(p.name, p.kind, Status.UNKNOWN)
+            for p in props
+        ]
+    stats = Statistics(
+        count,
+        int(ctl[TRANSITIONS]),
+        depth,
+        seconds,
+        peak_memory_bytes(),
+        compile_seconds=prepared.seconds,
+    )
+    return CheckResult(
+        spec=model.name,
+        parameters=dict(model.parameters),
+        verdicts=tuple(verdicts),
+        statistics=stats,
+        complete=complete,
+        stopped_by=stopped_by,
+        engine="compiled",
+    )
+
+
+def _call(module: Any, arrays: _Arrays, ctl: np.ndarray) -> None:
+    module.expand(
+        arrays.states,
+        arrays.parents,
+        arrays.table,
+        ctl,
+        arrays.found,
+        arrays.found_succ,
+        arrays.offsets,
+        arrays.targets,
+        arrays.acts,
+    )
+
+
+class _Decoded:
+    """Stored rows as states, and parent links as the mapping traces are built from."""
+
+    def __init__(self, model: Model, layout: Layout, arrays: _Arrays) -> None:
+        self.model, self.layout, self.arrays = model, layout, arrays
+
+    def state(self, row: int) -> Any:
+        return self.layout.decode(self.arrays.states[row])
+
+    def parents_of(self, row: int) -> dict[Any, Any]:
+        """``state -> parent`` along the chain from an initial state to ``row``."""
+        links: dict[Any, Any] = {}
+        if row < 0:
+            return links
+        state = self.state(row)
+        while True:
+            parent_row = int(self.arrays.parents[row])
+            parent = self.state(parent_row) if parent_row >= 0 else None
+            links[state] = parent
+            if parent is None:
+                return links
+            row, state = parent_row, parent
+
+
+def _recoverability(
+    model: Model,
+    prepared: Prepared,
+    arrays: _Arrays,
+    count: int,
+    p: int,
+    prop: PropertyDef,
+    search: _Decoded,
+) -> Verdict:
+    good = np.zeros(count, np.bool_)
+    failed = prepared.module.good(arrays.states, count, p, good)
+    if failed >= 0:
+        raise NotCompilable(
+            f"{model.name}.{prop.name} computes a value that does not fit the compiled "
+            f"engine's integers in a reachable state"
+        )
+    allowed = np.array(
+        [prop.using is None or a.family in prop.using for a in model.actions], np.bool_
+    )
+    edges = int(arrays.offsets[count])
+    reached = recoverable_states(
+        count,
+        arrays.offsets[: count + 1],
+        arrays.targets[:edges],
+        arrays.acts[:edges],
+        allowed,
+        good,
+    )
+    bad = np.flatnonzero(~reached)
+    if len(bad) == 0:
+        return Verdict(prop.name, prop.kind, Status.HOLDS)
+    first = int(bad[0])
+    trace = path_to(model, search.parents_of(first), search.state(first))
+    return recoverability_verdict(prop, trace, len(bad), count)
+
+
+def _outside(model: Model, layout: Layout, arrays: _Arrays, ctl: np.ndarray) -> str:
+    slot = layout.slots[int(ctl[DETAIL])]
+    state = layout.decode(arrays.states[int(ctl[AT])])
+    return (
+        f"an action gives field leaf {slot.leaf.name} a value outside its declared type "
+        f"({slot.leaf.ftype!r}) from the state {state!r}"
+    )
+
+
+def _inexact(program: Any, names: tuple[str, ...], ctl: np.ndarray) -> str:
+    checks = list(program.inexact)
+    for name in names:
+        checks += program.property_inexact[name]
+    check = checks[int(ctl[DETAIL])]
+    return (
+        f"{check.what}: the operation {check.op} at {check.where} computes a value wider than "
+        "its fixed-width encoding in a reachable state"
+    )
