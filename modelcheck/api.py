@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelcheck.engines.bfs import CheckOptions, ProgressCallback
-from modelcheck.engines.bfs import check as _bfs_check
+from modelcheck.engines.selection import check as _check
 from modelcheck.errors import PropertyViolation
 from modelcheck.model import compile_spec
 from modelcheck.result import CheckResult
@@ -16,7 +16,8 @@ def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: An
     """Explore every reachable state of ``spec`` and return the verdicts.
 
     ``options`` are the fields of :class:`CheckOptions` (``properties``,
-    ``max_states``, ``max_depth``, ``time_limit``, ``stop_at_first``)::
+    ``max_states``, ``max_depth``, ``time_limit``, ``stop_at_first``,
+    ``engine="auto" | "python" | "compiled"``)::
 
         result = check(DnsRace(check_at_apply=True))
         assert result.ok
@@ -25,7 +26,7 @@ def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: An
     if names is not None:
         # properties="x" names one property, not the letters of "x".
         options["properties"] = (names,) if isinstance(names, str) else tuple(names)
-    return _bfs_check(compile_spec(spec), CheckOptions(**options), progress)
+    return _check(compile_spec(spec), CheckOptions(**options), progress)
 
 
 def assert_holds(spec: Spec, **options: Any) -> CheckResult:

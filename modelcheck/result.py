@@ -113,7 +113,12 @@ class CheckResult:
     #: What stopped the search early: "max_states", "max_depth", "time_limit",
     #: "interrupted", "first_violation", or None for a complete search.
     stopped_by: str | None = None
-    engine: str = "bfs"
+    #: The engine that ran: "python" or "compiled" (the BFS engines), "simulate",
+    #: "bmc" or "prove".
+    engine: str = "python"
+    #: Why the engine asked for did not run, when it did not (e.g. the
+    #: compiled engine, for a spec outside the symbolic subset).
+    engine_note: str = ""
     #: Per action instance, in declaration order (only with ``coverage=True``).
     coverage: tuple[ActionCoverage, ...] = ()
 

@@ -76,7 +76,7 @@ def test_check_writes_one_passing_case_per_property_when_every_property_holds(tm
     assert {outcome(c) for c in cases(root).values()} == {"passed"}
     counts_agree(root)
     suite = root.find("testsuite")
-    assert suite.get("name") == "modelcheck bfs Counter(n=4, bad=-1, explode_at=-1)"
+    assert suite.get("name") == "modelcheck python Counter(n=4, bad=-1, explode_at=-1)"
     shown = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert shown["states"] == "5" and shown["complete"] == "true" and shown["exit_code"] == "0"
 

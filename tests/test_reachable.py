@@ -302,7 +302,7 @@ def test_the_readme_example_prints_what_the_readme_shows():
     namespace: dict[str, object] = {}
     exec(compile(source, "README LossyLink", "exec"), namespace)
     printed = render_result(check(namespace["LossyLink"]()), traces=False).splitlines()
-    assert len(shown) == 8
+    assert len(shown) == 9
     for line, actual in zip(shown, printed, strict=False):
         if line.endswith(", ..."):  # the timings are elided
             assert actual.startswith(line.removesuffix(" ...")), (line, actual)

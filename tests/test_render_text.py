@@ -27,6 +27,7 @@ LOCK_SUMMARY = (
         "TwoProcessLock(broken=True)\n"
         "explored 14 distinct states, 28 transitions, depth 6 steps, in 0.50 s "
         "(28 states/s, peak memory 64 MiB): complete\n"
+        "engine: python\n"
     )
     + """
   property          kind       verdict

@@ -36,7 +36,8 @@ from modelcheck.cli.loading import (
     specs_in,
 )
 from modelcheck.components import annotate_result
-from modelcheck.engines.bfs import CheckOptions, check
+from modelcheck.engines.bfs import ENGINES, CheckOptions
+from modelcheck.engines.selection import check
 from modelcheck.errors import ModelcheckError
 from modelcheck.model import compile_spec
 from modelcheck.render import FORMATS, render
@@ -85,9 +86,21 @@ def check_command(
     ] = False,
     junit_file: JunitOpt = None,
     sarif_file: SarifOpt = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            metavar="ENGINE",
+            help="auto (default: the compiled engine for models too big to finish quickly in "
+            "Python), python, or compiled (native code; specs in the symbolic subset).",
+        ),
+    ] = "auto",
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
+        if engine not in ENGINES:
+            raise ModelcheckError(
+                f"--engine {engine}: unknown engine; choose one of {', '.join(ENGINES)}."
+            )
         if output_format not in FORMATS:
             raise ModelcheckError(
                 f"--format {output_format}: unknown format; choose one of {', '.join(FORMATS)}."
@@ -111,6 +124,7 @@ def check_command(
             stop_at_first=stop_at_first,
             coverage=coverage,
             memory_limit=memory_limit_bytes(memory_limit),
+            engine=engine,
         )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)

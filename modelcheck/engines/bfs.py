@@ -44,6 +44,9 @@ from modelcheck.properties import explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
 from modelcheck.trace import Step, Trace
 
+#: The engines ``CheckOptions.engine`` can name.
+ENGINES = ("auto", "python", "compiled")
+
 
 @attrs.frozen
 class CheckOptions:
@@ -66,8 +69,13 @@ class CheckOptions:
     #: Stop cleanly (``stopped_by="memory_limit"``) once the process's resident
     #: memory passes this many bytes; checked every ``progress_every`` states.
     memory_limit: int | None = None
+    #: Which engine runs it: "auto", "python" or "compiled" (see
+    #: :mod:`modelcheck.engines.selection`; this module is the Python engine).
+    engine: str = "auto"
 
     def __attrs_post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         for name in ("max_states", "max_depth", "progress_every", "memory_limit"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -353,6 +361,7 @@ def check(
         statistics=stats,
         complete=complete,
         stopped_by=stopped_by,
+        engine="python",
         coverage=coverage,
     )
 

@@ -19,6 +19,7 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             "parameters": {k: encode_value(v) for k, v in result.parameters.items()},
         },
         "engine": result.engine,
+        "engine_note": result.engine_note,
         "outcome": {0: "holds", 1: "violated", 3: "incomplete"}[int(result.exit_code)],
         "exit_code": int(result.exit_code),
         "complete": result.complete,
@@ -28,6 +29,8 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             "transitions": st.transitions,
             "depth": st.depth,
             "seconds": round(st.seconds, 6),
+            # Before the search: the compiled engine's extraction, generation and JIT.
+            "compile_seconds": round(st.compile_seconds, 6),
             "states_per_second": round(st.states_per_second, 1),
             "peak_memory_bytes": st.peak_memory_bytes,
             # Distinct states failing a @constraint (not counted in "states").

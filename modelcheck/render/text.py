@@ -166,6 +166,19 @@ def _verdict_cell(status: Status) -> str:
     return {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}[status.value]
 
 
+def engine_line(result: CheckResult) -> str:
+    """Which engine ran, what compiling it cost, and why another did not run."""
+    line = f"engine: {result.engine}"
+    if result.statistics.compile_seconds:
+        line += (
+            f" (compiled in {result.statistics.compile_seconds:.2f} s before the search: "
+            "path extraction, code generation, JIT)"
+        )
+    if result.engine_note:
+        line += f"; {result.engine_note}"
+    return line
+
+
 def render_summary(result: CheckResult) -> str:
     """Statistics and one line per property (no traces)."""
     st = result.statistics
@@ -182,6 +195,7 @@ def render_summary(result: CheckResult) -> str:
         f"depth {n_steps(st.depth)}, "
         f"in {st.seconds:.2f} s ({st.states_per_second:,.0f} states/s, "
         f"peak memory {st.peak_memory_bytes / 2**20:.0f} MiB): {state}",
+        engine_line(result),
         "",
     ]
     if result.stopped_by in ("out_of_memory", "memory_limit"):

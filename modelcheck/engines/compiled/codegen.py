@@ -55,34 +55,10 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sx(v, w):
     s = np.int64(1) << (w - 1)
     return ((v + s) & ((s << 1) - 1)) - s
-
-
-@njit(cache=True, inline="always")
-def _shl(a, b, w):
-    u = b & ((np.int64(1) << w) - 1)
-    if u >= w:
-        return np.int64(0)
-    return _sx(a << u, w)
-
-
-@njit(cache=True, inline="always")
-def _lshr(a, b, w):
-    u = b & ((np.int64(1) << w) - 1)
-    if u >= w:
-        return np.int64(0)
-    return _sx((a & ((np.int64(1) << w) - 1)) >> u, w)
-
-
-@njit(cache=True, inline="always")
-def _ashr(a, b, w):
-    u = b & ((np.int64(1) << w) - 1)
-    if u >= w:
-        u = w - 1
-    return a >> u
 
 
 @njit(cache=True)
@@ -140,7 +116,7 @@ def _smul_fits(a, b, w, sign):
     return p >= -(np.int64(1) << (w - 1))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mix(h, w):
     h = (h ^ w) * np.int64(-7046029254386353131)
     return h ^ (h >> 31)
@@ -179,7 +155,7 @@ class _Emitter:
         op = node[0]
         if op == "const":
             v = node[2]
-            return repr(v) if isinstance(v, bool) else f"np.int64({v})"
+            return repr(v) if isinstance(v, bool) or v >= 0 else f"({v})"
         if op == "pre":
             return self.pre[node[2]]
         if op == "post":
@@ -196,8 +172,8 @@ class _Emitter:
         op, w = node[0], node[1]
         nodes = self.program.nodes
         if op == "extract":
-            high, low, a = node[2], node[3], self.value(node[4])
-            return f"_sx(({a} >> {low}) & {(1 << (high - low + 1)) - 1}, {w})"
+            low, a = node[3], self.value(node[4])
+            return _sx(f"({a} >> {low})", w)
         if op in ("zext", "sext"):
             bits, arg = node[2], node[3]
             a = self.value(arg)
@@ -207,48 +183,51 @@ class _Emitter:
         if op == "concat":
             a, b = self.value(node[2]), self.value(node[3])
             wa, wb = nodes[node[2]][1], nodes[node[3]][1]
-            return f"_sx((({a} & {(1 << wa) - 1}) << {wb}) | ({b} & {(1 << wb) - 1}), {w})"
+            return _sx(f"((({a} & {(1 << wa) - 1}) << {wb}) | ({b} & {(1 << wb) - 1}))", w)
         args = [self.value(n) for n in node[2:]]
         if op == "not":
             return f"not {args[0]}"
         if op == "bnot":
             return f"~{args[0]}"
         if op == "neg":
-            return f"_sx(-{args[0]}, {w})"
+            return _sx(f"(-{args[0]})", w)
         if op == "ite":
             return f"({args[1]} if {args[0]} else {args[2]})"
         a, b = args
         aw = nodes[node[2]][1]
+        m = (1 << max(aw, 1)) - 1
         simple = {
-            "and": f"({a} and {b})",
-            "or": f"({a} or {b})",
-            "xor": f"({a} != {b})",
-            "implies": f"((not {a}) or {b})",
-            "eq": f"({a} == {b})",
-            "add": f"_sx({a} + {b}, {w})",
-            "sub": f"_sx({a} - {b}, {w})",
-            "mul": f"_sx({a} * {b}, {w})",
-            "band": f"({a} & {b})",
-            "bor": f"({a} | {b})",
-            "bxor": f"({a} ^ {b})",
-            "slt": f"({a} < {b})",
-            "sle": f"({a} <= {b})",
-            "sgt": f"({a} > {b})",
-            "sge": f"({a} >= {b})",
-            "shl": f"_shl({a}, {b}, {w})",
-            "lshr": f"_lshr({a}, {b}, {w})",
-            "ashr": f"_ashr({a}, {b}, {w})",
-            "sdiv": f"_sdiv({a}, {b}, {w})",
-            "udiv": f"_udiv({a}, {b}, {w})",
-            "srem": f"_srem({a}, {b}, {w})",
-            "urem": f"_urem({a}, {b}, {w})",
-            "smod": f"_smod({a}, {b}, {w})",
-            "smul_no_overflow": f"_smul_fits({a}, {b}, {aw}, 1)",
-            "smul_no_underflow": f"_smul_fits({a}, {b}, {aw}, -1)",
+            "and": lambda: f"({a} and {b})",
+            "or": lambda: f"({a} or {b})",
+            "xor": lambda: f"({a} != {b})",
+            "implies": lambda: f"((not {a}) or {b})",
+            "eq": lambda: f"({a} == {b})",
+            "add": lambda: _sx(f"({a} + {b})", w),
+            "sub": lambda: _sx(f"({a} - {b})", w),
+            "mul": lambda: _sx(f"({a} * {b})", w),
+            "band": lambda: f"({a} & {b})",
+            "bor": lambda: f"({a} | {b})",
+            "bxor": lambda: f"({a} ^ {b})",
+            "slt": lambda: f"({a} < {b})",
+            "sle": lambda: f"({a} <= {b})",
+            "sgt": lambda: f"({a} > {b})",
+            "sge": lambda: f"({a} >= {b})",
+            # z3 shifts by the count as an unsigned number; by w or more gives 0 (or the sign).
+            "shl": lambda: f"({_sx(f'({a} << ({b} & {m}))', w)} if ({b} & {m}) < {w} else 0)",
+            "lshr": lambda: (
+                f"({_sx(f'(({a} & {m}) >> ({b} & {m}))', w)} if ({b} & {m}) < {w} else 0)"
+            ),
+            "ashr": lambda: f"({a} >> min({b} & {m}, {w - 1}))",
+            "sdiv": lambda: f"_sdiv({a}, {b}, {w})",
+            "udiv": lambda: f"_udiv({a}, {b}, {w})",
+            "srem": lambda: f"_srem({a}, {b}, {w})",
+            "urem": lambda: f"_urem({a}, {b}, {w})",
+            "smod": lambda: f"_smod({a}, {b}, {w})",
+            "smul_no_overflow": lambda: f"_smul_fits({a}, {b}, {aw}, 1)",
+            "smul_no_underflow": lambda: f"_smul_fits({a}, {b}, {aw}, -1)",
         }
         if op in simple:
-            return simple[op]
-        m = (1 << aw) - 1
+            return simple[op]()
         unsigned = {"ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}
         if op in unsigned:
             return f"(({a} & {m}) {unsigned[op]} ({b} & {m}))"
@@ -268,6 +247,12 @@ class _Emitter:
             self.tree(tree, end)
 
 
+def _sx(text: str, w: int) -> str:
+    """``text`` wrapped to a ``w``-bit two's-complement value, as inline arithmetic."""
+    half = 1 << (w - 1)
+    return f"((({text} + {half}) & {(1 << w) - 1}) - {half})"
+
+
 def _unpack(slot: Slot, word: str) -> str:
     """The node value of a leaf, from the word that holds it."""
     raw = f"(({word} >> {slot.offset}) & {slot.mask})"
@@ -279,9 +264,28 @@ def _unpack(slot: Slot, word: str) -> str:
     if isinstance(t, BitsType):
         return f"({raw} << {t.low})"
     assert isinstance(t, EnumType)
-    if len(slot.leaf.codes) == 1:
-        return f"np.int64({slot.leaf.codes[0]})"
-    return f"np.int64({tuple(slot.leaf.codes)!r}[{raw}])"
+    codes = slot.leaf.codes
+    if codes == tuple(range(codes[0], codes[0] + len(codes))):
+        return f"({raw} + {codes[0]})"
+    return f"{codes!r}[{raw}]"
+
+
+def _stored_constant(slot: Slot, value: Any) -> int | None:
+    """The stored number of a constant node value, or None if it is not of the leaf's type."""
+    t = slot.leaf.ftype
+    if isinstance(t, BoolType):
+        return int(value)
+    if isinstance(t, IntType):
+        return value - t.low if t.low <= value <= t.high else None
+    if isinstance(t, BitsType):
+        declared = ((1 << (t.high + 1)) - 1) & ~((1 << t.low) - 1)
+        return None if value & ~declared else value >> t.low
+    codes = slot.leaf.codes
+    return codes.index(value) if value in codes else None
+
+
+def _same_encoding(a: Slot, b: Slot) -> bool:
+    return a.leaf.ftype == b.leaf.ftype and a.leaf.codes == b.leaf.codes
 
 
 def _pack(e: _Emitter, slot: Slot, value: str, fail: str) -> str:
@@ -299,13 +303,18 @@ def _pack(e: _Emitter, slot: Slot, value: str, fail: str) -> str:
         e.line(f"    {fail}")
         return f"(({value} >> {t.low}) << {slot.offset})"
     assert isinstance(t, EnumType)
+    codes = slot.leaf.codes
+    if codes == tuple(range(codes[0], codes[0] + len(codes))):
+        e.line(f"if {value} < {codes[0]} or {value} > {codes[-1]}:")
+        e.line(f"    {fail}")
+        return f"(({value} - {codes[0]}) << {slot.offset})"
     e.line("k_ = -1")
-    for i, code in enumerate(slot.leaf.codes):
+    for i, code in enumerate(codes):
         e.line(f"{'if' if i == 0 else 'elif'} {value} == {code}:")
         e.line(f"    k_ = {i}")
     e.line("if k_ < 0:")
     e.line(f"    {fail}")
-    return f"(np.int64(k_) << {slot.offset})"
+    return f"(k_ << {slot.offset})"
 
 
 class Kernel:
@@ -413,13 +422,24 @@ def generate(
                 parts: list[list[str]] = [[] for _ in range(words)]
                 keep = [0] * words
                 for k, (slot, node) in enumerate(zip(layout.slots, succ, strict=True)):
-                    if program.nodes[node] == ("pre", program.nodes[node][1], k):
-                        keep[slot.word] |= slot.mask << slot.offset  # unchanged
-                        continue
-                    e.line(f"v_ = {e.value(node)}")
                     fail = f"ctl[STATUS] = OUTSIDE_TYPES; ctl[AT] = i; ctl[DETAIL] = {k}; return"
-                    e.line(f"x{k} = {_pack(e, slot, 'v_', fail)}")
-                    parts[slot.word].append(f"x{k}")
+                    op, _, *operands = program.nodes[node]
+                    if op == "pre" and operands[0] == k:
+                        keep[slot.word] |= slot.mask << slot.offset  # unchanged
+                    elif op == "const":
+                        stored = _stored_constant(slot, operands[0])
+                        if stored is None:
+                            e.line(fail)
+                        elif stored:
+                            parts[slot.word].append(str(stored << slot.offset))
+                    elif op == "pre" and _same_encoding(layout.slots[operands[0]], slot):
+                        other = layout.slots[operands[0]]  # a copy of another leaf's bits
+                        raw = f"((w{other.word} >> {other.offset}) & {other.mask})"
+                        parts[slot.word].append(f"({raw} << {slot.offset})")
+                    else:
+                        e.line(f"v_ = {e.value(node)}")
+                        e.line(f"x{k} = {_pack(e, slot, 'v_', fail)}")
+                        parts[slot.word].append(f"x{k}")
                 for j in range(words):
                     terms = [f"(w{j} & {keep[j]})"] if keep[j] else []
                     terms += parts[j]

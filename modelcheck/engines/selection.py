@@ -1,0 +1,70 @@
+"""Which engine runs a check: ``CheckOptions.engine`` is ``auto``, ``python`` or ``compiled``.
+
+* ``python``: the Python BFS (:mod:`modelcheck.engines.bfs`), for any spec.
+* ``compiled``: the compiled BFS (:mod:`modelcheck.engines.compiled`) when
+  the spec is in the symbolic subset and numba imports; otherwise, or when
+  a run meets something it cannot do exactly, the Python engine runs and
+  the result says why (:attr:`~modelcheck.result.CheckResult.engine_note`).
+* ``auto``: the Python engine first, for up to :data:`TRIAL_STATES`
+  states; a model it finishes there is done (compiling would cost more
+  than it saves: extraction and a cold JIT take seconds), a larger one
+  goes to the compiled engine as for ``compiled``.  The trial's budget is a
+  count of states, not a time, so which engine runs does not depend on the
+  machine.
+
+Every engine gives the same counts, verdicts and traces (differential
+tests hold them to it), so the choice changes only speed and memory.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from modelcheck.engines import bfs
+from modelcheck.engines.bfs import CheckOptions, ProgressCallback
+from modelcheck.model import Model
+from modelcheck.result import CheckResult
+
+#: ``auto`` lets the Python engine finish a model of at most this many states.
+TRIAL_STATES = 100_000
+
+
+def check(
+    model: Model, options: CheckOptions | None = None, progress: ProgressCallback | None = None
+) -> CheckResult:
+    """Check ``model`` with the engine ``options.engine`` names (see the module docstring)."""
+    options = options or CheckOptions()
+    if options.engine == "python":
+        return bfs.check(model, options, progress)
+    if options.engine == "auto":
+        budget = (
+            TRIAL_STATES if options.max_states is None else min(TRIAL_STATES, options.max_states)
+        )
+        trial = bfs.check(model, attrs.evolve(options, max_states=budget), progress)
+        if trial.stopped_by != "max_states" or budget == options.max_states:
+            return trial
+    reason = _why_not_compiled(options)
+    if reason is None:
+        from modelcheck.engines.compiled import search  # imports numba
+        from modelcheck.symbolic.program import NotCompilable
+
+        try:
+            props = bfs.selected_properties(model, options.properties)
+            return search.check(model, options, progress, search.prepare(model, props))
+        except NotCompilable as exc:
+            reason = str(exc)
+    result = bfs.check(model, options, progress)
+    return attrs.evolve(result, engine_note=f"the compiled engine was not used: {reason}")
+
+
+def _why_not_compiled(options: CheckOptions) -> str | None:
+    if options.coverage:
+        return "--coverage is counted by the Python engine only"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return (
+            "numba is not installed in this Python (pip install numba; modelcheck installs it "
+            "where numba ships wheels)"
+        )
+    return None
