@@ -427,9 +427,17 @@ def _outside(model: Model, layout: Layout, arrays: _Arrays, ctl: np.ndarray) -> 
     slot = layout.slots[int(ctl[DETAIL])]
     state = layout.decode(arrays.states[int(ctl[AT])])
     return (
-        f"an action gives field leaf {slot.leaf.name} a value outside its declared type "
-        f"({slot.leaf.ftype!r}) from the state {state!r}"
+        f"a successor of the reachable state {state!r} gives {slot.leaf.name} a value outside "
+        f"its declared type ({_type_text(slot.leaf.ftype)}); the Python engine does not hold "
+        "values to the declared types (declare a wider type to use the compiled engine)"
     )
+
+
+def _type_text(ftype: Any) -> str:
+    low, high = getattr(ftype, "low", None), getattr(ftype, "high", None)
+    if isinstance(low, int) and isinstance(high, int):
+        return f"{low}..{high}"
+    return repr(ftype)
 
 
 def _inexact(program: Any, names: tuple[str, ...], ctl: np.ndarray) -> str:

@@ -1,0 +1,325 @@
+"""The compiled engine gives the Python engine's answers: counts, depth, verdicts and traces.
+
+Every test here is differential or about the engine's plumbing (layout,
+fallback, cache).  Each distinct kernel costs a cold JIT of a few seconds,
+so the specs and parameter sets are chosen to share kernels: a kernel is
+keyed by the spec's source, its parameters and the selected properties.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("numba")
+
+import compiled_protocols as protocols
+import symbolic_toys as toys
+from dns_race import DnsRace
+from typer.testing import CliRunner
+
+from modelcheck import CheckResult, Status, check, compile_spec, replay
+from modelcheck.cli import app
+from modelcheck.engines import bfs
+from modelcheck.engines.compiled import cache
+from modelcheck.engines.compiled.layout import Layout
+from modelcheck.engines.compiled.search import prepare
+from modelcheck.symbolic import field_types
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kernels_in_one_folder(tmp_path_factory):
+    """Kernels of this module in one folder: compiled once, shared by its tests."""
+    folder = tmp_path_factory.mktemp("kernels")
+    patch = pytest.MonkeyPatch()
+    patch.setenv(cache.CACHE_ENV, str(folder))
+    yield folder
+    patch.undo()
+
+
+def both(spec, **options) -> tuple[CheckResult, CheckResult]:
+    python = check(spec, engine="python", **options)
+    compiled = check(spec, engine="compiled", **options)
+    assert compiled.engine == "compiled", compiled.engine_note
+    return python, compiled
+
+
+def assert_same(python: CheckResult, compiled: CheckResult) -> None:
+    p, c = python.statistics, compiled.statistics
+    assert (c.states, c.transitions, c.depth) == (p.states, p.transitions, p.depth)
+    assert compiled.stopped_by == python.stopped_by
+    assert compiled.complete == python.complete
+    for mine, theirs in zip(compiled.verdicts, python.verdicts, strict=True):
+        assert mine == theirs, mine.name  # status, and the very same first-found trace
+
+
+# --- the packed layout ----------------------------------------------------------------------
+
+
+def reachable_states(spec, limit: int = 5000) -> list:
+    model = compile_spec(spec)
+    seen = list(dict.fromkeys(model.initial_states))
+    known = set(seen)
+    for state in seen:
+        for _act, succ in model.successors(state):
+            if succ not in known and len(seen) < limit:
+                known.add(succ)
+                seen.append(succ)
+    return seen
+
+
+LAYOUT_SPECS = [
+    DnsRace(),
+    DnsRace(enactors=3, endpoints=1, generations=5, keep=2),
+    toys.SymCounter(),
+    toys.TwoProcessLock(broken=True),
+    protocols.Peterson(),
+    protocols.TokenRing(),
+    protocols.TwoPhase(),
+]
+
+
+@pytest.mark.parametrize("spec", LAYOUT_SPECS, ids=lambda s: type(s).__name__)
+def test_every_reachable_state_packs_and_unpacks_to_itself_and_no_two_share_words(spec):
+    from modelcheck.integrations.z3_extract import extract
+
+    model = compile_spec(spec)
+    program = extract(model, list(model.properties))
+    state_class = type(model.initial_states[0])
+    layout = Layout(state_class, field_types(state_class, spec), program.leaves)
+    states = reachable_states(spec)
+    packed = [layout.encode(s) for s in states]
+    assert [layout.decode(w) for w in packed] == states
+    assert len(set(packed)) == len(states)
+    assert all(0 <= word < 1 << 63 for words in packed for word in words)
+
+
+def test_a_value_outside_its_declared_type_is_refused_by_the_layout():
+    spec = toys.SymCounter(n=4)
+    model = compile_spec(spec)
+    from modelcheck.integrations.z3_extract import extract
+
+    program = extract(model, list(model.properties))
+    layout = Layout(toys.CountState, field_types(toys.CountState, spec), program.leaves)
+    with pytest.raises(ValueError, match="value"):
+        layout.encode(toys.CountState(5, False))
+
+
+# --- differential: the same answers ---------------------------------------------------------
+
+SPECS = [
+    DnsRace(),  # every property violated, including recoverability
+    DnsRace(check_at_apply=True, protect_active=True),  # the fix: every property holds
+    DnsRace(enactors=3, endpoints=1, generations=5, keep=2),
+    toys.SymCounter(n=5, bad=3),
+    toys.TwoProcessLock(broken=True),
+    toys.LockWithLemma(),
+    protocols.Peterson(),
+    protocols.Peterson(broken=True),
+    protocols.TokenRing(),
+    protocols.TokenRing(machines=4, k=2, top=1),  # K < n: no longer self-stabilising
+    protocols.TwoPhase(),
+    protocols.TwoPhase(early_commit=True),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_the_compiled_engine_gives_the_python_engines_counts_verdicts_and_traces(spec):
+    python, compiled = both(spec)
+    assert_same(python, compiled)
+    assert compiled.statistics.compile_seconds > 0
+    for verdict in compiled.verdicts:
+        if verdict.counterexample is not None:
+            assert replay(compile_spec(spec), verdict.counterexample).property_fails
+
+
+def test_the_differential_specs_cover_holding_and_failing_verdicts_of_every_kind():
+    # Otherwise the differential test above could pass on engines that never find anything.
+    seen = set()
+    for spec in SPECS:
+        for verdict in check(spec, engine="python").verdicts:
+            seen.add((verdict.kind, verdict.status))
+    for kind in ("invariant", "action", "terminal", "recoverable"):
+        assert (kind, Status.HOLDS) in seen and (kind, Status.VIOLATED) in seen, kind
+    assert ("reachable", Status.HOLDS) in seen
+
+
+def test_dns_race_gives_the_reference_counts_on_the_compiled_engine():
+    # ../shared/models/dns-race.md: E=2 M=2 G=4 has 1614 states, 3396 transitions, depth 21.
+    result = check(DnsRace(), engine="compiled")
+    assert (result.statistics.states, result.statistics.transitions) == (1614, 3396)
+    assert result.statistics.depth == 21
+
+
+LIMITS = [
+    {"max_states": 1},
+    {"max_states": 700},
+    {"max_depth": 1},
+    {"max_depth": 7},
+    {"stop_at_first": True},
+    {"max_states": 1000, "stop_at_first": True},
+]
+
+
+@pytest.mark.parametrize("limits", LIMITS, ids=repr)
+def test_limits_stop_both_engines_at_the_same_place(limits):
+    assert_same(*both(DnsRace(), **limits))
+
+
+def test_randomised_limits_and_sizes_agree():
+    # Random parameters drawn from a fixed seed: reproducible, and each run of the
+    # suite checks the same draws (a new kernel per draw costs a JIT, so few draws).
+    rng = random.Random(20261203)
+    for _ in range(3):
+        spec = toys.SymCounter(n=rng.randint(1, 9), bad=rng.randint(-1, 9))
+        options = rng.choice(
+            [{}, {"max_depth": rng.randint(1, 6)}, {"max_states": rng.randint(1, 8)}]
+        )
+        assert_same(*both(spec, **options))
+    for _ in range(4):
+        options = {"max_states": rng.randint(1, 1614), "max_depth": rng.randint(1, 21)}
+        assert_same(*both(DnsRace(), **options))
+
+
+def test_a_selected_property_alone_gives_the_same_verdict():
+    assert_same(*both(DnsRace(), properties=("applied_generation_monotonic",)))
+
+
+# --- what the compiled engine does not do, it says ----------------------------------------
+
+
+def test_a_spec_outside_the_subset_runs_on_python_and_the_note_names_the_construct():
+    result = check(toys.UsesASet(), engine="compiled")
+    assert result.engine == "python"
+    assert "the compiled engine was not used" in result.engine_note
+    assert "symbolic_toys.py:" in result.engine_note and "seen = {s.value}" in result.engine_note
+    assert result.statistics.states == check(toys.UsesASet(), engine="python").statistics.states
+
+
+def test_a_successor_outside_the_declared_types_sends_the_run_to_python_and_says_so():
+    spec = toys.EscapesRange()
+    python = check(spec, engine="python")
+    result = check(spec, engine="compiled")
+    assert result.engine == "python"
+    assert "outside its declared type (0..3)" in result.engine_note
+    assert result.statistics.states == python.statistics.states
+    assert result.verdicts == python.verdicts
+
+
+def test_coverage_is_counted_by_the_python_engine_and_the_note_says_so():
+    result = check(DnsRace(), engine="compiled", coverage=True)
+    assert result.engine == "python" and "--coverage" in result.engine_note
+    assert result.coverage
+
+
+def test_auto_keeps_small_models_on_the_python_engine():
+    result = check(DnsRace(), engine="auto")
+    assert result.engine == "python" and not result.engine_note
+
+
+def test_auto_compiles_a_model_past_the_trial(monkeypatch):
+    from modelcheck.engines import selection
+
+    monkeypatch.setattr(selection, "TRIAL_STATES", 100)
+    result = check(DnsRace(), engine="auto")
+    assert result.engine == "compiled"
+    assert_same(check(DnsRace(), engine="python"), result)
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="engine must be one of"):
+        bfs.CheckOptions(engine="fast")
+
+
+# --- progress, interrupts and the time limit ----------------------------------------------
+
+
+def test_progress_is_reported_and_ctrl_c_keeps_what_was_found():
+    calls = []
+
+    def progress(p):
+        calls.append(p)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    result = check(DnsRace(), engine="compiled", progress=progress)
+    assert len(calls) == 3
+    assert result.stopped_by == "interrupted" and not result.complete
+    assert 0 < result.statistics.states < 1614
+    assert all(v.status in (Status.UNKNOWN, Status.VIOLATED) for v in result.verdicts)
+
+
+def test_a_tiny_time_limit_stops_after_the_first_chunk():
+    result = check(DnsRace(), engine="compiled", time_limit=1e-9)
+    assert result.stopped_by == "time_limit" and not result.complete
+
+
+# --- the kernel cache ---------------------------------------------------------------------
+
+
+def kernel_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("kernel_*.py"))
+
+
+def test_a_second_run_uses_the_cached_kernel(_kernels_in_one_folder):
+    model = compile_spec(DnsRace())
+    props = list(model.properties)
+    first = prepare(model, props)
+    second = prepare(model, props)
+    assert second.cached and second.kernel.source == first.kernel.source
+
+
+def test_a_parameter_change_gives_another_kernel_and_another_answer(_kernels_in_one_folder):
+    # The parameter is baked into the kernel's text: a kernel compiled for bad=3 must
+    # never answer for bad=2 (numba's cache would not notice a changed global).
+    three = check(toys.SymCounter(n=4, bad=3), engine="compiled")
+    two = check(toys.SymCounter(n=4, bad=2), engine="compiled")
+    assert three.verdict("never_bad").counterexample.steps[-1].state.value == 3
+    assert two.verdict("never_bad").counterexample.steps[-1].state.value == 2
+    sources = {
+        prepare(compile_spec(toys.SymCounter(n=4, bad=b)), [], compile_now=False).kernel.source
+        for b in (2, 3)
+    }
+    assert len(sources) == 2
+
+
+def test_a_corrupt_cached_kernel_is_rebuilt_not_trusted(_kernels_in_one_folder):
+    spec = protocols.Peterson(broken=True)
+    expected = check(spec, engine="python")
+    model = compile_spec(spec)
+    source = prepare(model, list(model.properties), compile_now=False).kernel.source
+    path = _kernels_in_one_folder / f"kernel_{cache.key_of(source)}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("def expand(*args):\n    return None\n", encoding="utf-8")
+    assert not cache.is_cached(source)
+    sys.modules.pop(f"modelcheck_kernel_{cache.key_of(source)}", None)  # as in a new process
+    result = check(spec, engine="compiled")
+    assert result.engine == "compiled"
+    assert_same(expected, result)
+    assert path.read_text(encoding="utf-8").endswith(source)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_the_cli_names_the_engine_in_the_summary_and_the_json(tmp_path, dns_race_path):
+    out = tmp_path / "result.json"
+    runner = CliRunner()
+    ran = runner.invoke(
+        app, ["check", str(dns_race_path), "--engine", "compiled", "--json", str(out)]
+    )
+    assert ran.exit_code == 1, ran.output
+    assert "engine: compiled (compiled in " in ran.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["engine"] == "compiled" and data["statistics"]["compile_seconds"] > 0
+    assert data["statistics"]["states"] == 1614
+
+
+def test_the_cli_refuses_an_unknown_engine(dns_race_path):
+    ran = CliRunner().invoke(app, ["check", str(dns_race_path), "--engine", "turbo"])
+    assert ran.exit_code == 2
+    assert "--engine turbo: unknown engine" in ran.output
