@@ -29,7 +29,7 @@ from modelcheck.symbolic import BitsType, BoolType, EnumType, IntType
 from modelcheck.symbolic.program import Branch, End, Program, Tree
 
 #: Status codes ``expand`` leaves in ``ctl[STATUS]``.
-DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT = range(6)
+DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT, FOUND = range(7)
 #: Slots of the control array shared by the driver and the kernel.
 (
     COUNT,
@@ -47,8 +47,9 @@ DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT = range(6)
     DETAIL,
     EDGE_CAP,
     END,
-) = range(15)
-CONTROL_SIZE = 15
+    FIND,
+) = range(16)
+CONTROL_SIZE = 16
 
 _PRELUDE = """\
 import numpy as np
@@ -347,7 +348,7 @@ def generate(
     # --- expand ---
     e.depth = 0
     e.line("@njit(cache=True)")
-    e.line("def expand(states, parents, table, ctl, found, found_succ, offsets, targets, acts):")
+    e.line("def expand(states, table, ctl, found, found_succ, offsets, targets, acts):")
     e.depth = 1
     e.line(f"nb = np.empty(({buffer}, {words}), np.int64)")
     e.line(f"bact = np.empty({buffer}, np.int64)")
@@ -359,6 +360,7 @@ def generate(
     e.line("frontier = ctl[FRONTIER] != 0")
     e.line("record = ctl[RECORD] != 0")
     e.line("limit = ctl[MAX]")
+    e.line("find = ctl[FIND]")
     e.line("ctl[STATUS] = DONE")
     e.line("for i in range(ctl[AT], ctl[END]):")
     e.depth = 2
@@ -453,6 +455,13 @@ def generate(
     # Admission, in order: the Python engine's per-successor work.
     e.line("for j in range(m):")
     e.depth = 3
+    # Find mode: which state of this range first has row ``find`` as a successor.
+    e.line("if find >= 0:")
+    hit = " and ".join(f"states[find, {j}] == nb[j, {j}]" for j in range(words))
+    e.line(f"    if {hit}:")
+    e.line("        ctl[STATUS] = FOUND; ctl[DETAIL] = i; ctl[AT] = i")
+    e.line("        return")
+    e.line("    continue")
     e.line("n += 1")
     e.line("h = np.int64(0)")
     for j in range(words):
@@ -478,7 +487,6 @@ def generate(
     e.line("        return")
     for j in range(words):
         e.line(f"    states[count, {j}] = nb[j, {j}]")
-    e.line("    parents[count] = i")
     e.line("    table[slot] = count + 1")
     e.line("    idx = count")
     e.line("    count += 1")
@@ -587,6 +595,7 @@ def generate(
             ("FIRST_VIOLATION", FIRST_VIOLATION),
             ("OUTSIDE_TYPES", OUTSIDE_TYPES),
             ("INEXACT", INEXACT),
+            ("FOUND", FOUND),
             ("COUNT", COUNT),
             ("TRANSITIONS", TRANSITIONS),
             ("STATUS", STATUS),
@@ -602,6 +611,7 @@ def generate(
             ("DETAIL", DETAIL),
             ("EDGE_CAP", EDGE_CAP),
             ("END", END),
+            ("FIND", FIND),
         )
     )
     out.insert(2, constants + "\n")

@@ -3,7 +3,11 @@
 States are rows of int64 words (:mod:`modelcheck.engines.compiled.layout`)
 in one array that is also the BFS queue, numbered in discovery order; the
 visited set is an open-addressing table of row numbers (exact: it compares
-whole rows, never fingerprints); ``parents`` holds each row's parent row.
+whole rows, never fingerprints).  No parent is stored: the first row of the
+previous BFS level (in order) that has a state as a successor is the state
+that discovered it, so a trace's parents are found by re-running the kernel
+over one level per step, only for the states a trace needs (4 bytes per
+state saved, at the cost of a fraction of a search per trace).
 The generated kernel (:mod:`modelcheck.engines.compiled.codegen`) expands
 one chunk of a BFS level per call, in the same order as the Python engine
 (states in order, action instances in declaration order, successors in the
@@ -21,6 +25,8 @@ engine instead and says why.
 
 from __future__ import annotations
 
+import bisect
+import os
 import time
 from typing import Any
 
@@ -48,6 +54,7 @@ from modelcheck.engines.compiled.codegen import (
     EDGE_CAP,
     EDGES,
     END,
+    FIND,
     FRONTIER,
     GROW_AT,
     MAX,
@@ -142,8 +149,7 @@ def _warm_up(module: Any, words: int, props: int) -> None:
     found = np.full(max(props, 1), -2, np.int64)
     found_succ = np.zeros((max(props, 1), words), np.int64)
     offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
-    parents = np.zeros(1, np.int32)
-    module.expand(states, parents, table, ctl, found, found_succ, offsets, targets, acts)
+    module.expand(states, table, ctl, found, found_succ, offsets, targets, acts)
     module.good(states, 0, -1, np.zeros(1, np.bool_))
     module.rehash(states, 0, table, 1)
     recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
@@ -154,8 +160,7 @@ class _Arrays:
 
     def __init__(self, words: int, props: int, record: bool) -> None:
         self.words = words
-        self.states = np.empty((1 << 16, words), np.int64)
-        self.parents = np.empty(1 << 16, np.int32)
+        self.states = _reserve_rows(words)
         self.table = np.zeros(1 << 17, np.int32)
         self.found = np.full(max(props, 1), -2, np.int64)
         self.found_succ = np.zeros((max(props, 1), words), np.int64)
@@ -171,9 +176,8 @@ class _Arrays:
         count = int(ctl[COUNT])
         while count + buffer > len(self.states):
             self.states = _bigger(self.states, count)
-            self.parents = _bigger(self.parents, count)
-            if self.record:
-                self.offsets = _bigger(self.offsets, count + 1)
+        while self.record and count + buffer + 1 > len(self.offsets):
+            self.offsets = _bigger(self.offsets, count + 1)
         while count + buffer > LOAD * len(self.table):
             self.table = np.zeros(2 * len(self.table), np.int32)
             rehash = True
@@ -186,6 +190,27 @@ class _Arrays:
         ctl[TABLE_MASK] = len(self.table) - 1
         ctl[EDGE_CAP] = len(self.targets)
         return rehash
+
+
+def _reserve_rows(words: int) -> np.ndarray:
+    """The state rows, reserved once for as many states as half the machine's memory holds.
+
+    Only the pages written become resident, so a small model costs little, and
+    a large one never has its rows copied (growing by copying would hold two
+    arrays at once, the largest cost in peak memory); where the system refuses
+    so large a reservation, the rows start small and double.
+    """
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        memory = 0
+    rows = min(memory // 2 // (8 * words), (1 << 31) - 2)  # table entries are int32 row + 1
+    if rows > 1 << 16:
+        try:
+            return np.empty((rows, words), np.int64)
+        except MemoryError:
+            pass
+    return np.empty((1 << 16, words), np.int64)
 
 
 def _bigger(array: np.ndarray, used: int) -> np.ndarray:
@@ -219,6 +244,7 @@ def check(
     ctl[MAX] = -1 if options.max_states is None else options.max_states
     ctl[STOP_AT_FIRST] = int(options.stop_at_first)
     ctl[RECORD] = int(record)
+    ctl[FIND] = -1
 
     started = time.perf_counter()
     # Initial states, in order, once each.
@@ -233,7 +259,6 @@ def check(
             continue
         seen[words] = count
         arrays.states[count] = words
-        arrays.parents[count] = -1
         count += 1
     ctl[COUNT] = count
     arrays.grow(ctl, kernel.buffer)
@@ -242,11 +267,13 @@ def check(
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     depth, done = 0, 0
+    starts = [0]  # starts[d]: the first row of BFS level d
     stopped_by: str | None = None
     truncated = False
     try:
         while done < ctl[COUNT]:
             level_end = int(ctl[COUNT])
+            starts.append(level_end)  # the first row of the next level
             ctl[FRONTIER] = int(max_depth is not None and depth >= max_depth)
             while done < level_end:
                 ctl[AT], ctl[END] = done, min(done + CHUNK, level_end)
@@ -302,7 +329,7 @@ def check(
     if record:
         arrays.offsets[count] = ctl[EDGES]
 
-    search = _Decoded(model, layout, arrays)
+    search = _Decoded(model, layout, arrays, module, starts)
 
     def verdict(p: int, prop: PropertyDef) -> Verdict:
         at = int(arrays.found[p])
@@ -352,7 +379,6 @@ def check(
 def _call(module: Any, arrays: _Arrays, ctl: np.ndarray) -> None:
     module.expand(
         arrays.states,
-        arrays.parents,
         arrays.table,
         ctl,
         arrays.found,
@@ -364,13 +390,48 @@ def _call(module: Any, arrays: _Arrays, ctl: np.ndarray) -> None:
 
 
 class _Decoded:
-    """Stored rows as states, and parent links as the mapping traces are built from."""
+    """Stored rows as states, and the parent links traces are built from."""
 
-    def __init__(self, model: Model, layout: Layout, arrays: _Arrays) -> None:
+    def __init__(
+        self, model: Model, layout: Layout, arrays: _Arrays, module: Any, starts: list[int]
+    ) -> None:
         self.model, self.layout, self.arrays = model, layout, arrays
+        self.module, self.starts = module, starts
 
     def state(self, row: int) -> Any:
         return self.layout.decode(self.arrays.states[row])
+
+    def parent(self, row: int) -> int:
+        """The row that discovered ``row`` (-1 for an initial state).
+
+        The BFS admits a new state from the first row of the previous level, in
+        order, that has it as a successor, so the kernel in find mode, run over
+        that level, stops at exactly the parent the search recorded.
+        """
+        level = bisect.bisect_right(self.starts, row) - 1
+        if level == 0:
+            return -1
+        words = self.layout.words
+        ctl = np.zeros(CONTROL_SIZE, np.int64)
+        ctl[MAX], ctl[FIND] = -1, row
+        ctl[GROW_AT] = ctl[EDGE_CAP] = 1 << 62
+        ctl[TABLE_MASK] = len(self.arrays.table) - 1
+        ctl[AT], ctl[END] = self.starts[level - 1], self.starts[level]
+        skip = np.full(len(self.arrays.found), -3, np.int64)  # no property is evaluated
+        none = np.zeros((len(skip), words), np.int64)
+        self.module.expand(
+            self.arrays.states,
+            self.arrays.table,
+            ctl,
+            skip,
+            none,
+            np.zeros(2, np.int64),
+            np.zeros(1, np.int32),
+            np.zeros(1, np.int16),
+        )
+        if ctl[STATUS] != codegen.FOUND:
+            raise AssertionError(f"no state of BFS level {level - 1} leads to row {row}")
+        return int(ctl[DETAIL])
 
     def parents_of(self, row: int) -> dict[Any, Any]:
         """``state -> parent`` along the chain from an initial state to ``row``."""
@@ -379,7 +440,7 @@ class _Decoded:
             return links
         state = self.state(row)
         while True:
-            parent_row = int(self.arrays.parents[row])
+            parent_row = self.parent(row)
             parent = self.state(parent_row) if parent_row >= 0 else None
             links[state] = parent
             if parent is None:
