@@ -13,6 +13,7 @@ import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("numba")
@@ -323,3 +324,21 @@ def test_the_cli_refuses_an_unknown_engine(dns_race_path):
     ran = CliRunner().invoke(app, ["check", str(dns_race_path), "--engine", "turbo"])
     assert ran.exit_code == 2
     assert "--engine turbo: unknown engine" in ran.output
+
+
+def test_a_memory_limit_below_the_processs_size_stops_the_compiled_search_cleanly():
+    result = check(DnsRace(), engine="compiled", memory_limit=1)
+    assert result.engine == "compiled"
+    assert result.stopped_by == "memory_limit" and not result.complete
+
+
+def test_the_arrays_grow_from_a_tiny_start_without_changing_any_answer(monkeypatch):
+    # Every array (rows, table, edges, edge offsets) grows many times during the search,
+    # including the edge arrays that recoverability records; the kernel writes them
+    # without bounds checks, so a missed growth would corrupt memory or counts.
+    from modelcheck.engines.compiled import search
+
+    monkeypatch.setattr(search, "START", 8)
+    tiny = lambda words: np.empty((8, words), np.int64)  # noqa: E731
+    monkeypatch.setattr(search, "_reserve_rows", tiny)
+    assert_same(*both(DnsRace()))

@@ -76,6 +76,9 @@ from modelcheck.symbolic.program import NotCompilable
 
 #: States expanded per kernel call (progress, limits and Ctrl-C are handled between calls).
 CHUNK = 1 << 15
+#: Rows of the edge offsets, edges, and half the visited table's slots, at the start
+#: (all grow by doubling; state rows are reserved at once, see ``_reserve_rows``).
+START = 1 << 16
 #: The visited table grows (doubling) when it is this full.
 LOAD = 0.7
 #: Property kinds the kernel evaluates.
@@ -161,11 +164,11 @@ class _Arrays:
     def __init__(self, words: int, props: int, record: bool) -> None:
         self.words = words
         self.states = _reserve_rows(words)
-        self.table = np.zeros(1 << 17, np.int32)
+        self.table = np.zeros(2 * START, np.int32)
         self.found = np.full(max(props, 1), -2, np.int64)
         self.found_succ = np.zeros((max(props, 1), words), np.int64)
         self.record = record
-        size = 1 << 16 if record else 1
+        size = START if record else 1
         self.offsets = np.zeros(size + 1, np.int64)
         self.targets = np.empty(size if record else 1, np.int32)
         self.acts = np.empty(size if record else 1, np.int16)
@@ -186,7 +189,12 @@ class _Arrays:
             while edges + buffer > len(self.targets):
                 self.targets = _bigger(self.targets, edges)
                 self.acts = _bigger(self.acts, edges)
-        ctl[GROW_AT] = min(len(self.states), int(LOAD * len(self.table)))
+        # The kernel writes rows, edges and (recording) offsets[row] without bounds
+        # checks, so it must stop for more room before any of them is full.
+        room = [len(self.states), int(LOAD * len(self.table))]
+        if self.record:
+            room.append(len(self.offsets) - 1)
+        ctl[GROW_AT] = min(room)
         ctl[TABLE_MASK] = len(self.table) - 1
         ctl[EDGE_CAP] = len(self.targets)
         return rehash
@@ -205,16 +213,17 @@ def _reserve_rows(words: int) -> np.ndarray:
     except (AttributeError, OSError, ValueError):
         memory = 0
     rows = min(memory // 2 // (8 * words), (1 << 31) - 2)  # table entries are int32 row + 1
-    if rows > 1 << 16:
+    if rows > START:
         try:
             return np.empty((rows, words), np.int64)
         except MemoryError:
             pass
-    return np.empty((1 << 16, words), np.int64)
+    return np.empty((START, words), np.int64)
 
 
 def _bigger(array: np.ndarray, used: int) -> np.ndarray:
     grown = np.empty((2 * len(array), *array.shape[1:]), array.dtype)
+    used = min(used, len(array))
     grown[:used] = array[:used]
     return grown
 
