@@ -342,3 +342,10 @@ def test_the_arrays_grow_from_a_tiny_start_without_changing_any_answer(monkeypat
     tiny = lambda words: np.empty((8, words), np.int64)  # noqa: E731
     monkeypatch.setattr(search, "_reserve_rows", tiny)
     assert_same(*both(DnsRace()))
+
+
+def test_the_result_says_when_the_kernel_came_from_the_cache(_kernels_in_one_folder):
+    first = check(toys.SymCounter(n=2, bad=11), engine="compiled")  # bad=11: no other test
+    again = check(toys.SymCounter(n=2, bad=11), engine="compiled")
+    assert "disk cache" not in first.engine_note
+    assert again.engine_note == f"the kernel came from the disk cache ({_kernels_in_one_folder})"

@@ -382,6 +382,9 @@ def check(
         complete=complete,
         stopped_by=stopped_by,
         engine="compiled",
+        engine_note=(
+            f"the kernel came from the disk cache ({cache.cache_dir()})" if prepared.cached else ""
+        ),
     )
 
 
