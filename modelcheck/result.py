@@ -116,8 +116,9 @@ class CheckResult:
     #: The engine that ran: "python" or "compiled" (the BFS engines), "simulate",
     #: "bmc" or "prove".
     engine: str = "python"
-    #: Why the engine asked for did not run, when it did not (e.g. the
-    #: compiled engine, for a spec outside the symbolic subset).
+    #: What to know about the engine that ran: why the one asked for did not
+    #: (e.g. the compiled engine, for a spec outside the symbolic subset), or
+    #: that the compiled engine's kernel came from the disk cache.
     engine_note: str = ""
     #: Per action instance, in declaration order (only with ``coverage=True``).
     coverage: tuple[ActionCoverage, ...] = ()

@@ -342,6 +342,7 @@ def test_the_arrays_grow_from_a_tiny_start_without_changing_any_answer(monkeypat
     tiny = lambda words: np.empty((8, words), np.int64)  # noqa: E731
     monkeypatch.setattr(search, "_reserve_rows", tiny)
     assert_same(*both(DnsRace()))
+    assert_same(*both(protocols.TokenRing()))  # 27 initial states: more than the start
 
 
 def test_the_result_says_when_the_kernel_came_from_the_cache(_kernels_in_one_folder):

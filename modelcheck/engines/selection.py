@@ -43,23 +43,20 @@ def check(
         trial = bfs.check(model, attrs.evolve(options, max_states=budget), progress)
         if trial.stopped_by != "max_states" or budget == options.max_states:
             return trial
-    reason = _why_not_compiled(options)
+    reason = _numba_missing()
     if reason is None:
         from modelcheck.engines.compiled import search  # imports numba
         from modelcheck.symbolic.program import NotCompilable
 
         try:
-            props = bfs.selected_properties(model, options.properties)
-            return search.check(model, options, progress, search.prepare(model, props))
+            return search.check(model, options, progress)
         except NotCompilable as exc:
             reason = str(exc)
     result = bfs.check(model, options, progress)
     return attrs.evolve(result, engine_note=f"the compiled engine was not used: {reason}")
 
 
-def _why_not_compiled(options: CheckOptions) -> str | None:
-    if options.coverage:
-        return "--coverage is counted by the Python engine only"
+def _numba_missing() -> str | None:
     try:
         import numba  # noqa: F401
     except ImportError:

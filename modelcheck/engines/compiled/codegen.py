@@ -266,9 +266,14 @@ def _unpack(slot: Slot, word: str) -> str:
         return f"({raw} << {t.low})"
     assert isinstance(t, EnumType)
     codes = slot.leaf.codes
-    if codes == tuple(range(codes[0], codes[0] + len(codes))):
+    if _consecutive(codes):
         return f"({raw} + {codes[0]})"
     return f"{codes!r}[{raw}]"
+
+
+def _consecutive(codes: tuple[int, ...]) -> bool:
+    """Whether enum codes are n, n+1, ...: then a value is stored as its code minus n."""
+    return codes == tuple(range(codes[0], codes[0] + len(codes)))
 
 
 def _stored_constant(slot: Slot, value: Any) -> int | None:
@@ -305,7 +310,7 @@ def _pack(e: _Emitter, slot: Slot, value: str, fail: str) -> str:
         return f"(({value} >> {t.low}) << {slot.offset})"
     assert isinstance(t, EnumType)
     codes = slot.leaf.codes
-    if codes == tuple(range(codes[0], codes[0] + len(codes))):
+    if _consecutive(codes):
         e.line(f"if {value} < {codes[0]} or {value} > {codes[-1]}:")
         e.line(f"    {fail}")
         return f"(({value} - {codes[0]}) << {slot.offset})"

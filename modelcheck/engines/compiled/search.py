@@ -71,7 +71,7 @@ from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
 from modelcheck.model import Model, PropertyDef
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
-from modelcheck.symbolic import SubsetError, field_types
+from modelcheck.symbolic import IntType, SubsetError, field_types
 from modelcheck.symbolic.program import NotCompilable
 
 #: States expanded per kernel call (progress, limits and Ctrl-C are handled between calls).
@@ -223,7 +223,6 @@ def _reserve_rows(words: int) -> np.ndarray:
 
 def _bigger(array: np.ndarray, used: int) -> np.ndarray:
     grown = np.empty((2 * len(array), *array.shape[1:]), array.dtype)
-    used = min(used, len(array))
     grown[:used] = array[:used]
     return grown
 
@@ -257,18 +256,13 @@ def check(
 
     started = time.perf_counter()
     # Initial states, in order, once each.
-    count = 0
-    seen: dict[tuple[int, ...], int] = {}
-    for init in model.initial_states:
-        try:
-            words = layout.encode(init)
-        except ValueError as exc:
-            raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
-        if words in seen:
-            continue
-        seen[words] = count
-        arrays.states[count] = words
-        count += 1
+    try:
+        initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
+    except ValueError as exc:
+        raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
+    count = len(initial)
+    arrays.grow(ctl, count + kernel.buffer)  # ctl[COUNT] is 0: room for them all
+    arrays.states[:count] = initial
     ctl[COUNT] = count
     arrays.grow(ctl, kernel.buffer)
     module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
@@ -507,10 +501,7 @@ def _outside(model: Model, layout: Layout, arrays: _Arrays, ctl: np.ndarray) -> 
 
 
 def _type_text(ftype: Any) -> str:
-    low, high = getattr(ftype, "low", None), getattr(ftype, "high", None)
-    if isinstance(low, int) and isinstance(high, int):
-        return f"{low}..{high}"
-    return repr(ftype)
+    return f"{ftype.low}..{ftype.high}" if isinstance(ftype, IntType) else repr(ftype)
 
 
 def _inexact(program: Any, names: tuple[str, ...], ctl: np.ndarray) -> str:
