@@ -350,3 +350,17 @@ def test_the_result_says_when_the_kernel_came_from_the_cache(_kernels_in_one_fol
     again = check(toys.SymCounter(n=2, bad=11), engine="compiled")
     assert "disk cache" not in first.engine_note
     assert again.engine_note == f"the kernel came from the disk cache ({_kernels_in_one_folder})"
+
+
+def test_an_unwritable_kernel_folder_is_a_clear_error_with_exit_code_2(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker))
+    spec = Path(toys.__file__)
+    ran = CliRunner().invoke(
+        app,
+        ["check", f"{spec}:SymCounter", "-p", "n=2", "-p", "bad=13", "--engine", "compiled"],
+    )
+    assert ran.exit_code == 2, ran.output
+    assert "cannot write the compiled engine's kernel to" in ran.output
+    assert "MODELCHECK_CACHE_DIR" in ran.output and "Traceback" not in ran.output
