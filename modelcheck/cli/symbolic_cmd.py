@@ -161,7 +161,7 @@ def _run(
         check_report_paths(*reports)
         model = _model(target, param, prop)
         # Imported here so that the CLI starts (and `check` runs) without z3.
-        from modelcheck.integrations import z3 as symbolic
+        from modelcheck.engines import z3 as symbolic
 
         run = symbolic.bmc if engine == "bmc" else symbolic.prove
         # Progress is for a person watching: not for logs, pipes or CI output.

@@ -1,7 +1,7 @@
 """Path extraction for the compiled engine: a model's behaviour as a z3-free :class:`Program`.
 
 The compiled engine does not interpret the spec a third way: it takes what
-the z3 engine's own symbolic runs find (:class:`~modelcheck.integrations.z3.Encoding`
+the z3 engine's own symbolic runs find (:class:`~modelcheck.engines.z3.Encoding`
 runs every action and property once per feasible path, recording each
 decision) and turns it into the plain data of :mod:`modelcheck.symbolic.program`:
 the decision tree of each action instance with the successors at its ends,
@@ -20,15 +20,10 @@ from typing import Any
 
 import z3
 
+from modelcheck.engines.z3.encoding import Encoding, _leaves, _truth
+from modelcheck.engines.z3.paths import _Paths
+from modelcheck.engines.z3.terms import _CTX, _numeric_values
 from modelcheck.errors import SpecError
-from modelcheck.integrations.z3 import (
-    _CTX,
-    Encoding,
-    _leaves,
-    _numeric_values,
-    _Paths,
-    _truth,
-)
 from modelcheck.model import Model, PropertyDef
 from modelcheck.symbolic import EnumType
 from modelcheck.symbolic.program import (
