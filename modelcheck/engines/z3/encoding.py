@@ -23,7 +23,7 @@ import z3
 from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.z3.containers import SymbolicBag, SymbolicMap
 from modelcheck.engines.z3.paths import _Paths
-from modelcheck.engines.z3.terms import _CTX, Sym, _bv, _Context, _ctx, _numeric_values, _Wrap
+from modelcheck.engines.z3.terms import _CTX, Sym, _bv, _Context, _ctx, _Wrap
 from modelcheck.errors import SpecError
 from modelcheck.model import (
     ActionInstance,
@@ -45,42 +45,7 @@ from modelcheck.symbolic import (
     TupleType,
     field_types,
 )
-
-
-def _leaves(name: str, ftype: FieldType) -> list[tuple[str, FieldType]]:
-    if isinstance(ftype, TupleType):
-        out = []
-        for i in range(ftype.length):
-            out.extend(_leaves(f"{name}[{i}]", ftype.element))
-        return out
-    if isinstance(ftype, MapType):
-        # Per declared key: whether it has a value (unless the map is total), then the value.
-        out = []
-        for key in ftype.keys:
-            if not ftype.total:
-                out.append((f"{name}[{key!r}]?", BoolType()))
-            out.extend(_leaves(f"{name}[{key!r}]", ftype.value))
-        return out
-    if isinstance(ftype, BagType):
-        return [(f"{name}[{e!r}]#", IntType(0, ftype.copies)) for e in ftype.elements]
-    return [(name, ftype)]
-
-
-def _default(ftype: FieldType) -> Any:
-    """The value kept in the variables of a map key that has none (so equal maps encode alike)."""
-    if isinstance(ftype, TupleType):
-        return tuple(_default(ftype.element) for _ in range(ftype.length))
-    if isinstance(ftype, MapType):
-        return FrozenMap({k: _default(ftype.value) for k in ftype.keys} if ftype.total else {})
-    if isinstance(ftype, BagType):
-        return Bag()
-    if isinstance(ftype, BoolType):
-        return False
-    if isinstance(ftype, IntType):
-        return ftype.low
-    if isinstance(ftype, BitsType):
-        return 0
-    return ftype.values[0]
+from modelcheck.symbolic.leaves import absent_value, field_leaves, numeric_values
 
 
 def _bits_needed(ftype: FieldType) -> int:
@@ -96,7 +61,7 @@ def _bits_needed(ftype: FieldType) -> int:
         # Room to count every copy of every element (total() adds them up).
         return (ftype.copies * len(ftype.elements)).bit_length() + 1
     if isinstance(ftype, EnumType):
-        if _numeric_values(ftype.values):
+        if numeric_values(ftype.values):
             return max(abs(v) for v in ftype.values).bit_length() + 1
         return len(ftype.values).bit_length() + 1
     return 1
@@ -183,7 +148,7 @@ class Encoding:
     def _register_codes(self) -> None:
         # Every declared enum value gets its code first, in declaration order.
         for ftype in self.types.values():
-            for _, leaf in _leaves("", ftype):
+            for _, leaf in field_leaves("", ftype):
                 if isinstance(leaf, EnumType):
                     for v in leaf.values:
                         self.ctx.code(v)
@@ -196,7 +161,7 @@ class Encoding:
                 z3.Bool(leaf + suffix)
                 if isinstance(t, BoolType)
                 else z3.BitVec(leaf + suffix, self.width)
-                for leaf, t in _leaves(name, ftype)
+                for leaf, t in field_leaves(name, ftype)
             ]
         return out
 
@@ -211,7 +176,7 @@ class Encoding:
     def _symbolic_state(self, variables: dict[str, list[Any]]) -> Any:
         values = {}
         for name, ftype in self.types.items():
-            leaves = iter(zip(variables[name], _leaves(name, ftype), strict=True))
+            leaves = iter(zip(variables[name], field_leaves(name, ftype), strict=True))
             values[name] = self._build(ftype, leaves)
         return self.state_class(**values)
 
@@ -223,7 +188,7 @@ class Encoding:
             for key in ftype.keys:
                 present[key] = True if ftype.total else self._build(BoolType(), leaves)
                 values[key] = self._build(ftype.value, leaves)
-            return SymbolicMap(ftype.keys, present, values, _default(ftype.value), ftype.total)
+            return SymbolicMap(ftype.keys, present, values, absent_value(ftype.value), ftype.total)
         if isinstance(ftype, BagType):
             counts = {e: self._build(IntType(0, ftype.copies), leaves) for e in ftype.elements}
             return SymbolicBag(ftype.elements, counts, ftype.copies)
@@ -231,7 +196,7 @@ class Encoding:
         if isinstance(ftype, BoolType):
             return Sym(var, "bool")
         if isinstance(ftype, EnumType):
-            if _numeric_values(ftype.values):
+            if numeric_values(ftype.values):
                 bounds = (min(ftype.values), max(ftype.values))
                 return Sym(var, "int", bounds, values=ftype.values)
             return Sym(var, "enum", values=ftype.values)
@@ -242,21 +207,21 @@ class Encoding:
     def _well_formed(self, variables: dict[str, list[Any]]) -> Any:
         parts = []
         for name, ftype in self.types.items():
-            for var, (_, leaf) in zip(variables[name], _leaves(name, ftype), strict=True):
+            for var, (_, leaf) in zip(variables[name], field_leaves(name, ftype), strict=True):
                 if isinstance(leaf, IntType):
                     parts += [var >= leaf.low, var <= leaf.high]
                 elif isinstance(leaf, BitsType):
                     mask = ((1 << (leaf.high + 1)) - 1) & ~((1 << leaf.low) - 1)
                     parts.append(var & z3.BitVecVal(~mask, self.width) == 0)
-                elif isinstance(leaf, EnumType) and _numeric_values(leaf.values):
+                elif isinstance(leaf, EnumType) and numeric_values(leaf.values):
                     parts.append(z3.Or([var == v for v in leaf.values]))
                 elif isinstance(leaf, EnumType):
                     parts.append(z3.Or([var == self.ctx.code(v) for v in leaf.values]))
             if isinstance(ftype, MapType) and not ftype.total:
                 # A key without a value keeps the default in its variables, so that a
                 # state has one encoding (as the actions' next states do).
-                width = 1 + len(_leaves("", ftype.value))
-                default = self._lower(ftype.value, _default(ftype.value), name)
+                width = 1 + len(field_leaves("", ftype.value))
+                default = self._lower(ftype.value, absent_value(ftype.value), name)
                 for i in range(len(ftype.keys)):
                     has, *value = variables[name][i * width : (i + 1) * width]
                     same = [v == d for v, d in zip(value, default, strict=True)]
@@ -290,7 +255,7 @@ class Encoding:
                     f"keys ({', '.join(map(repr, ftype.keys))})"
                 )
             present = {k: k in value for k in ftype.keys}
-            values = {k: value[k] if k in value else _default(ftype.value) for k in ftype.keys}
+            values = {k: value[k] if k in value else absent_value(ftype.value) for k in ftype.keys}
         else:
             raise SubsetError(f"{where} is declared a FrozenMap but is given {_shown(value)}")
         out = []
@@ -324,7 +289,7 @@ class Encoding:
         ]
 
     def _decode_enum(self, ftype: EnumType, number: int) -> Any:
-        if _numeric_values(ftype.values):
+        if numeric_values(ftype.values):
             return next((v for v in ftype.values if v == number), number)
         return self.ctx.values[number]
 
@@ -439,7 +404,7 @@ class Encoding:
         """The real state a z3 model assigns to ``variables``."""
         values = {}
         for name, ftype in self.types.items():
-            leaves = iter(zip(variables[name], _leaves(name, ftype), strict=True))
+            leaves = iter(zip(variables[name], field_leaves(name, ftype), strict=True))
             values[name] = self._decode(model, ftype, leaves)
         return self.state_class(**values)
 
@@ -484,7 +449,7 @@ def _lowered(ftype: FieldType, value: Any, where: str) -> Any:
         raise SubsetError(
             f"{where} is declared bool but is given {_shown(value)}; give it True or False"
         )
-    if isinstance(ftype, EnumType) and not _numeric_values(ftype.values):
+    if isinstance(ftype, EnumType) and not numeric_values(ftype.values):
         if isinstance(value, Sym):
             if value.kind != "enum":
                 raise SubsetError(

@@ -20,12 +20,13 @@ from typing import Any
 
 import z3
 
-from modelcheck.engines.z3.encoding import Encoding, _leaves, _truth
+from modelcheck.engines.z3.encoding import Encoding, _truth
 from modelcheck.engines.z3.paths import _Paths
-from modelcheck.engines.z3.terms import _CTX, _numeric_values
+from modelcheck.engines.z3.terms import _CTX
 from modelcheck.errors import SpecError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.symbolic import EnumType
+from modelcheck.symbolic.leaves import field_leaves, numeric_values
 from modelcheck.symbolic.program import (
     Branch,
     End,
@@ -242,10 +243,10 @@ class _Extraction(Encoding):
         self.nodes = _Nodes(variables)  # the variables stay alive in self.pre and self.post
         leaves = []
         for name, ftype in self.types.items():
-            for leaf, t in _leaves(name, ftype):
+            for leaf, t in field_leaves(name, ftype):
                 codes = ()
                 if isinstance(t, EnumType):
-                    numeric = _numeric_values(t.values)
+                    numeric = numeric_values(t.values)
                     codes = tuple(v if numeric else self.ctx.code(v) for v in t.values)
                 leaves.append(Leaf(leaf, t, codes))
         pre_state = self._symbolic_state(self.pre)

@@ -106,11 +106,6 @@ def _outside(what: str) -> SubsetError:
     return error
 
 
-def _numeric_values(values: tuple[Any, ...]) -> bool:
-    """Whether a OneOf's values are plain ints (encoded as the ints themselves)."""
-    return bool(values) and all(type(v) is int for v in values)
-
-
 def _kinds_of(values: tuple[Any, ...]) -> set[type]:
     return {type(v) for v in values}
 
