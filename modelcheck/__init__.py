@@ -34,7 +34,8 @@ from modelcheck.spec import (
     terminal,
 )
 from modelcheck.state import BitSet, State
-from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
+from modelcheck.trace import Step, Trace, load_trace, save_trace
+from modelcheck.trace_replay import ReplayResult, replay
 
 __all__ = [
     "ActionInstance",

@@ -12,7 +12,8 @@ from modelcheck.cli.loading import model_for_trace
 from modelcheck.errors import ModelcheckError
 from modelcheck.render.text import render_trace
 from modelcheck.result import ExitCode
-from modelcheck.trace import load_trace, replay
+from modelcheck.trace import load_trace
+from modelcheck.trace_replay import replay
 from modelcheck.wording import n_steps, plural
 
 TRACE_FORMATS = ("text", "mermaid")
