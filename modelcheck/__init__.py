@@ -8,6 +8,7 @@ property.
 
 # First: from here, Ctrl-C while the command line imports exits 3, no traceback.
 import modelcheck._startup  # noqa: F401
+from modelcheck._version import __version__ as __version__  # not in __all__, as before
 from modelcheck.api import assert_holds, check
 from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.bfs import CheckOptions, Progress
@@ -78,4 +79,3 @@ __all__ = [
     "save_trace",
     "terminal",
 ]
-__version__ = "0.1.0"
