@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, err, reported_errors
 from modelcheck.cli.loading import model_for_trace
+from modelcheck.cli.root import app
 from modelcheck.errors import ModelcheckError
 from modelcheck.render.text import render_trace
 from modelcheck.result import ExitCode
