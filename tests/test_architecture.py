@@ -265,3 +265,13 @@ def test_a_library_import_is_found_wherever_it_is(tmp_path, library, source, exp
         {"__init__.py": "", "symbolic/__init__.py": "", "symbolic/extract.py": source},
     )
     assert third_party_importers(package, library) == expected
+
+
+def test_the_formerly_documented_z3_path_still_gives_the_engine():
+    # The README showed `from modelcheck.integrations.z3 import bmc, prove` before
+    # the engine became modelcheck.engines.z3; that import keeps working.
+    from modelcheck.engines import z3 as engine
+    from modelcheck.integrations import z3 as former
+
+    assert former.bmc is engine.bmc and former.prove is engine.prove
+    assert set(former.__all__) == set(engine.__all__)
