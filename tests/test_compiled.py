@@ -86,7 +86,7 @@ LAYOUT_SPECS = [
 
 @pytest.mark.parametrize("spec", LAYOUT_SPECS, ids=lambda s: type(s).__name__)
 def test_every_reachable_state_packs_and_unpacks_to_itself_and_no_two_share_words(spec):
-    from modelcheck.integrations.z3_extract import extract
+    from modelcheck.engines.z3.extract import extract
 
     model = compile_spec(spec)
     program = extract(model, list(model.properties))
@@ -102,7 +102,7 @@ def test_every_reachable_state_packs_and_unpacks_to_itself_and_no_two_share_word
 def test_a_value_outside_its_declared_type_is_refused_by_the_layout():
     spec = toys.SymCounter(n=4)
     model = compile_spec(spec)
-    from modelcheck.integrations.z3_extract import extract
+    from modelcheck.engines.z3.extract import extract
 
     program = extract(model, list(model.properties))
     layout = Layout(toys.CountState, field_types(toys.CountState, spec), program.leaves)

@@ -8,7 +8,6 @@ from typing import Annotated
 import attrs
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import (
     JsonOpt,
     JunitOpt,
@@ -35,6 +34,7 @@ from modelcheck.cli.loading import (
     parameter_types,
     specs_in,
 )
+from modelcheck.cli.root import app
 from modelcheck.components import annotate_result
 from modelcheck.engines.bfs import ENGINES, CheckOptions
 from modelcheck.engines.selection import check

@@ -76,6 +76,7 @@ from modelcheck.engines.compiled.graph import recoverable_states
 from modelcheck.engines.compiled.layout import Layout
 from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
+from modelcheck.errors import ModelcheckError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic import IntType, SubsetError, field_types
@@ -123,11 +124,11 @@ def prepare(model: Model, props: list[PropertyDef], compile_now: bool = True) ->
     if not hasattr(state_class, "_fields"):
         raise NotCompilable("states are not modelcheck.State records with annotated fields")
     try:
-        from modelcheck.integrations import z3_extract
-    except ImportError as exc:  # pragma: no cover - z3 is a dependency
+        from modelcheck.engines.z3 import extract
+    except (ImportError, ModelcheckError) as exc:  # pragma: no cover - z3 is a dependency
         raise NotCompilable(f"path extraction needs z3 ({exc})") from None
     try:
-        program = z3_extract.extract(model, props)
+        program = extract.extract(model, props)
         types = field_types(state_class, model.spec)
         layout = Layout(state_class, types, program.leaves)
     except SubsetError as exc:
