@@ -391,15 +391,19 @@ def generate(
             em.line(f"if {em.value(check.when)}:")
             em.line(f"    {stop.format(status='INEXACT', detail=number)}")
 
-    def probe(em: _Emitter, start: str, found_lines: list[str]) -> None:
+    def probe(em: _Emitter, start: str, found_lines: list[str], trusted: str = "") -> None:
         """The probe for row ``nb[j]`` from slot ``start``: ``found_lines`` where it is stored
-        (``r`` is its row); ends with ``slot`` at the empty slot where it is not."""
+        (``r`` is its row); ends with ``slot`` at the empty slot where it is not, or (with
+        ``trusted``, a condition on ``r``) at the first entry whose row it may not read."""
         em.line(f"slot = {start}")
         em.line("while True:")
         em.line("    t = table[slot]")
         em.line("    if t == 0:")
         em.line("        break")
         em.line("    r = (t & tmask) - 1")
+        if trusted:
+            em.line(f"    if not ({trusted}):")
+            em.line("        break")
         same = " and ".join(f"states[r, {j}] == nb[j, {j}]" for j in range(words))
         em.line(f"    if (t & tagmask) == tag and {same}:")
         for text in found_lines:
@@ -483,7 +487,7 @@ def generate(
     x.depth = 0
     x.line("@njit(cache=True, nogil=True)")
     x.line(
-        "def expand(states, table, tmask, found, lo, hi, frontier, "
+        "def expand(states, table, tmask, base, found, lo, hi, frontier, "
         "nb, bact, res, sstart, sflags, aflags, out):"
     )
     x.depth = 1
@@ -515,7 +519,11 @@ def generate(
     x.depth = 3
     _hash(x, words, "nb[j, {j}]")
     x.line("res[j] = -1")
-    probe(x, "h & tmask", ["res[j] = r"])
+    # Rows from ``base`` on may be being written by ``admit`` as this runs (the next part
+    # is expanded while the last is admitted): the probe stops at the first of them,
+    # and ``admit`` goes on from there.  A table entry is one aligned 32-bit word, so it
+    # reads as either empty or whole.
+    probe(x, "h & tmask", ["res[j] = r"], trusted="r < base")
     x.line("if res[j] < 0:")
     x.line("    res[j] = -(slot + 1)")
     x.line("    fresh += 1")
@@ -576,9 +584,9 @@ def generate(
     a.line("if idx < 0:")
     a.depth = 4
     _hash(a, words, "nb[j, {j}]")
-    # ``expand`` ended this probe at an empty slot; the slots before it on the path were
-    # full with other states, and a full slot never changes, so (with no rehash since)
-    # the probe goes on from there: only a state admitted since can be in the way.
+    # ``expand`` ended this probe at an empty slot or at a row admitted since it began;
+    # the slots before it on the path were full with other states, and a full slot
+    # never changes, so (with no rehash since) the probe goes on from there.
     probe(a, "-idx - 1 if resume else h & tmask", ["idx = r"])
     a.line("if idx < 0:")
     a.depth = 5
