@@ -189,13 +189,27 @@ class _Part:
         self.nb = np.empty((rows, words), np.int64)
         self.bact = np.empty(rows, np.int16)
         self.res = np.empty(rows, np.int64)
+        self.rowof = np.empty(rows, np.int64)
+        # The part's own set of successors: room for all of them at most 2/3 full.
+        self.local = np.zeros(1 << max(1, (3 * rows // 2).bit_length()), np.int32)
+        self.used = np.empty(rows, np.int64)
         self.sstart = np.empty(states + 1, np.int64)
         self.sflags = np.zeros((states, max(props, 1)), np.bool_)
         self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
         self.out = np.zeros(OUT_SIZE, np.int64)
 
     def buffers(self) -> tuple[np.ndarray, ...]:
-        return self.nb, self.bact, self.res, self.sstart, self.sflags, self.aflags
+        return (
+            self.nb,
+            self.bact,
+            self.res,
+            self.rowof,
+            self.local,
+            self.used,
+            self.sstart,
+            self.sflags,
+            self.aflags,
+        )
 
 
 class _Arrays:
