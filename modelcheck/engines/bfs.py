@@ -75,6 +75,12 @@ class CheckOptions:
     #: Threads the compiled engine expands each BFS level with (the answer is the
     #: same for any number; the Python engine runs on one).
     workers: int = 1
+    #: A folder to write checkpoints to (the compiled engine writes them), and the
+    #: least minutes between two of them (0: at every BFS level).
+    checkpoint: str | None = None
+    checkpoint_every: float = 10.0
+    #: A folder whose checkpoint this run continues (same spec, parameters, options).
+    resume: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -87,6 +93,16 @@ class CheckOptions:
             raise ValueError(
                 f"workers={self.workers} with engine='python': the Python engine runs on one "
                 "core; use engine='compiled' (or 'auto') for more, or leave workers at 1"
+            )
+        if not self.checkpoint_every >= 0:
+            raise ValueError(
+                f"checkpoint_every must be a number of minutes, 0 or more, not "
+                f"{self.checkpoint_every!r}"
+            )
+        if (self.checkpoint or self.resume) and self.engine == "python":
+            raise ValueError(
+                "checkpoints are written and resumed by the compiled engine; the Python engine "
+                "does not write them yet: use engine='compiled' (or 'auto')"
             )
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(

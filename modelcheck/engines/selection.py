@@ -23,6 +23,7 @@ import attrs
 from modelcheck.engines import bfs
 from modelcheck.engines.bfs import CheckOptions, ProgressCallback
 from modelcheck.engines.compiled import numba_missing
+from modelcheck.errors import CheckpointError
 from modelcheck.model import Model
 from modelcheck.result import CheckResult
 
@@ -37,7 +38,7 @@ def check(
     options = options or CheckOptions()
     if options.engine == "python":
         return bfs.check(model, options, progress)
-    if options.engine == "auto":
+    if options.engine == "auto" and options.resume is None:  # a resumed run was compiled
         budget = (
             TRIAL_STATES if options.max_states is None else min(TRIAL_STATES, options.max_states)
         )
@@ -53,5 +54,13 @@ def check(
             return search.check(model, options, progress)
         except NotCompilable as exc:
             reason = str(exc)
+    if options.resume is not None:
+        raise CheckpointError(
+            f"cannot resume the checkpoint in {options.resume}: the compiled engine that wrote "
+            f"it cannot run here ({reason}); start the run again without --resume"
+        )
+    note = f"the compiled engine was not used: {reason}"
+    if options.checkpoint is not None:
+        note += "; no checkpoints were written (the Python engine does not write them yet)"
     result = bfs.check(model, options, progress)
-    return attrs.evolve(result, engine_note=f"the compiled engine was not used: {reason}")
+    return attrs.evolve(result, engine_note=note)

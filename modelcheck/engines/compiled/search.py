@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,7 @@ from modelcheck.engines.bfs import (
     selected_properties,
     violation_verdict,
 )
-from modelcheck.engines.compiled import cache, codegen
+from modelcheck.engines.compiled import cache, checkpoint, codegen
 from modelcheck.engines.compiled.codegen import (
     AT,
     CONTROL_SIZE,
@@ -311,17 +312,26 @@ def check(
     ctl[RECORD] = int(record)
 
     started = time.perf_counter()
-    # Initial states, in order, once each.
-    try:
-        initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
-    except ValueError as exc:
-        raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
-    count = len(initial)
-    arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
-    arrays.states[:count] = initial
-    ctl[COUNT] = count
-    arrays.grow(ctl, kernel.buffer, kernel.buffer)
-    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+    identity = _identity(model, options, kernel)
+    restored = _restore(options.resume, identity, arrays, ctl, kernel, module)
+    if restored is None:
+        # Initial states, in order, once each.
+        try:
+            initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
+        except ValueError as exc:
+            raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
+        count = len(initial)
+        arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
+        arrays.states[:count] = initial
+        ctl[COUNT] = count
+        arrays.grow(ctl, kernel.buffer, kernel.buffer)
+        module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+        depth, done, starts, before = 0, 0, [0], 0.0  # starts[d]: the first row of level d
+    else:
+        depth, done, starts, before = restored
+    # The level under way when the checkpoint was taken (its end is in ``starts``).
+    resumed_level = starts[-1] if restored is not None else None
+    saver = _Saver(options, identity, arrays, ctl)
 
     workers = options.workers
     owners = [-1] * len(prepared.program.inexact)
@@ -330,14 +340,17 @@ def check(
     several = _Workers(module, arrays, ctl, kernel, workers) if workers > 1 else None
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-    depth, done, looked = 0, 0, 0
-    starts = [0]  # starts[d]: the first row of BFS level d
+    looked = done
     stopped_by: str | None = None
     truncated = False
     try:
         while done < ctl[COUNT]:
-            level_end = int(ctl[COUNT])
-            starts.append(level_end)  # the first row of the next level
+            if resumed_level is not None:
+                level_end, resumed_level = resumed_level, None
+            else:
+                level_end = int(ctl[COUNT])
+                starts.append(level_end)  # the first row of the next level
+                saver.between_levels(done, depth, starts, before + time.perf_counter() - started)
             frontier = max_depth is not None and depth >= max_depth
             ctl[FRONTIER] = int(frontier)
             while done < level_end:
@@ -388,7 +401,9 @@ def check(
     finally:
         if several is not None:
             several.close()  # a worker finishes its part within milliseconds
-    seconds = time.perf_counter() - started
+    seconds = before + time.perf_counter() - started
+    if stopped_by in ("time_limit", MEMORY_LIMIT, "interrupted"):
+        saver.save(done, depth, starts, seconds)  # to go on from where it stopped
     truncated = bool(ctl[TRUNCATED])
     if stopped_by is None and truncated:
         stopped_by = "max_depth"
@@ -596,6 +611,108 @@ def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
         return False
     owner = owners[int(part.out[O_DETAIL])]
     return owner >= 0 and arrays.found[owner] != -1
+
+
+def _identity(model: Model, options: CheckOptions, kernel: codegen.Kernel) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed by this run."""
+    from modelcheck._version import __version__
+
+    return {
+        "format": checkpoint.FORMAT,
+        "modelcheck": __version__,
+        "kernel": cache.key_of(kernel.source),
+        "spec": model.name,
+        "parameters": json.dumps(dict(model.parameters), sort_keys=True, default=repr),
+        "options": {
+            "properties": list(kernel.properties),
+            "max_states": options.max_states,
+            "max_depth": options.max_depth,
+            "stop_at_first": options.stop_at_first,
+        },
+    }
+
+
+class _Saver:
+    """Writes checkpoints, when asked for, at most every ``checkpoint_every`` minutes."""
+
+    def __init__(
+        self, options: CheckOptions, identity: dict[str, Any], arrays: _Arrays, ctl: np.ndarray
+    ) -> None:
+        self.folder = options.checkpoint
+        self.every = 60 * options.checkpoint_every
+        self.identity, self.arrays, self.ctl = identity, arrays, ctl
+        self.last = time.monotonic()
+        if self.folder is not None:
+            checkpoint.clean(self.folder)
+
+    def between_levels(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
+        if self.folder is not None and time.monotonic() - self.last >= self.every:
+            self.save(done, depth, starts, seconds)
+
+    def save(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
+        if self.folder is None:
+            return
+        arrays, ctl = self.arrays, self.ctl
+        count, edges = int(ctl[COUNT]), int(ctl[EDGES])
+        manifest = dict(
+            self.identity,
+            done=done,
+            depth=depth,
+            starts=starts,
+            count=count,
+            transitions=int(ctl[TRANSITIONS]),
+            edges=edges,
+            truncated=int(ctl[TRUNCATED]),
+            seconds=seconds,
+        )
+        saved = {
+            "states": arrays.states[:count],
+            "found": arrays.found,
+            "found_succ": arrays.found_succ,
+        }
+        if arrays.record:
+            saved |= {
+                "offsets": arrays.offsets[:done],
+                "targets": arrays.targets[:edges],
+                "acts": arrays.acts[:edges],
+            }
+        checkpoint.save(self.folder, manifest, saved)
+        self.last = time.monotonic()
+
+
+def _restore(
+    folder: str | None,
+    identity: dict[str, Any],
+    arrays: _Arrays,
+    ctl: np.ndarray,
+    kernel: codegen.Kernel,
+    module: Any,
+) -> tuple[int, int, list[int], float] | None:
+    """Load the checkpoint in ``folder`` into the arrays: (depth, done, starts, seconds)."""
+    if folder is None:
+        return None
+    manifest, data = checkpoint.load(folder)
+    checkpoint.refuse_mismatch(manifest, identity, folder)
+    count, edges = int(manifest["count"]), int(manifest["edges"])
+    arrays.grow(ctl, count + kernel.buffer, edges + kernel.buffer)  # ctl is empty: from 0
+    arrays.states[:count] = data["states"]
+    arrays.found[:] = data["found"]
+    arrays.found_succ[:] = data["found_succ"]
+    if arrays.record:
+        done = int(manifest["done"])
+        arrays.offsets[:done] = data["offsets"]
+        arrays.targets[:edges] = data["targets"]
+        arrays.acts[:edges] = data["acts"]
+    ctl[COUNT], ctl[EDGES] = count, edges
+    ctl[TRANSITIONS], ctl[TRUNCATED] = int(manifest["transitions"]), int(manifest["truncated"])
+    arrays.grow(ctl, kernel.buffer, kernel.buffer)
+    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+    return (
+        int(manifest["depth"]),
+        int(manifest["done"]),
+        list(manifest["starts"]),
+        float(manifest["seconds"]),
+    )
 
 
 def _problem(
