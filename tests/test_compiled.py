@@ -9,10 +9,7 @@ keyed by the spec's source, its parameters and the selected properties.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,7 +26,7 @@ from typer.testing import CliRunner
 from modelcheck import CheckResult, Status, check, compile_spec, replay
 from modelcheck.cli import app
 from modelcheck.engines import bfs
-from modelcheck.engines.compiled import cache, checkpoint
+from modelcheck.engines.compiled import cache
 from modelcheck.engines.compiled.layout import Layout
 from modelcheck.engines.compiled.search import prepare
 from modelcheck.symbolic import field_types
@@ -446,92 +443,3 @@ def test_the_cli_says_how_many_workers_ran(tmp_path, dns_race_path):
     assert ran.exit_code == 1, ran.output  # dns-race's defaults violate every property
     assert "engine: compiled on 2 workers" in ran.output
     assert json.loads(out.read_text())["statistics"]["workers"] == 2
-
-
-# --- checkpoints: a run stopped or killed goes on to the same answer ------------------------
-
-
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "modelcheck", *args]
-    environment = dict(os.environ, **(env or {}))
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
-
-
-def _answer(path: Path) -> tuple:
-    data = json.loads(path.read_text())
-    st = data["statistics"]
-    return (st["states"], st["transitions"], st["depth"], data["complete"], data["verdicts"])
-
-
-@pytest.mark.parametrize("kill", ["after-1", "after-9", "during-9"])
-def test_a_run_killed_at_a_checkpoint_resumes_to_the_uninterrupted_answer(
-    kill, tmp_path, dns_race_path
-):
-    spec = str(dns_race_path)
-    whole = _cli("check", spec, "--engine", "compiled", "-q", "--json", str(tmp_path / "a.json"))
-    assert whole.returncode == 1, whole.stderr
-    folder = tmp_path / "cp"
-    run = ["check", spec, "--engine", "compiled", "-q", "--checkpoint", str(folder)]
-    killed = _cli(*run, "--checkpoint-every", "0", env={checkpoint.KILL_ENV: kill})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert (folder / checkpoint.FILE).is_file()
-    manifest, _ = checkpoint.load(folder)
-    # Killed after the N-th checkpoint (taken before level N-1) or while writing it (the
-    # one before stays): the run goes on from that level.
-    number = int(kill.partition("-")[2])
-    assert manifest["depth"] == number - 1 - kill.startswith("during")
-    again = _cli("resume", str(folder), "-q", "--json", str(tmp_path / "b.json"))
-    assert again.returncode == 1, again.stderr
-    assert _answer(tmp_path / "b.json") == _answer(tmp_path / "a.json")
-    assert not list(folder.glob(".checkpoint-*"))  # the killed write's remains are gone
-
-
-def test_a_time_limit_stop_mid_level_saves_where_it_stopped_and_resume_finishes(
-    tmp_path, monkeypatch
-):
-    from modelcheck.engines.compiled import search
-
-    monkeypatch.setattr(search, "CHUNK", 50)  # look at the clock every 50 states
-    folder = str(tmp_path / "cp")
-    whole = check(DnsRace(), engine="compiled")
-    for workers in (1, 2):
-        stopped = check(
-            DnsRace(), engine="compiled", workers=workers, checkpoint=folder, time_limit=1e-9
-        )
-        assert stopped.stopped_by == "time_limit" and not stopped.complete
-        manifest, _ = checkpoint.load(folder)
-        assert 0 < manifest["done"] < whole.statistics.states
-        resumed = check(DnsRace(), engine="compiled", workers=workers, resume=folder)
-        assert_same(whole, resumed)
-
-
-def test_a_checkpoint_of_other_parameters_options_or_version_is_refused(tmp_path, monkeypatch):
-    from modelcheck import _version
-    from modelcheck.errors import CheckpointError
-
-    folder = str(tmp_path / "cp")
-    check(DnsRace(), engine="compiled", checkpoint=folder, checkpoint_every=0)
-    with pytest.raises(CheckpointError, match="another spec or parameters"):
-        check(DnsRace(generations=3), engine="compiled", resume=folder)
-    with pytest.raises(CheckpointError, match="another options"):
-        check(DnsRace(), engine="compiled", max_depth=5, resume=folder)
-    monkeypatch.setattr(_version, "__version__", "0.0.0-other")
-    with pytest.raises(CheckpointError, match="another modelcheck version"):
-        check(DnsRace(), engine="compiled", resume=folder)
-
-
-def test_a_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path, dns_race_path):
-    from modelcheck.errors import CheckpointError
-
-    with pytest.raises(CheckpointError, match="no checkpoint in"):
-        check(DnsRace(), engine="compiled", resume=str(tmp_path))
-    (tmp_path / checkpoint.FILE).write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
-        check(DnsRace(), engine="compiled", resume=str(tmp_path))
-    ran = CliRunner().invoke(app, ["resume", str(tmp_path / "nowhere")])
-    assert ran.exit_code == 2 and "holds no run to resume" in ran.output, ran.output
-    ran = CliRunner().invoke(
-        app, ["check", str(dns_race_path), "--engine", "python", "--checkpoint", str(tmp_path)]
-    )
-    assert ran.exit_code == 2 and "checkpoints are written by the compiled" in ran.output
-    assert "Traceback" not in ran.output

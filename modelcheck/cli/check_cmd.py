@@ -109,8 +109,7 @@ def check_command(
         Path | None,
         typer.Option(
             metavar="DIR",
-            help="Write checkpoints to this folder (compiled engine); go on with "
-            "'modelcheck resume DIR'.",
+            help="Write checkpoints to this folder; go on with 'modelcheck resume DIR'.",
         ),
     ] = None,
     checkpoint_every: Annotated[
@@ -142,11 +141,6 @@ def check_command(
         if trace_dir is not None:
             output_path(trace_dir, "--trace-dir", folder=True)
         check_report_paths(junit_file, sarif_file)
-        if (checkpoint is not None or resume is not None) and engine == "python":
-            raise ModelcheckError(
-                "--checkpoint with --engine python: checkpoints are written by the compiled "
-                "engine (the Python engine does not write them yet); use --engine compiled or auto."
-            )
         spec = build_spec(load_spec_class(target), param)
         model = compile_spec(spec)
         if prop:

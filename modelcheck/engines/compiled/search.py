@@ -36,6 +36,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from modelcheck.engines import checkpoints
 from modelcheck.engines.bfs import (
     MEMORY_LIMIT,
     CheckOptions,
@@ -402,8 +403,10 @@ def check(
         if several is not None:
             several.close()  # a worker finishes its part within milliseconds
     seconds = before + time.perf_counter() - started
-    if stopped_by in ("time_limit", MEMORY_LIMIT, "interrupted"):
-        saver.save(done, depth, starts, seconds)  # to go on from where it stopped
+    if stopped_by in ("time_limit", MEMORY_LIMIT):
+        # Stopped between two kernel calls: go on from there.  (Ctrl-C may land
+        # anywhere, so the last checkpoint stays the place to go on from.)
+        saver.save(done, depth, starts, seconds)
     truncated = bool(ctl[TRUNCATED])
     if stopped_by is None and truncated:
         stopped_by = "max_depth"
@@ -619,6 +622,7 @@ def _identity(model: Model, options: CheckOptions, kernel: codegen.Kernel) -> di
 
     return {
         "format": checkpoint.FORMAT,
+        "engine": "compiled",
         "modelcheck": __version__,
         "kernel": cache.key_of(kernel.source),
         "spec": model.name,
@@ -643,7 +647,7 @@ class _Saver:
         self.identity, self.arrays, self.ctl = identity, arrays, ctl
         self.last = time.monotonic()
         if self.folder is not None:
-            checkpoint.clean(self.folder)
+            checkpoints.clean(self.folder)
 
     def between_levels(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
         if self.folder is not None and time.monotonic() - self.last >= self.every:
