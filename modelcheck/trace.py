@@ -419,7 +419,8 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
     if type(version) is not int or version not in READABLE_VERSIONS:
         raise TraceFormatError(
             f"{source}: schema_version {version!r} is not supported (this modelcheck reads "
-            f"version {' or '.join(map(str, READABLE_VERSIONS))}); re-create the trace with "
+            f"version {', '.join(map(str, READABLE_VERSIONS[:-1]))} or {READABLE_VERSIONS[-1]}); "
+            "re-create the trace with "
             "this version."
         )
     spec = data.get("spec") or {}

@@ -21,7 +21,7 @@ from modelcheck.components import element_changes
 from modelcheck.model import Model
 from modelcheck.render.sequence import build_sequence
 from modelcheck.render.svg import sequence_svg
-from modelcheck.render.text import fields_of
+from modelcheck.render.text import fields_of, loop_close_text
 from modelcheck.result import CheckResult, Status, Verdict
 from modelcheck.state import format_value
 from modelcheck.trace import Trace, write_text_atomic
@@ -162,6 +162,10 @@ def _state_table(
         caption = f"Step {n}: {escape(action)}"
         if n in culprits:
             caption += ' <span class="culprit-mark">(a culprit step)</span>'
+    if trace.loop_start is not None and n == trace.loop_start:
+        caption += ' <span class="loop-mark">(the loop starts here)</span>'
+    if trace.loop_start is not None and n == len(trace):
+        caption += f' <span class="loop-mark">({escape(loop_close_text(trace).strip("- "))})</span>'
     final = n == len(trace)
     rows = []
     for field, value in after.items():
@@ -224,6 +228,23 @@ def _blame_html(model: Model | None, trace: Trace) -> tuple[str, set[str], froze
     return table, set(b.reads), frozenset(c.step for c in b.culprits)
 
 
+def _lasso_html(trace: Trace) -> str:
+    """For a lasso: which steps repeat forever, and how the loop meets each fairness condition."""
+    if trace.loop_start is None:
+        return ""
+    start = trace.loop_start
+    if start == len(trace):
+        what = f"The run stutters forever after step {start}: no action is enabled there."
+    else:
+        what = (
+            f"Lasso: steps {start + 1} to {len(trace)} repeat forever "
+            f"(step {len(trace)} returns to the state of step {start})."
+        )
+    fair = "".join(f"<li>{escape(f)}</li>" for f in trace.fairness)
+    listed = f"<p>The loop is fair:</p><ul>{fair}</ul>" if fair else ""
+    return f'<div class="lasso"><p>{escape(what)}</p>{listed}</div>'
+
+
 def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
     # A @reachable property's witness is shown the same way, as a run to a good state.
     trace = verdict.counterexample or verdict.witness
@@ -249,6 +270,7 @@ def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
   {len(trace)} step{"s" if len(trace) != 1 else ""}</h2>
 {banner}
   <span class="reason">{escape(verdict.reason or verdict.property)}</span></div>
+{_lasso_html(trace)}
 {blame_table}
 <div class="controls">
   <button class="prev" type="button" title="previous step (←)">◀ Previous</button>
@@ -323,6 +345,9 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         *([("compile seconds", f"{st.compile_seconds:.3f}")] if st.compile_seconds else []),
     ]
     stats_rows = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in stats)
+    stats_rows += "".join(
+        f'<tr class="warning"><th>warning</th><td>{escape(w)}</td></tr>' for w in result.warnings
+    )
     traced = [v for v in result.verdicts if (v.counterexample or v.witness) is not None]
     anchors = {v.property: f"cx-{k}" for k, v in enumerate(traced, start=1)}
     verdict_rows = []
