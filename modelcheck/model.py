@@ -514,22 +514,38 @@ def _bound_trigger(spec: Spec, trigger: Any) -> Callable[[Any], Any]:
     return lambda state: trigger(spec, state)
 
 
-def _fairness(model_actions: list[ActionInstance], scan: _ClassScan) -> tuple[FairnessDef, ...]:
+def _fairness(
+    spec: Spec, model_actions: list[ActionInstance], scan: _ClassScan
+) -> tuple[FairnessDef, ...]:
     """The fairness conditions the spec's ``@action(fair=...)`` declarations give."""
     out: list[FairnessDef] = []
-    for name, _, info in scan.actions:
-        if info.fair is None:
+    for name, fn, info in scan.actions:
+        kind = info.fair
+        if callable(kind):
+            try:
+                kind = kind(spec)
+            except Exception as exc:
+                raise SpecError(
+                    f"{_where(type(spec), name, fn)}: @action(fair=...) is a function of the "
+                    f"spec and raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if kind is not None and kind not in ("weak", "strong"):
+                raise SpecError(
+                    f"{_where(type(spec), name, fn)}: @action(fair=...) returned {kind!r}; it "
+                    "must return 'weak', 'strong' or None"
+                )
+        if kind is None:
             continue
-        prefix = "WF" if info.fair == "weak" else "SF"
+        prefix = "WF" if kind == "weak" else "SF"
         members = [a for a in model_actions if a.family == name]
         if not members:
             continue
         if info.fair_scope == "family" or (len(members) == 1 and not members[0].args):
             indices = frozenset(a.index for a in members)
-            out.append(FairnessDef(info.fair, f"{prefix}({name})", name, indices))
+            out.append(FairnessDef(kind, f"{prefix}({name})", name, indices))
         else:
             out.extend(
-                FairnessDef(info.fair, f"{prefix}({a.label})", name, frozenset((a.index,)))
+                FairnessDef(kind, f"{prefix}({a.label})", name, frozenset((a.index,)))
                 for a in members
             )
     return tuple(out)
@@ -934,7 +950,7 @@ def compile_spec(spec: Spec) -> Model:
             ConstraintDef(name, fn.__get__(spec, cls), _where(cls, name, fn))
             for name, fn in scan.constraints
         ),
-        fairness=_fairness(instances, scan),
+        fairness=_fairness(spec, instances, scan),
     )
 
 

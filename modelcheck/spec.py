@@ -53,8 +53,9 @@ class ActionInfo:
     domains: tuple[tuple[str, Domain], ...]
     nondeterministic: bool
     actor: str | Callable[..., str] | None
-    #: ``"weak"``, ``"strong"`` or ``None`` (no fairness: the default).
-    fair: str | None = None
+    #: ``"weak"``, ``"strong"`` or ``None`` (no fairness: the default), or a
+    #: function of the spec giving one of them.
+    fair: str | Callable[[Any], str | None] | None = None
     #: ``"instance"`` (each instance is fair on its own) or ``"family"``.
     fair_scope: str = "instance"
 
@@ -86,7 +87,7 @@ def action(
     *,
     nondeterministic: bool = False,
     actor: str | Callable[..., str] | None = None,
-    fair: str | None = None,
+    fair: str | Callable[[Any], str | None] | None = None,
     fair_scope: str = "instance",
     **domains: Domain,
 ) -> Any:
@@ -120,9 +121,11 @@ def action(
     must take it again and again (``SF``).  By default each instance is fair
     on its own (``\\A e: WF(pickup(e))``: no Enactor is starved);
     ``fair_scope="family"`` makes the family fair as one action
-    (``WF(\\E e: pickup(e))``: some Enactor progresses).
+    (``WF(\\E e: pickup(e))``: some Enactor progresses).  ``fair`` may
+    also be a function of the spec (``fair=lambda self: "weak" if
+    self.fair else None``), so that a parameter turns fairness on.
     """
-    if fair is not None and fair not in FAIRNESS_KINDS:
+    if fair is not None and not callable(fair) and fair not in FAIRNESS_KINDS:
         raise TypeError(f"@action(fair={fair!r}): fair must be 'weak', 'strong' or None")
     if fair_scope not in FAIRNESS_SCOPES:
         raise TypeError(

@@ -102,7 +102,7 @@ def liveness_verdict(
             owner[n] = component
     prefix = shortest_prefix(graph, initial, region, trigger, goal) if found else None
     if prefix is None:
-        reason = "vacuously (its trigger is never reached)" if warnings else ""
+        reason = "vacuously: its trigger is never reached" if warnings else ""
         return Verdict(prop.name, prop.kind, Status.HOLDS, reason=reason), warnings
     entry = prefix[-1][0]
     loop = fair_loop(graph, owner[entry], entry, fairness, accepting)

@@ -149,6 +149,14 @@ def render_trace(trace: Trace, width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def lasso_shape(trace: Trace) -> str:
+    """``lasso: 1 step to a loop of 3 steps`` (or ``..., then stutters forever``)."""
+    start = trace.loop_start or 0
+    if start == len(trace):
+        return f"lasso: {n_steps(start)}, then it stutters forever"
+    return f"lasso: {n_steps(start)} to a loop of {n_steps(len(trace) - start)}"
+
+
 #: The line a text trace shows before the first step of a lasso's loop.
 LOOP_OPEN = "--- loop ---"
 
@@ -240,11 +248,7 @@ def render_summary(result: CheckResult) -> str:
     for v in result.verdicts:
         extra = ""
         if v.counterexample is not None and v.counterexample.loop_start is not None:
-            cx = v.counterexample
-            extra = (
-                f"  (lasso: {n_steps(cx.loop_start or 0)} to a loop of "
-                f"{n_steps(len(cx) - (cx.loop_start or 0))})"
-            )
+            extra = f"  ({lasso_shape(v.counterexample)})"
         elif v.counterexample is not None:
             n = len(v.counterexample)
             extra = f"  (shortest counterexample: {n_steps(n)})"
