@@ -635,9 +635,7 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
     fails, detail = evaluate_on_trace(model, trace.violates, rebuilt_trace)
     where = f"at step {len(rebuilt)}" if rebuilt else "in the initial state"
     if trace.loop_start is not None:
-        where = (
-            f"on the infinite run it stands for (its loop, from state {trace.loop_start}, closes)"
-        )
+        where = f"on the infinite run it stands for (its loop from state {trace.loop_start} closes)"
     if model.property(trace.violates).kind == "reachable":
         # A witness: "fails" means it no longer reaches a state satisfying the property.
         if fails:

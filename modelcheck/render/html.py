@@ -21,7 +21,7 @@ from modelcheck.components import element_changes
 from modelcheck.model import Model
 from modelcheck.render.sequence import build_sequence
 from modelcheck.render.svg import sequence_svg
-from modelcheck.render.text import fields_of, loop_close_text
+from modelcheck.render.text import fields_of, lasso_shape, loop_close_text
 from modelcheck.result import CheckResult, Status, Verdict
 from modelcheck.state import format_value
 from modelcheck.trace import Trace, write_text_atomic
@@ -40,6 +40,7 @@ thead th { background: #eef1f6; }
 .banner.bad { background: #fde8e8; border: 1px solid #f3b4b4; }
 .banner.good { background: #e6f4ea; border: 1px solid #a8d5b5; }
 section.counterexample { border-top: 2px solid #d5d9e2; margin-top: 2em; }
+.loop-mark, .lasso { color: #3a63c7; }
 section.counterexample:focus { outline: none; }
 section.counterexample.active { border-top-color: #3a63c7; }
 .controls { display: flex; gap: .8em; align-items: center; margin: .8em 0; }
@@ -355,7 +356,11 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         name = escape(v.property)
         if v.property in anchors and v.counterexample is not None:
             name = f'<a href="#{anchors[v.property]}">{name}</a>'
-            extra = f"shortest counterexample: {n_steps(len(v.counterexample))}"
+            extra = (
+                lasso_shape(v.counterexample)
+                if v.counterexample.loop_start is not None
+                else f"shortest counterexample: {n_steps(len(v.counterexample))}"
+            )
         elif v.property in anchors and v.witness is not None:
             name = f'<a href="#{anchors[v.property]}">{name}</a>'
             extra = f"shortest witness: {n_steps(len(v.witness))}"
