@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from modelcheck.render.sequence import build_sequence
+from modelcheck.render.text import lasso_shape
 from modelcheck.result import CheckResult
 from modelcheck.trace import Trace
 from modelcheck.wording import n_steps
@@ -34,10 +35,7 @@ def _title(trace: Trace) -> str:
 
 def _heading(trace: Trace) -> str:
     if trace.loop_start is not None:
-        return (
-            f"counterexample to {trace.violates} ({trace.kind}), a lasso: "
-            f"{n_steps(trace.loop_start)} to a loop of {n_steps(len(trace) - trace.loop_start)}"
-        )
+        return f"counterexample to {trace.violates} ({trace.kind}), a {lasso_shape(trace)}"
     return f"counterexample to {trace.violates} ({trace.kind}), {n_steps(len(trace))}"
 
 
