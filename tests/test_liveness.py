@@ -119,6 +119,63 @@ def test_family_fairness_is_weaker_than_fairness_of_each_instance():
     assert verdict(FamilyMutex(), "process_0_enters").status is Status.VIOLATED
 
 
+class Corridor(Spec):
+    """x walks 0 <-> 1 <-> 2; from 2, ``escape`` (strongly fair) leads out to 3."""
+
+    def initial_states(self):
+        return [_N(0)]
+
+    @action(d=(-1, 1), fair="weak", fair_scope="family")
+    def move(self, s, d):
+        return _N(s.n + d) if 0 <= s.n + d <= 2 and s.n < 3 else None
+
+    @action(fair="strong")
+    def escape(self, s):
+        return _N(3) if s.n == 2 else None
+
+    @eventually
+    def out(self, s):
+        return s.n == 3
+
+
+def test_strong_fairness_refines_a_component_and_finds_the_fair_loop_left_inside_it():
+    # The component {0, 1, 2} is unfair (escape is enabled at 2 and never
+    # taken in it); without state 2 the loop 0 -> 1 -> 0 is fair: escape is
+    # never enabled on it, and move is taken.
+    cx = verdict(Corridor(), "out").counterexample
+    assert cx is not None
+    assert shape(cx) == (0, 2, ["move(d=1)", "move(d=-1)"])
+    assert cx.fairness == ("WF(move): taken at step 1", "SF(escape): never enabled on the loop")
+
+
+class Ring(Spec):
+    """x goes round a ring of ``size`` states, one step at a time."""
+
+    size: int = 5000
+
+    def initial_states(self):
+        return [_N(0)]
+
+    @action(fair="weak")
+    def next(self, s):
+        return _N((s.n + 1) % self.size)
+
+    @eventually
+    def negative(self, s):
+        return s.n < 0
+
+    @leads_to(lambda self, s: s.n == self.size - 1)
+    def back_to_zero(self, s):
+        return s.n == 0
+
+
+def test_a_loop_far_longer_than_the_recursion_limit_is_found_without_recursion():
+    result = check(Ring(size=20_000), engine="python")
+    cx = result.verdict("negative").counterexample
+    assert cx is not None and shape(cx)[:2] == (0, 20_000)
+    assert result.verdict("back_to_zero").status is Status.HOLDS
+
+
 # --- warnings and refusals -------------------------------------------------------------
 
 
