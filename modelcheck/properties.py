@@ -195,7 +195,6 @@ def evaluate_lasso(model: Model, prop: PropertyDef, trace: Trace) -> tuple[bool,
     if unfair:
         return False, "the loop is not fair: " + "; ".join(unfair)
     states = trace.states
-    start = trace.loop_start
     _, forever = _loop(trace)
     value = [prop.holds(s) for s in states]
     fairness = f"; the loop is fair: {'; '.join(fair)}" if fair else ""
@@ -203,8 +202,9 @@ def evaluate_lasso(model: Model, prop: PropertyDef, trace: Trace) -> tuple[bool,
         hits = [i for i, v in enumerate(value) if v]
         if hits:
             return False, f"{prop.name} is true in {_state_name(hits[0])}"
-        return True, f"no state of the run satisfies {prop.name}, and the loop repeats forever" + (
-            fairness
+        return (
+            True,
+            f"no state of the run satisfies {prop.name} (its loop repeats forever){fairness}",
         )
     if prop.kind == "always_eventually":
         hits = [i for i in forever if value[i]]
@@ -228,7 +228,6 @@ def evaluate_lasso(model: Model, prop: PropertyDef, trace: Trace) -> tuple[bool,
             )
     if not any(prop.triggered(s) for s in states):
         return False, f"the trigger of {prop.name} holds in no state of the run"
-    del start
     return False, f"{prop.name} follows every state of the run where its trigger holds"
 
 
