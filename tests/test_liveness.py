@@ -370,10 +370,12 @@ def naive_violation(model, kind, p_states, q_states):
             total = from_initial[t] + d
             best_to[v] = min(best_to.get(v, total), total)
     best = None
-    for mask in range(1, 1 << len(edges)):
-        chosen = [e for k, e in enumerate(edges) if mask >> k & 1]
+    # A loop stays in the region, so only the edges inside it can be on one.
+    inner = [e for e in edges if region[e[0]] and region[e[2]]]
+    for mask in range(1, 1 << len(inner)):
+        chosen = [e for k, e in enumerate(inner) if mask >> k & 1]
         nodes = {s for s, _, _ in chosen} | {t for _, _, t in chosen}
-        if not all(region[n] for n in nodes) or not any(accepting[n] for n in nodes):
+        if not any(accepting[n] for n in nodes):
             continue
         if not _strongly_connected(nodes, chosen):
             continue
