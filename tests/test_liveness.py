@@ -510,6 +510,16 @@ def test_the_html_report_shows_the_lasso_and_its_fairness():
     assert "lasso: 1 step to a loop of 3 steps" in page
 
 
+def test_the_state_graph_draws_the_lasso_with_its_closing_edge():
+    from modelcheck.render.dot import render_dot
+
+    result = check(Mutex(), engine="python")
+    text = render_dot(compile_spec(Mutex()), result)
+    assert "red path: lasso counterexample to process_0_enters" in text
+    # The loop's last step, back to the state after step 1, is on the path.
+    assert 's7 -> s1 [label="exit(p=1)", color="red"' in text
+
+
 def test_a_lasso_replays_and_its_loop_must_close():
     model = compile_spec(Mutex())
     cx = mutex_lasso()
