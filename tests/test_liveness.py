@@ -289,6 +289,7 @@ def random_spec(seed: int):
     p_states = frozenset(s for s in range(size) if rng.random() < 0.4)
     q_states = frozenset(s for s in range(size) if rng.random() < 0.4)
     kind = rng.choice(("eventually", "leads_to", "always_eventually", "eventually_always"))
+    initial = sorted({0, rng.randrange(size)})  # one or two initial states
     decorate = {
         "eventually": eventually,
         "always_eventually": always_eventually,
@@ -299,7 +300,7 @@ def random_spec(seed: int):
 
     class Random(Spec):
         def initial_states(self):
-            return [_N(0)]
+            return [_N(n) for n in initial]
 
         @action(i=2, nondeterministic=True, fair=fair_a, fair_scope=scope_a)
         def a(self, s, i):
