@@ -12,9 +12,9 @@ The loop that expands states is generated per model
 chunks, and handles depth, limits, progress and interruption between chunks.
 Properties are evaluated inside the loop (invariants per state, action
 properties per step, the terminal check on states without successors);
-recoverability needs the whole graph, so edges are recorded only when such a
-property is checked and analysed after the search
-(:mod:`modelcheck.engines.graph`).
+recoverability and liveness need the whole graph, so edges are recorded only
+when such a property is checked and analysed after the search
+(:mod:`modelcheck.engines.graph`, :mod:`modelcheck.engines.liveness`).
 
 State constraints (``@constraint``) follow TLC: a state failing one is kept
 apart from the state space (not counted, numbered or expanded) but the
