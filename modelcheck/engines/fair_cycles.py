@@ -39,6 +39,13 @@ class Graph:
         self.offsets = offsets
         self.targets = targets
         self.actions = actions
+        # Per condition's actions: whether they are enabled in each state
+        # (computed once, on first use; refinement asks again and again).
+        self._enabled: dict[frozenset[int], list[bool]] = {}
+        # Tarjan's per-state arrays, reused by every call of ``components``.
+        self._number = [-1] * count
+        self._low = [0] * count
+        self._on_stack = [False] * count
 
     def edges(self, source: int) -> range:
         """Positions of the edges leaving ``source``."""
@@ -51,32 +58,38 @@ class Graph:
     def enabled(self, condition: Fairness, state: int) -> bool:
         """Whether an action of ``condition`` is enabled in ``state``."""
         acts = condition[1]
-        return any(self.actions[p] in acts for p in self.edges(state))
+        table = self._enabled.get(acts)
+        if table is None:
+            offsets, actions = self.offsets, self.actions
+            table = [False] * self.count
+            for n in range(self.count):
+                for p in range(offsets[n], offsets[n + 1]):
+                    if actions[p] in acts:
+                        table[n] = True
+                        break
+            self._enabled[acts] = table
+        return table[state]
 
 
-def components(
-    graph: Graph, nodes: Sequence[int], inside: Callable[[int], bool]
-) -> list[list[int]]:
+def components(graph: Graph, nodes: Sequence[int], stamp: list[int], mark: int) -> list[list[int]]:
     """The strongly connected components of the subgraph on ``nodes`` (iterative Tarjan).
 
-    ``inside(n)`` says whether ``n`` belongs to the subgraph (every node of
-    ``nodes`` must).  Components come out in Tarjan's order (reverse
+    The subgraph's states are those with ``stamp[n] == mark`` (every node of
+    ``nodes`` must be one).  Components come out in Tarjan's order (reverse
     topological), each in the order its states were popped.
     """
     offsets, targets = graph.offsets, graph.targets
-    number: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+    number, low, on_stack = graph._number, graph._low, graph._on_stack
     stack: list[int] = []
     found: list[list[int]] = []
     counter = 0
     for root in nodes:
-        if root in number:
+        if number[root] >= 0:
             continue
         number[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack.add(root)
+        on_stack[root] = True
         work = [(root, offsets[root])]
         while work:
             node, pos = work[-1]
@@ -85,18 +98,18 @@ def components(
             while pos < end:
                 succ = targets[pos]
                 pos += 1
-                if not inside(succ):
+                if stamp[succ] != mark:
                     continue
-                if succ not in number:
+                if number[succ] < 0:
                     work[-1] = (node, pos)
                     number[succ] = low[succ] = counter
                     counter += 1
                     stack.append(succ)
-                    on_stack.add(succ)
+                    on_stack[succ] = True
                     work.append((succ, offsets[succ]))
                     descended = True
                     break
-                if succ in on_stack and number[succ] < low[node]:
+                if on_stack[succ] and number[succ] < low[node]:
                     low[node] = number[succ]
             if descended:
                 continue
@@ -109,11 +122,13 @@ def components(
                 component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = False
                     component.append(member)
                     if member == node:
                         break
                 found.append(component)
+    for n in nodes:  # ready for the next call
+        number[n] = -1
     return found
 
 
@@ -144,10 +159,14 @@ def fair_components(
     """
     fair: list[list[int]] = []
     work = [[n for n in range(graph.count) if region[n]]]
+    stamp = [0] * graph.count  # which part (of ``work``) a state is in
+    mark = 0
     while work:
         part = work.pop()
-        allowed = set(part)
-        for component in components(graph, part, allowed.__contains__):
+        mark += 1
+        for n in part:
+            stamp[n] = mark
+        for component in components(graph, part, stamp, mark):
             if not _has_cycle(graph, component):
                 continue
             members = set(component)
