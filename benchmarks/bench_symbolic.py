@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "specs"))
 from dns_race import DnsRace  # noqa: E402
 
 from modelcheck import Status, check, compile_spec  # noqa: E402
-from modelcheck.integrations.z3 import bmc, prove  # noqa: E402
+from modelcheck.engines.z3 import bmc, prove  # noqa: E402
 
 INVARIANT = "active_plan_never_deleted"
 SIZES = [(2, 2, 4), (3, 3, 5), (3, 3, 10), (4, 4, 20), (5, 5, 50), (6, 6, 50)]

@@ -8,6 +8,7 @@ property.
 
 # First: from here, Ctrl-C while the command line imports exits 3, no traceback.
 import modelcheck._startup  # noqa: F401
+from modelcheck._version import __version__ as __version__  # not in __all__, as before
 from modelcheck.api import assert_holds, check
 from modelcheck.containers import Bag, FrozenMap
 from modelcheck.engines.bfs import CheckOptions, Progress
@@ -38,7 +39,8 @@ from modelcheck.spec import (
     terminal,
 )
 from modelcheck.state import BitSet, State
-from modelcheck.trace import ReplayResult, Step, Trace, load_trace, replay, save_trace
+from modelcheck.trace import Step, Trace, load_trace, save_trace
+from modelcheck.trace_replay import ReplayResult, replay
 
 __all__ = [
     "ActionInstance",
@@ -85,4 +87,3 @@ __all__ = [
     "save_trace",
     "terminal",
 ]
-__version__ = "0.1.0"

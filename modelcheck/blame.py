@@ -28,7 +28,8 @@ from modelcheck.errors import ModelcheckError
 from modelcheck.model import Model
 from modelcheck.properties import evaluate_on_trace, fields_read
 from modelcheck.state import format_value, shown_value, state_fields
-from modelcheck.trace import Trace, replay
+from modelcheck.trace import Trace
+from modelcheck.trace_replay import replay
 
 
 @attrs.frozen

@@ -33,60 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelcheck.errors import SpecError, closest
+from modelcheck.model import Model, component_name, splits_per_position
 from modelcheck.state import state_fields
 
 if TYPE_CHECKING:
-    from modelcheck.model import Model
     from modelcheck.result import CheckResult
     from modelcheck.trace import Step, Trace
 
 #: The actor of a step whose action declares none.
 DEFAULT_ACTOR = "System"
-
-
-def checked_components(cls: type, example_state: Any) -> dict[str, str]:
-    """Validate ``cls.components`` against the fields of ``example_state``."""
-    declared = getattr(cls, "components", None) or {}
-    where = f"{cls.__name__}.components"
-    if not isinstance(declared, Mapping):
-        raise SpecError(
-            f"{where} must be a dict of state field -> component name, e.g. "
-            '{"store": "Plan store", "dns": "DNS {}"}; got ' + f"{type(declared).__name__}."
-        )
-    fields = state_fields(example_state) or {}
-    out: dict[str, str] = {}
-    for field, name in declared.items():
-        if field not in fields:
-            raise SpecError(
-                f"{where} names {field!r}, which is not a field of "
-                f"{type(example_state).__name__}.{closest(str(field), fields)} "
-                f"Its fields: {', '.join(fields)}."
-            )
-        if not isinstance(name, str) or not name:
-            raise SpecError(f"{where}[{field!r}] must be a non-empty string, not {name!r}.")
-        try:
-            _format(name, 0)
-        except (IndexError, KeyError, ValueError) as exc:
-            raise SpecError(
-                f"{where}[{field!r}] = {name!r} is not a valid name pattern ({exc}); use "
-                "{} (or {i}) where the position goes, e.g. 'DNS {}'."
-            ) from None
-        if _is_pattern(name) and not isinstance(fields[field], tuple):
-            raise SpecError(
-                f"{where}[{field!r}] = {name!r} splits the field per position, but "
-                f"{field} is a {type(fields[field]).__name__}, not a tuple; drop the {{}}."
-            )
-        out[str(field)] = name
-    return out
-
-
-def _is_pattern(name: str) -> bool:
-    return _format(name, 0) != name
-
-
-def _format(name: str, index: int) -> str:
-    return name.format(index, i=index)
 
 
 def _fields(state: Any) -> dict[str, Any]:
@@ -148,7 +103,11 @@ class Ownership:
         """The component that ``field`` (at ``index`` for a tuple position) belongs to."""
         name = self.declared.get(field)
         if name is not None:
-            return _format(name, index) if index is not None and _is_pattern(name) else name
+            return (
+                component_name(name, index)
+                if index is not None and splits_per_position(name)
+                else name
+            )
         owners = self.per_actor.get(field)
         if owners is not None and index is not None and index in owners:
             return owners[index]

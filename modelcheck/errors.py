@@ -2,16 +2,17 @@
 
 One root, :class:`ModelcheckError`; each subclass also inherits the builtin
 that matches its meaning, so callers can catch either.
+
+The ground floor: this module imports nothing of modelcheck, so every other
+module can import it.  That is why the ``trace`` an error carries is typed
+``Any`` here; it is a :class:`modelcheck.trace.Trace` or None.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from modelcheck.trace import Trace
+from typing import Any
 
 
 class ModelcheckError(Exception):
@@ -29,7 +30,7 @@ class SpecRuntimeError(SpecError):
     code was called, so the failure can be reproduced.
     """
 
-    def __init__(self, message: str, trace: Trace | None = None) -> None:
+    def __init__(self, message: str, trace: Any = None) -> None:
         super().__init__(message)
         self.trace = trace
 
@@ -53,7 +54,7 @@ class TraceFormatError(ModelcheckError, ValueError):
 class PropertyViolation(ModelcheckError, AssertionError):
     """A property fails; raised by the pytest-facing helpers, carries the trace."""
 
-    def __init__(self, message: str, trace: Trace | None = None) -> None:
+    def __init__(self, message: str, trace: Any = None) -> None:
         super().__init__(message)
         self.trace = trace
 

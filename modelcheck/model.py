@@ -19,7 +19,6 @@ from typing import Any
 
 import attrs
 
-from modelcheck.components import checked_components
 from modelcheck.containers import canonical_key
 from modelcheck.errors import SpecError, SpecRuntimeError, SpecWarning, closest
 from modelcheck.spec import (
@@ -952,6 +951,55 @@ def compile_spec(spec: Spec) -> Model:
         ),
         fairness=_fairness(spec, instances, scan),
     )
+
+
+# --- the spec's components declaration (read by modelcheck.components for diagrams) ----
+
+
+def checked_components(cls: type, example_state: Any) -> dict[str, str]:
+    """Validate ``cls.components`` against the fields of ``example_state``."""
+    declared = getattr(cls, "components", None) or {}
+    where = f"{cls.__name__}.components"
+    if not isinstance(declared, Mapping):
+        raise SpecError(
+            f"{where} must be a dict of state field -> component name, e.g. "
+            '{"store": "Plan store", "dns": "DNS {}"}; got ' + f"{type(declared).__name__}."
+        )
+    fields = state_fields(example_state) or {}
+    out: dict[str, str] = {}
+    for field, name in declared.items():
+        if field not in fields:
+            raise SpecError(
+                f"{where} names {field!r}, which is not a field of "
+                f"{type(example_state).__name__}.{closest(str(field), fields)} "
+                f"Its fields: {', '.join(fields)}."
+            )
+        if not isinstance(name, str) or not name:
+            raise SpecError(f"{where}[{field!r}] must be a non-empty string, not {name!r}.")
+        try:
+            component_name(name, 0)
+        except (IndexError, KeyError, ValueError) as exc:
+            raise SpecError(
+                f"{where}[{field!r}] = {name!r} is not a valid name pattern ({exc}); use "
+                "{} (or {i}) where the position goes, e.g. 'DNS {}'."
+            ) from None
+        if splits_per_position(name) and not isinstance(fields[field], tuple):
+            raise SpecError(
+                f"{where}[{field!r}] = {name!r} splits the field per position, but "
+                f"{field} is a {type(fields[field]).__name__}, not a tuple; drop the {{}}."
+            )
+        out[str(field)] = name
+    return out
+
+
+def splits_per_position(name: str) -> bool:
+    """Whether a component name is a pattern with a place for the position (``"DNS {}"``)."""
+    return component_name(name, 0) != name
+
+
+def component_name(name: str, index: int) -> str:
+    """The name of the component at ``index`` of a tuple field declared with pattern ``name``."""
+    return name.format(index, i=index)
 
 
 def _step_check(

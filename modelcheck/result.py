@@ -64,6 +64,8 @@ class Statistics:
     #: engine's extraction, code generation and JIT; 0 for the Python engine,
     #: whose ``seconds`` include its much shorter set-up).
     compile_seconds: float = 0.0
+    #: Threads the search ran on (the compiled engine's ``workers``; 1 for Python).
+    workers: int = 1
 
     @property
     def states_per_second(self) -> float:

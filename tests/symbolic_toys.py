@@ -228,3 +228,37 @@ class EscapesRange(Overflow):
     def within_declared_range(self, s: SetState) -> bool:
         """The counter stays in 0..3 (false: it reaches 4 after 4 steps)."""
         return s.value <= 3
+
+
+class TwoCounters(State):
+    a: Annotated[int, Range(0, 3)]
+    b: Annotated[int, Range(0, 3)]
+
+
+class SettledBeforeItWraps(Spec):
+    """Two states in one BFS level: the first violates ``small``, the second would wrap it.
+
+    From (0, 0) one step leads to (1, 0) and one to (3, 0).  ``small`` fails at
+    (1, 0); at (3, 0) its ``a * 1000`` does not fit 12 bits, but a search never
+    evaluates a property it has already settled, so it never computes it there.
+    """
+
+    def initial_states(self) -> TwoCounters:
+        return TwoCounters(0, 0)
+
+    @action
+    def one(self, s: TwoCounters) -> TwoCounters | None:
+        return s.replace(a=1) if s.a == 0 else None
+
+    @action
+    def three(self, s: TwoCounters) -> TwoCounters | None:
+        return s.replace(a=3) if s.a == 0 else None
+
+    @action
+    def count(self, s: TwoCounters) -> TwoCounters | None:
+        return s.replace(b=s.b + 1) if s.a != 0 and s.b < 3 else None
+
+    @invariant
+    def small(self, s: TwoCounters) -> bool:
+        """a is never 1, and a * 1000 stays at most 2000 (false at a = 1, first)."""
+        return s.a != 1 and s.a * 1000 <= 2000

@@ -86,7 +86,7 @@ LAYOUT_SPECS = [
 
 @pytest.mark.parametrize("spec", LAYOUT_SPECS, ids=lambda s: type(s).__name__)
 def test_every_reachable_state_packs_and_unpacks_to_itself_and_no_two_share_words(spec):
-    from modelcheck.integrations.z3_extract import extract
+    from modelcheck.engines.z3.extract import extract
 
     model = compile_spec(spec)
     program = extract(model, list(model.properties))
@@ -102,7 +102,7 @@ def test_every_reachable_state_packs_and_unpacks_to_itself_and_no_two_share_word
 def test_a_value_outside_its_declared_type_is_refused_by_the_layout():
     spec = toys.SymCounter(n=4)
     model = compile_spec(spec)
-    from modelcheck.integrations.z3_extract import extract
+    from modelcheck.engines.z3.extract import extract
 
     program = extract(model, list(model.properties))
     layout = Layout(toys.CountState, field_types(toys.CountState, spec), program.leaves)
@@ -364,3 +364,82 @@ def test_an_unwritable_kernel_folder_is_a_clear_error_with_exit_code_2(tmp_path,
     assert ran.exit_code == 2, ran.output
     assert "cannot write the compiled engine's kernel to" in ran.output
     assert "MODELCHECK_CACHE_DIR" in ran.output and "Traceback" not in ran.output
+
+
+# --- several workers: the same answer for any number --------------------------------------
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """Parts of 3 states, so a level splits into many parts and rounds (and limits,
+    violations and growth fall inside and between them)."""
+    from modelcheck.engines.compiled import search
+
+    monkeypatch.setattr(search, "PART", 3)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_two_and_three_workers_give_the_one_worker_answer(spec, small_parts):
+    one = check(spec, engine="compiled")
+    for workers in (2, 3):
+        many = check(spec, engine="compiled", workers=workers)
+        assert many.engine == "compiled" and many.statistics.workers == workers
+        assert_same(one, many)
+
+
+@pytest.mark.parametrize("limits", LIMITS, ids=repr)
+def test_limits_stop_several_workers_where_one_stops(limits, small_parts):
+    several = check(DnsRace(), engine="compiled", workers=2, **limits)
+    assert several.engine == "compiled" and several.statistics.workers == 2
+    assert_same(check(DnsRace(), engine="python", **limits), several)
+
+
+def test_several_workers_grow_the_arrays_between_rounds_without_changing_any_answer(
+    monkeypatch, small_parts
+):
+    from modelcheck.engines.compiled import search
+
+    monkeypatch.setattr(search, "START", 8)
+    monkeypatch.setattr(search, "_reserve_rows", lambda words: np.empty((8, words), np.int64))
+    one = check(DnsRace(), engine="compiled")
+    assert_same(one, check(DnsRace(), engine="compiled", workers=2))
+
+
+def test_a_property_settled_in_an_earlier_part_is_not_evaluated_where_it_would_wrap(small_parts):
+    # (1, 0) and (3, 0) fall in different parts; the second part evaluates ``small``
+    # (unsettled when it started) and meets a wrapping `*`, but one worker, like the
+    # Python engine, never evaluates it there: the run must stay compiled.
+    spec = toys.SettledBeforeItWraps()
+    python = check(spec, engine="python")
+    for workers in (1, 2):
+        result = check(spec, engine="compiled", workers=workers)
+        assert result.engine == "compiled", result.engine_note
+        assert_same(python, result)
+
+
+def test_a_problem_in_a_later_part_sends_the_run_to_python_as_with_one_worker(small_parts):
+    one = check(toys.EscapesRange(), engine="compiled")
+    two = check(toys.EscapesRange(), engine="compiled", workers=2)
+    assert two.engine == one.engine == "python"
+    assert two.engine_note == one.engine_note and two.verdicts == one.verdicts
+
+
+def test_workers_with_the_python_engine_are_refused_with_the_fix(dns_race_path):
+    with pytest.raises(ValueError, match="the Python engine runs on one core"):
+        bfs.CheckOptions(engine="python", workers=2)
+    ran = CliRunner().invoke(
+        app, ["check", str(dns_race_path), "--engine", "python", "--workers", "2"]
+    )
+    assert ran.exit_code == 2 and "use --engine compiled" in ran.output, ran.output
+    assert "Traceback" not in ran.output
+
+
+def test_the_cli_says_how_many_workers_ran(tmp_path, dns_race_path):
+    out = tmp_path / "r.json"
+    ran = CliRunner().invoke(
+        app,
+        ["check", str(dns_race_path), "--engine", "compiled", "--workers", "2", "--json", str(out)],
+    )
+    assert ran.exit_code == 1, ran.output  # dns-race's defaults violate every property
+    assert "engine: compiled on 2 workers" in ran.output
+    assert json.loads(out.read_text())["statistics"]["workers"] == 2

@@ -374,7 +374,7 @@ def test_replay_refuses_a_trace_that_goes_on_from_a_state_outside_the_constraint
 
 
 def test_prove_uses_the_constraint_and_agrees_with_breadth_first_search():
-    from modelcheck.integrations.z3 import prove
+    from modelcheck.engines.z3 import prove
 
     model = compile_spec(BoundedDial())
     proved = prove(model, 1, ("below_cap",))
@@ -390,7 +390,7 @@ def test_prove_uses_the_constraint_and_agrees_with_breadth_first_search():
     ids=["dial", "dial-1", "only-up", "starts-outside", "fork"],
 )
 def test_bmc_gives_the_verdicts_and_shortest_traces_of_breadth_first_search(spec):
-    from modelcheck.integrations.z3 import bmc
+    from modelcheck.engines.z3 import bmc
 
     model = compile_spec(spec)
     names = tuple(p.name for p in model.properties if p.kind != "reachable")
@@ -406,7 +406,7 @@ def test_bmc_gives_the_verdicts_and_shortest_traces_of_breadth_first_search(spec
 
 
 def test_bmc_sees_no_deadlock_where_every_successor_is_outside_the_constraint():
-    from modelcheck.integrations.z3 import bmc
+    from modelcheck.engines.z3 import bmc
 
     result = bmc(compile_spec(OnlyUp()), 8, ("never_stuck",))
     assert result.complete
@@ -443,7 +443,7 @@ class TightDeclaration(Spec):
 
 
 def test_bmc_asks_for_room_for_the_states_just_past_the_constraint():
-    from modelcheck.integrations.z3 import bmc
+    from modelcheck.engines.z3 import bmc
     from modelcheck.symbolic import SubsetError
 
     with pytest.raises(SubsetError, match="a state just past a @constraint is reached too"):

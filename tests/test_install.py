@@ -58,7 +58,7 @@ def test_the_scan_finds_the_engines_third_party_imports():
     imports = third_party_imports()
     # The z3 engine and the Hypothesis bridge are the reason for this test.
     assert "z3" in imports and "hypothesis" in imports
-    assert any("integrations/z3.py" in where for where in imports["z3"])
+    assert any("engines/z3/" in where for where in imports["z3"])
 
 
 def test_every_module_the_package_imports_is_a_default_dependency():
@@ -111,7 +111,7 @@ def _import_without(module: str, blocked: str) -> str:
 
 
 def test_a_missing_z3_says_it_is_a_broken_install_and_gives_the_one_package_to_install():
-    message = _import_without("modelcheck.integrations.z3", "z3")
+    message = _import_without("modelcheck.engines.z3", "z3")
     assert message.startswith("ModelcheckError")
     assert "pip install z3-solver" in message
     assert "modelcheck[" not in message  # there is no extra to install any more

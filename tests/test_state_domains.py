@@ -474,7 +474,7 @@ def test_hypothesis_draws_the_chosen_values_from_the_state():
 
 
 def test_prove_and_bmc_handle_a_bounded_state_dependent_domain():
-    from modelcheck.integrations.z3 import bmc, prove
+    from modelcheck.engines.z3 import bmc, prove
 
     assert check(Deliveries(n=3)).statistics.states == 27
     assert prove(compile_spec(Deliveries(n=2))).exit_code == 0

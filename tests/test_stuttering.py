@@ -59,7 +59,7 @@ def test_changing_works_in_simulation_and_in_prove():
     model = compile_spec(Stutter())
     sim = simulate(model, SimulateOptions(runs=20, depth=20, properties=("rises_when_it_changes",)))
     assert sim.violated == ()
-    from modelcheck.integrations.z3 import prove
+    from modelcheck.engines.z3 import prove
 
     proved = prove(model, 1, ("rises_when_it_changes", "never_dims", "rises"))
     assert proved.verdict("rises_when_it_changes").status is Status.HOLDS

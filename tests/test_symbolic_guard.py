@@ -16,13 +16,14 @@ from pathlib import Path
 
 import guard_toys
 import pytest
+import z3
 from guard_toys import NOT_BOOL, REJECTED, SUPPORTED, Probe
 from typer.testing import CliRunner
 
 from modelcheck import Status, check, compile_spec
 from modelcheck.cli import app
+from modelcheck.engines import z3 as symbolic
 from modelcheck.errors import InternalError, SpecError
-from modelcheck.integrations import z3 as symbolic
 from modelcheck.symbolic import SubsetError
 from modelcheck.symbolic.guard import Guard, instrumented
 
@@ -136,7 +137,7 @@ def test_a_proof_that_breadth_first_search_refutes_is_an_internal_error(model, m
 
     def always_true(self, prop):
         real(self, prop)
-        return symbolic.z3.BoolVal(True)  # an unsound encoding: every state satisfies it
+        return z3.BoolVal(True)  # an unsound encoding: every state satisfies it
 
     monkeypatch.setattr(symbolic.Encoding, "_property", always_true)
     with pytest.raises(InternalError) as caught:
@@ -151,7 +152,7 @@ def test_a_counterexample_the_spec_code_does_not_confirm_is_an_internal_error(mo
 
     def always_false(self, prop):
         real(self, prop)
-        return symbolic.z3.BoolVal(False)  # an unsound encoding: every state violates it
+        return z3.BoolVal(False)  # an unsound encoding: every state violates it
 
     monkeypatch.setattr(symbolic.Encoding, "_property", always_false)
     for run in (symbolic.bmc, symbolic.prove):
@@ -234,7 +235,7 @@ def test_an_unsound_encoding_reaches_the_command_line_as_an_internal_error(examp
 
     def always_true(self, prop):
         real(self, prop)
-        return symbolic.z3.BoolVal(True)
+        return z3.BoolVal(True)
 
     monkeypatch.setattr(symbolic.Encoding, "_property", always_true)
     result = cli("prove", example, "--property", "flag_is_not_false")

@@ -91,7 +91,7 @@ def test_the_symbolic_module_does_not_import_z3():
 
 
 def _bmc(spec):
-    from modelcheck.integrations.z3 import bmc
+    from modelcheck.engines.z3 import bmc
 
     return bmc(compile_spec(spec), 4)
 

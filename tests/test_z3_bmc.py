@@ -13,7 +13,7 @@ from dns_race import DnsRace
 from symbolic_toys import LockWithLemma, SymCounter, TwoProcessLock
 
 from modelcheck import Status, check, compile_spec, load_trace, replay, save_trace
-from modelcheck.integrations.z3 import bmc
+from modelcheck.engines.z3 import bmc
 
 CONFIGS = [
     pytest.param(SymCounter(), 6, id="counter"),

@@ -29,7 +29,7 @@ from modelcheck import (
     replay,
     terminal,
 )
-from modelcheck.integrations.z3 import bmc, prove
+from modelcheck.engines.z3 import bmc, prove
 from modelcheck.symbolic import BagOf, MapOf, OneOf, Range, SubsetError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,8 +25,7 @@ from symbolic_toys import (
 )
 
 from modelcheck import Status, check, compile_spec
-from modelcheck.integrations import z3 as engine
-from modelcheck.integrations.z3 import bmc, encode, prove
+from modelcheck.engines.z3 import bmc, encode, prove, terms
 from modelcheck.symbolic import SubsetError
 
 WIDTH = 5
@@ -49,7 +48,7 @@ def test_each_operator_is_flagged_exactly_where_its_bit_vector_differs_from_pyth
     # Every pair of 5-bit operands: the recorded condition is true exactly when the
     # 5-bit result is Python's (a negative shift count is never exact: Python raises).
     low, high = -(1 << (WIDTH - 1)), 1 << (WIDTH - 1)
-    for op, (compute, exact) in engine._OPERATORS.items():
+    for op, (compute, exact) in terms._OPERATORS.items():
         for x, y in itertools.product(range(low, high), repeat=2):
             a, b = z3.BitVecVal(x, WIDTH), z3.BitVecVal(y, WIDTH)
             expected = _python(op, x, y)

@@ -14,7 +14,7 @@ from symbolic_toys import (
 )
 
 from modelcheck import Status, check, compile_spec
-from modelcheck.integrations.z3 import prove
+from modelcheck.engines.z3 import prove
 
 SOUNDNESS = [
     pytest.param(SymCounter(n=4, bad=3), id="counter-bad-3"),

@@ -13,7 +13,7 @@ import z3
 from dns_race import DnsRace
 
 from modelcheck import compile_spec
-from modelcheck.integrations.z3 import bmc, prove
+from modelcheck.engines.z3 import bmc, prove
 from modelcheck.result import ExitCode, Status
 
 

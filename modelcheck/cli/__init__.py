@@ -1,7 +1,8 @@
 """The ``modelcheck`` command: a thin typer layer over the library.
 
-Each command lives in its own module and registers itself on :data:`app`;
-this module only assembles them.  Exit codes: 0 every property holds,
+Each command lives in its own module and registers itself on :data:`app`
+(made in :mod:`modelcheck.cli.root`, which imports no command); this module
+only assembles them.  Exit codes: 0 every property holds,
 1 a property fails, 2 bad usage or an error in the spec, 3 incomplete.
 """
 
@@ -9,38 +10,8 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(
-    name="modelcheck",
-    help="Exhaustive model checker for plan-application protocols.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _show_version(value: bool) -> None:
-    if value:
-        from modelcheck import __version__
-
-        typer.echo(f"modelcheck {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False,
-        "--version",
-        help="Print the version and exit.",
-        callback=_show_version,
-        is_eager=True,
-    ),
-) -> None:
-    """Exhaustive model checker for plan-application protocols."""
-
-
 # Command modules register themselves on ``app`` when imported.
-from modelcheck.cli import (  # noqa: E402, F401
+from modelcheck.cli import (  # noqa: F401
     check_cmd,
     explain_cmd,
     init_cmd,
@@ -48,6 +19,7 @@ from modelcheck.cli import (  # noqa: E402, F401
     symbolic_cmd,
     trace_cmd,
 )
+from modelcheck.cli.root import app
 
 
 def main() -> None:

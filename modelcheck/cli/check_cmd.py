@@ -8,7 +8,6 @@ from typing import Annotated
 import attrs
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import (
     JsonOpt,
     JunitOpt,
@@ -35,6 +34,7 @@ from modelcheck.cli.loading import (
     parameter_types,
     specs_in,
 )
+from modelcheck.cli.root import app
 from modelcheck.components import annotate_result
 from modelcheck.engines.bfs import ENGINES, CheckOptions
 from modelcheck.engines.selection import check
@@ -94,12 +94,26 @@ def check_command(
             "Python), python, or compiled (native code; specs in the symbolic subset).",
         ),
     ] = "auto",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Threads for the compiled engine (default 1); the answer is the same for "
+            "any number.",
+        ),
+    ] = 1,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
         if engine not in ENGINES:
             raise ModelcheckError(
                 f"--engine {engine}: unknown engine; choose one of {', '.join(ENGINES)}."
+            )
+        if workers > 1 and engine == "python":
+            raise ModelcheckError(
+                f"--workers {workers} with --engine python: the Python engine runs on one "
+                "core; use --engine compiled (or auto) for more, or drop --workers."
             )
         if output_format not in FORMATS:
             raise ModelcheckError(
@@ -125,6 +139,7 @@ def check_command(
             coverage=coverage,
             memory_limit=memory_limit_bytes(memory_limit),
             engine=engine,
+            workers=workers,
         )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)

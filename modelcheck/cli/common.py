@@ -207,7 +207,7 @@ def write_ci_reports(
     """
     if junit_file is None and sarif_file is None:
         return
-    from modelcheck import __version__
+    from modelcheck._version import __version__
     from modelcheck.render.junit import result_to_junit
     from modelcheck.render.sarif import render_sarif
     from modelcheck.render.sources import spec_sources

@@ -11,9 +11,9 @@ from __future__ import annotations
 import typer
 
 from modelcheck.blame import Blame, blame
-from modelcheck.cli import app
 from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, reported_errors
 from modelcheck.cli.loading import model_for_trace
+from modelcheck.cli.root import app
 from modelcheck.trace import load_trace
 
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import reported_errors
+from modelcheck.cli.root import app
 from modelcheck.errors import ModelcheckError
 from modelcheck.result import ExitCode
 

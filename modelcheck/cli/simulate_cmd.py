@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import (
     JunitOpt,
     ParamOpt,
@@ -22,6 +21,7 @@ from modelcheck.cli.common import (
     write_ci_reports,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
+from modelcheck.cli.root import app
 from modelcheck.engines.simulate import SimulateOptions, simulate
 from modelcheck.model import compile_spec
 from modelcheck.render.simulation import render_simulation

@@ -17,7 +17,6 @@ from typing import Annotated
 
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import (
     JsonOpt,
     JunitOpt,
@@ -36,6 +35,7 @@ from modelcheck.cli.common import (
     write_file,
 )
 from modelcheck.cli.loading import build_spec, load_spec_class
+from modelcheck.cli.root import app
 from modelcheck.components import annotate_result
 from modelcheck.model import Model, compile_spec
 from modelcheck.render.json import result_to_json
@@ -161,7 +161,7 @@ def _run(
         check_report_paths(*reports)
         model = _model(target, param, prop)
         # Imported here so that the CLI starts (and `check` runs) without z3.
-        from modelcheck.integrations import z3 as symbolic
+        from modelcheck.engines import z3 as symbolic
 
         run = symbolic.bmc if engine == "bmc" else symbolic.prove
         # Progress is for a person watching: not for logs, pipes or CI output.

@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
-from modelcheck.cli import app
 from modelcheck.cli.common import ParamOpt, SpecArg, TraceArg, err, reported_errors
 from modelcheck.cli.loading import model_for_trace
+from modelcheck.cli.root import app
 from modelcheck.errors import ModelcheckError
 from modelcheck.render.text import render_trace
 from modelcheck.result import ExitCode
-from modelcheck.trace import load_trace, replay
+from modelcheck.trace import load_trace
+from modelcheck.trace_replay import replay
 from modelcheck.wording import n_steps, plural
 
 TRACE_FORMATS = ("text", "mermaid")

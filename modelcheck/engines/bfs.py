@@ -72,14 +72,22 @@ class CheckOptions:
     #: Which engine runs it: "auto", "python" or "compiled" (see
     #: :mod:`modelcheck.engines.selection`; this module is the Python engine).
     engine: str = "auto"
+    #: Threads the compiled engine expands each BFS level with (the answer is the
+    #: same for any number; the Python engine runs on one).
+    workers: int = 1
 
     def __attrs_post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
-        for name in ("max_states", "max_depth", "progress_every", "memory_limit"):
+        for name in ("max_states", "max_depth", "progress_every", "memory_limit", "workers"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if self.workers > 1 and self.engine == "python":
+            raise ValueError(
+                f"workers={self.workers} with engine='python': the Python engine runs on one "
+                "core; use engine='compiled' (or 'auto') for more, or leave workers at 1"
+            )
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(
                 f"time_limit must be a positive number of seconds, not {self.time_limit!r}"

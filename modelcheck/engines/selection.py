@@ -24,6 +24,7 @@ import attrs
 
 from modelcheck.engines import bfs
 from modelcheck.engines.bfs import CheckOptions, ProgressCallback
+from modelcheck.engines.compiled import numba_missing
 from modelcheck.model import Model
 from modelcheck.result import CheckResult
 
@@ -58,7 +59,7 @@ def check(
         trial = bfs.check(model, attrs.evolve(options, max_states=budget), progress)
         if trial.stopped_by != "max_states" or budget == options.max_states:
             return trial
-    reason = _numba_missing()
+    reason = numba_missing()
     if reason is None:
         from modelcheck.engines.compiled import search  # imports numba
         from modelcheck.symbolic.program import NotCompilable
@@ -69,14 +70,3 @@ def check(
             reason = str(exc)
     result = bfs.check(model, options, progress)
     return attrs.evolve(result, engine_note=f"the compiled engine was not used: {reason}")
-
-
-def _numba_missing() -> str | None:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return (
-            "numba is not installed in this Python (pip install numba; modelcheck installs it "
-            "where numba ships wheels)"
-        )
-    return None

@@ -31,6 +31,7 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             "seconds": round(st.seconds, 6),
             # Before the search: the compiled engine's extraction, generation and JIT.
             "compile_seconds": round(st.compile_seconds, 6),
+            "workers": st.workers,
             "states_per_second": round(st.states_per_second, 1),
             "peak_memory_bytes": st.peak_memory_bytes,
             # Distinct states failing a @constraint (not counted in "states").

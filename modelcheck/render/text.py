@@ -201,6 +201,8 @@ def _verdict_cell(status: Status) -> str:
 def engine_line(result: CheckResult) -> str:
     """Which engine ran, what compiling it cost, and why another did not run."""
     line = f"engine: {result.engine}"
+    if result.statistics.workers > 1:
+        line += f" on {result.statistics.workers} workers"
     if result.statistics.compile_seconds:
         line += (
             f" (compiled in {result.statistics.compile_seconds:.2f} s before the search: "

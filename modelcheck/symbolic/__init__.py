@@ -34,7 +34,7 @@ dict key, iterating over it, converting it with ``int()``/``str()``, and
 indexing with a computed symbolic index (use :func:`at` / :func:`put`).
 
 This module does not import z3: the symbolic values are made by
-:mod:`modelcheck.integrations.z3`, which subclasses :class:`Symbolic`.
+:mod:`modelcheck.engines.z3`, which subclasses :class:`Symbolic`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The z3 engine runs every action and property of a spec in the symbolic
 subset on symbolic values, once per feasible path (see
-:mod:`modelcheck.symbolic`).  :func:`modelcheck.integrations.z3_extract.extract`
+:mod:`modelcheck.symbolic`).  :func:`modelcheck.engines.z3.extract.extract`
 records what those runs found as a :class:`Program`, in plain Python values
 that carry nothing of z3:
 

@@ -46,7 +46,7 @@ def cache_dir() -> Path:
 
 
 def _versions() -> str:
-    from modelcheck import __version__
+    from modelcheck._version import __version__
 
     return (
         f"# modelcheck {__version__}, numba {numba.__version__}, numpy {numpy.__version__}, "

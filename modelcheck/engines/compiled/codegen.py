@@ -11,6 +11,14 @@ properties per step and terminal properties where nothing was enabled.
 It is the same order of work as the Python engine's loop
 (:mod:`modelcheck.engines.expand`), so the states get the same numbers.
 
+The visited set is an open-addressing table of int32 entries with linear
+probing, keyed by a hash of the state's words.  In a table of ``2**k``
+slots an entry is 0 (empty) or the state's row + 1 in its low ``k`` bits
+(the table grows before it is 70 % full, so the row always fits) with bits
+of the hash above the slot's in the free bits above them: a probe reads a
+row, a random access to memory, only when that tag matches, so a lookup
+reads about one row instead of two to five.  The tag costs no memory.
+
 Values follow the node semantics of the program: a node of width ``w`` is
 held as its ``w``-bit two's-complement value, sign-extended to int64;
 ``_sx`` re-wraps after an operation that can leave ``w`` bits.  Every
@@ -28,9 +36,10 @@ from modelcheck.engines.compiled.layout import Layout, Slot
 from modelcheck.symbolic import BitsType, BoolType, EnumType, IntType
 from modelcheck.symbolic.program import Branch, End, Program, Tree
 
-#: Status codes ``expand`` leaves in ``ctl[STATUS]``.
-DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT, FOUND = range(7)
-#: Slots of the control array shared by the driver and the kernel.
+#: Status codes ``run`` and ``admit`` leave in ``ctl[STATUS]`` and ``expand`` in
+#: ``out[O_STATUS]``.
+DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT = range(6)
+#: Slots of the control array shared by the driver, ``run`` and ``admit``.
 (
     COUNT,
     TRANSITIONS,
@@ -47,9 +56,14 @@ DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT, FOUND = range(7
     DETAIL,
     EDGE_CAP,
     END,
-    FIND,
+    RESUME,
 ) = range(16)
 CONTROL_SIZE = 16
+#: Slots of the array in which ``expand`` says how far it got: the state it stopped
+#: before, why (``DONE`` or a problem), the problem's detail, the successors it
+#: wrote and how many of them were not in the visited set.
+O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW = range(5)
+OUT_SIZE = 5
 
 _PRELUDE = """\
 import numpy as np
@@ -349,202 +363,274 @@ def generate(
     out = [header, _PRELUDE]
 
     buffer = max(1, sum(_most(tree) for _, tree in program.actions))
+    numbers = _inexact_numbers(program, names)
+    acting = [p for p, n in enumerate(names) if kinds[n] == "action"]
+    terminals = [p for p, n in enumerate(names) if kinds[n] == "terminal"]
+    judged = [(p, n) for p, n in enumerate(names) if kinds[n] in ("invariant", "reachable")]
 
-    # --- expand ---
+    def evaluate(
+        em: _Emitter, p: int, unsettled: str, violated_when: str, settle: list[str], stop: str
+    ) -> None:
+        """Where ``unsettled``, property ``p``'s value; ``settle`` lines where it settles."""
+        name = names[p]
+
+        def body() -> None:
+            for offset, check in enumerate(program.property_inexact[name]):
+                em.line(f"if {em.value(check.when)}:")
+                em.line(f"    {stop.format(status='INEXACT', detail=numbers[name] + offset)}")
+            em.line("r_ = False")
+            em.tree(program.properties[name], lambda node: em.line(f"r_ = {em.value(node)}"))
+            em.line(f"if {violated_when}r_:")
+            for text in settle:
+                em.line(f"    {text}")
+
+        em.block(f"if {unsettled}:", body)
+
+    def action_inexact(em: _Emitter, stop: str) -> None:
+        for number, check in enumerate(program.inexact):
+            em.line(f"if {em.value(check.when)}:")
+            em.line(f"    {stop.format(status='INEXACT', detail=number)}")
+
+    def probe(em: _Emitter, start: str, found_lines: list[str], trusted: str = "") -> None:
+        """The probe for row ``nb[j]`` from slot ``start``: ``found_lines`` where it is stored
+        (``r`` is its row); ends with ``slot`` at the empty slot where it is not, or (with
+        ``trusted``, a condition on ``r``) at the first entry whose row it may not read."""
+        em.line(f"slot = {start}")
+        em.line("while True:")
+        em.line("    t = table[slot]")
+        em.line("    if t == 0:")
+        em.line("        break")
+        em.line("    r = (t & tmask) - 1")
+        if trusted:
+            em.line(f"    if not ({trusted}):")
+            em.line("        break")
+        same = " and ".join(f"states[r, {j}] == nb[j, {j}]" for j in range(words))
+        em.line(f"    if (t & tagmask) == tag and {same}:")
+        for text in found_lines:
+            em.line(f"        {text}")
+        em.line("        break")
+        em.line("    slot = (slot + 1) & tmask")
+
+    def store(em: _Emitter, extra: list[str]) -> Callable[[list[str], int], None]:
+        def sink(words_of: list[str], index: int) -> None:
+            for j, text in enumerate(words_of):
+                em.line(f"nb[k, {j}] = {text}")
+            em.line(f"bact[k] = {index}")
+            for text in extra:
+                em.line(text)
+            em.line("k += 1")
+
+        return sink
+
+    # --- run: a range of states on one core (successors admitted as they are made) ---
     e.depth = 0
     e.line("@njit(cache=True)")
-    e.line("def expand(states, table, ctl, found, found_succ, offsets, targets, acts):")
+    e.line("def run(states, table, ctl, found, found_succ, offsets, targets, acts):")
     e.depth = 1
     e.line(f"nb = np.empty(({buffer}, {words}), np.int64)")
     e.line(f"bact = np.empty({buffer}, np.int64)")
-    e.line("count = ctl[COUNT]")
-    e.line("edges = ctl[EDGES]")
-    e.line("tmask = ctl[TABLE_MASK]")
-    e.line("n = np.int64(0)")
-    e.line("truncated = ctl[TRUNCATED]")
-    e.line("frontier = ctl[FRONTIER] != 0")
-    e.line("record = ctl[RECORD] != 0")
-    e.line("limit = ctl[MAX]")
-    e.line("find = ctl[FIND]")
-    e.line("ctl[STATUS] = DONE")
+    _admission_locals(e)
     e.line("for i in range(ctl[AT], ctl[END]):")
     e.depth = 2
     e.line(f"if count + {buffer} > ctl[GROW_AT] or (record and edges + {buffer} > ctl[EDGE_CAP]):")
     e.line("    ctl[STATUS] = GROW")
     e.line("    break")
-    for j in range(words):
-        e.line(f"w{j} = states[i, {j}]")
-    for i, slot in enumerate(layout.slots):
-        e.line(f"p{i} = {_unpack(slot, f'w{slot.word}')}")
-
-    def inexact_checks(checks: Sequence[Any], number: int) -> None:
-        for k, check in enumerate(checks):
-            cond = e.value(check.when)
-            e.line(f"if {cond}:")
-            e.line(f"    ctl[STATUS] = INEXACT; ctl[DETAIL] = {number + k}; ctl[AT] = i")
-            e.line("    ctl[COUNT] = count; ctl[TRANSITIONS] += n; ctl[EDGES] = edges")
-            e.line("    return")
-
-    # Inexact operations anywhere: numbered actions first, then per property.
-    inexact_checks(program.inexact, 0)
-    inexact_numbers = {}
-    number = len(program.inexact)
-    for name in names:
-        inexact_numbers[name] = number
-        number += len(program.property_inexact[name])
+    _unpack_row(e, layout, "states[i, {j}]", "w", "p")
+    stop = f"ctl[STATUS] = {{status}}; ctl[DETAIL] = {{detail}}; ctl[AT] = i; {_SAVE}; return"
+    action_inexact(e, stop)
     e.line("settled = 0")
-
-    def property_value(name: str) -> str:
-        # Evaluates the property's tree into r_ and returns the name.
-        e.line("r_ = False")
-
-        def end(node: int) -> None:
-            e.line(f"r_ = {e.value(node)}")
-
-        e.tree(program.properties[name], end)
-        return "r_"
-
-    for p, name in enumerate(names):
-        if kinds[name] in ("invariant", "reachable"):
-
-            def body(p: int = p, name: str = name) -> None:
-                inexact_checks(program.property_inexact[name], inexact_numbers[name])
-                r = property_value(name)
-                if kinds[name] == "invariant":
-                    e.line(f"if not {r}:")
-                else:
-                    e.line(f"if {r}:")
-                e.line(f"    found[{p}] = i")
-                if kinds[name] == "invariant":  # a witness does not stop the search
-                    e.line("    settled += 1")
-
-            e.block(f"if found[{p}] == -1:", body)
+    for p, name in judged:
+        settle = [f"found[{p}] = i"] + (["settled += 1"] if kinds[name] == "invariant" else [])
+        invariant = kinds[name] == "invariant"
+        evaluate(e, p, f"found[{p}] == -1", "not " if invariant else "", settle, stop)
     e.line("if record:")
     e.line("    offsets[i] = edges")
-    e.line("m = 0")
-    for index, tree in program.actions:
-
-        def end(successors: Any, index: int = index) -> None:
-            for succ in successors:
-                parts: list[list[str]] = [[] for _ in range(words)]
-                keep = [0] * words
-                for k, (slot, node) in enumerate(zip(layout.slots, succ, strict=True)):
-                    fail = f"ctl[STATUS] = OUTSIDE_TYPES; ctl[AT] = i; ctl[DETAIL] = {k}; return"
-                    op, _, *operands = program.nodes[node]
-                    if op == "pre" and operands[0] == k:
-                        keep[slot.word] |= slot.mask << slot.offset  # unchanged
-                    elif op == "const":
-                        stored = _stored_constant(slot, operands[0])
-                        if stored is None:
-                            e.line(fail)
-                        elif stored:
-                            parts[slot.word].append(str(stored << slot.offset))
-                    elif op == "pre" and _same_encoding(layout.slots[operands[0]], slot):
-                        other = layout.slots[operands[0]]  # a copy of another leaf's bits
-                        raw = f"((w{other.word} >> {other.offset}) & {other.mask})"
-                        parts[slot.word].append(f"({raw} << {slot.offset})")
-                    else:
-                        e.line(f"v_ = {e.value(node)}")
-                        e.line(f"x{k} = {_pack(e, slot, 'v_', fail)}")
-                        parts[slot.word].append(f"x{k}")
-                for j in range(words):
-                    terms = [f"(w{j} & {keep[j]})"] if keep[j] else []
-                    terms += parts[j]
-                    e.line(f"nb[m, {j}] = {' | '.join(terms) if terms else 'np.int64(0)'}")
-                e.line(f"bact[m] = {index}")
-                e.line("m += 1")
-
-        e.line(f"# action {index}")
-        e.tree(tree, end)
-
-    # Admission, in order: the Python engine's per-successor work.
-    e.line("for j in range(m):")
+    e.line("k = 0")
+    _successors(e, program, layout, stop.format(status="OUTSIDE_TYPES", detail="{k}"), store(e, []))
+    e.line("for j in range(k):")
     e.depth = 3
-    # Find mode: which state of this range first has row ``find`` as a successor.
-    e.line("if find >= 0:")
-    hit = " and ".join(f"states[find, {j}] == nb[j, {j}]" for j in range(words))
-    e.line(f"    if {hit}:")
-    e.line("        ctl[STATUS] = FOUND; ctl[DETAIL] = i; ctl[AT] = i")
-    e.line("        return")
-    e.line("    continue")
     e.line("n += 1")
-    e.line("h = np.int64(0)")
-    for j in range(words):
-        e.line(f"h = _mix(h, nb[j, {j}])")
-    e.line("slot = h & tmask")
+    _hash(e, words, "nb[j, {j}]")
     e.line("idx = -1")
-    e.line("while True:")
-    e.line("    t = table[slot]")
-    e.line("    if t == 0:")
-    e.line("        break")
-    same = " and ".join(f"states[t - 1, {j}] == nb[j, {j}]" for j in range(words))
-    e.line(f"    if {same}:")
-    e.line("        idx = t - 1")
-    e.line("        break")
-    e.line("    slot = (slot + 1) & tmask")
+    probe(e, "h & tmask", ["idx = r"])
     e.line("if idx < 0:")
-    e.line("    if frontier:")
-    e.line("        truncated = 1")
-    e.line("        continue")
-    e.line("    if limit >= 0 and count >= limit:")
-    e.line("        ctl[STATUS] = MAX_STATES; ctl[AT] = i; ctl[COUNT] = count")
-    e.line("        ctl[TRANSITIONS] += n; ctl[EDGES] = edges; ctl[TRUNCATED] = truncated")
-    e.line("        return")
-    for j in range(words):
-        e.line(f"    states[count, {j}] = nb[j, {j}]")
-    e.line("    table[slot] = count + 1")
-    e.line("    idx = count")
-    e.line("    count += 1")
-    actions_props = [(p, n) for p, n in enumerate(names) if kinds[n] == "action"]
-    if actions_props:
-        for j in range(words):
-            e.line(f"u{j} = nb[j, {j}]")
-        for i, slot in enumerate(layout.slots):
-            e.line(f"q{i} = {_unpack(slot, f'u{slot.word}')}")
-        for p, name in actions_props:
-
-            def body(p: int = p, name: str = name) -> None:
-                inexact_checks(program.property_inexact[name], inexact_numbers[name])
-                r = property_value(name)
-                e.line(f"if not {r}:")
-                e.line(f"    found[{p}] = i")
-                for j in range(words):
-                    e.line(f"    found_succ[{p}, {j}] = nb[j, {j}]")
-                e.line("    settled += 1")
-
-            e.block(f"if found[{p}] == -1:", body)
-    e.line("if record:")
-    e.line("    targets[edges] = idx")
-    e.line("    acts[edges] = bact[j]")
-    e.line("    edges += 1")
+    e.depth = 4
+    _insert(e, words, "i")
+    e.depth = 3
+    if acting:
+        _unpack_row(e, layout, "nb[j, {j}]", "u", "q")
+        for p in acting:
+            settle = [f"found[{p}] = i"]
+            settle += [f"found_succ[{p}, {j}] = nb[j, {j}]" for j in range(words)]
+            evaluate(e, p, f"found[{p}] == -1", "not ", [*settle, "settled += 1"], stop)
+    _record_edge(e)
     e.depth = 2
-    terminals = [(p, n) for p, n in enumerate(names) if kinds[n] == "terminal"]
     if terminals:
 
         def no_successors() -> None:
-            for p, name in terminals:
+            for p in terminals:
+                settle = [f"found[{p}] = i", "settled += 1"]
+                evaluate(e, p, f"found[{p}] == -1", "not ", settle, stop)
 
-                def body(p: int = p, name: str = name) -> None:
-                    inexact_checks(program.property_inexact[name], inexact_numbers[name])
-                    r = property_value(name)
-                    e.line(f"if not {r}:")
-                    e.line(f"    found[{p}] = i")
-                    e.line("    settled += 1")
-
-                e.block(f"if found[{p}] == -1:", body)
-
-        e.block("if m == 0:", no_successors)
-    e.line("if settled and ctl[STOP_AT_FIRST]:")
-    e.line("    ctl[STATUS] = FIRST_VIOLATION; ctl[AT] = i + 1; ctl[COUNT] = count")
-    e.line("    ctl[TRANSITIONS] += n; ctl[EDGES] = edges; ctl[TRUNCATED] = truncated")
-    e.line("    return")
+        e.block("if k == 0:", no_successors)
+    _stop_at_first(e)
     e.line("ctl[AT] = i + 1")
     e.depth = 1
-    e.line("ctl[COUNT] = count")
-    e.line("ctl[TRANSITIONS] += n")
-    e.line("ctl[EDGES] = edges")
-    e.line("ctl[TRUNCATED] = truncated")
+    e.line(_SAVE)
     out.append("\n".join(e.lines))
+
+    # --- expand: one part of a level, for one of several workers ---
+    # It reads the states, the table and ``found`` and writes only its own buffers:
+    # each successor, whether the state is stored (its row) or not (the empty slot the
+    # probe ended at), and where each property settles; ``admit`` takes it from there.
+    x = _Emitter(program, pre, post)
+    x.depth = 0
+    x.line("@njit(cache=True, nogil=True)")
+    x.line(
+        "def expand(states, table, tmask, base, found, lo, hi, frontier, "
+        "nb, bact, res, sstart, sflags, aflags, out):"
+    )
+    x.depth = 1
+    x.line("tagmask = TAG_BITS & ~tmask")
+    x.line("k = 0")
+    x.line("fresh = 0")
+    # d<p>: whether property p is settled, by the search so far or in this part.
+    for p in range(len(names)):
+        x.line(f"d{p} = found[{p}] != -1")
+    x.line("out[O_STATUS] = DONE")
+    x.line("for i in range(lo, hi):")
+    x.depth = 2
+    x.line("s = i - lo")
+    x.line("sstart[s] = k")
+    _unpack_row(x, layout, "states[i, {j}]", "w", "p")
+    halt = (
+        "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
+        "out[O_SUCC] = k; out[O_NEW] = fresh; return"
+    )
+    action_inexact(x, halt)
+    for p, name in judged:
+        x.line(f"sflags[s, {p}] = False")
+        invariant = kinds[name] == "invariant"
+        flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
+        evaluate(x, p, f"not d{p}", "not " if invariant else "", flag, halt)
+    x.line("m0 = k")
+    _successors(x, program, layout, halt.format(status="OUTSIDE_TYPES", detail="{k}"), store(x, []))
+    x.line("for j in range(m0, k):")
+    x.depth = 3
+    _hash(x, words, "nb[j, {j}]")
+    x.line("res[j] = -1")
+    # Rows from ``base`` on may be being written by ``admit`` as this runs (the next part
+    # is expanded while the last is admitted): the probe stops at the first of them,
+    # and ``admit`` goes on from there.  A table entry is one aligned 32-bit word, so it
+    # reads as either empty or whole.
+    probe(x, "h & tmask", ["res[j] = r"], trusted="r < base")
+    x.line("if res[j] < 0:")
+    x.line("    res[j] = -(slot + 1)")
+    x.line("    fresh += 1")
+    if acting:
+        for p in acting:
+            x.line(f"aflags[j, {p}] = False")
+
+        def step() -> None:
+            _unpack_row(x, layout, "nb[j, {j}]", "u", "q")
+            for p in acting:
+                flag = [f"aflags[j, {p}] = True", f"d{p} = True"]
+                evaluate(x, p, f"not d{p}", "not ", flag, halt)
+
+        # A step to a state past --max-depth is not taken, so it is not judged.
+        x.block("if res[j] >= 0 or not frontier:", step)
+    x.depth = 2
+    if terminals:
+
+        def part_no_successors() -> None:
+            for p in terminals:
+                flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
+                evaluate(x, p, f"not d{p}", "not ", flag, halt)
+
+        for p in terminals:
+            x.line(f"sflags[s, {p}] = False")
+        x.block("if k == m0:", part_no_successors)
+    x.depth = 1
+    x.line("sstart[hi - lo] = k")
+    x.line("out[O_END] = hi; out[O_SUCC] = k; out[O_NEW] = fresh")
+    out.append("\n".join(x.lines))
+
+    # --- admit: an expanded part's successors, in order, into the visited set ---
+    a = _Emitter(program, pre, post)
+    a.depth = 0
+    a.line("@njit(cache=True, nogil=True)")
+    a.line(
+        "def admit(states, table, ctl, found, found_succ, offsets, targets, acts, "
+        "lo, end, nb, bact, res, sstart, sflags, aflags):"
+    )
+    a.depth = 1
+    _admission_locals(a)
+    a.line("resume = ctl[RESUME] != 0")
+    a.line("for i in range(lo, end):")
+    a.depth = 2
+    a.line("s = i - lo")
+    a.line("settled = 0")
+    for p, name in judged:
+        a.line(f"if sflags[s, {p}] and found[{p}] == -1:")
+        a.line(f"    found[{p}] = i")
+        if kinds[name] == "invariant":  # a witness does not stop the search
+            a.line("    settled += 1")
+    a.line("if record:")
+    a.line("    offsets[i] = edges")
+    a.line("for j in range(sstart[s], sstart[s + 1]):")
+    a.depth = 3
+    a.line("n += 1")
+    a.line("idx = res[j]")
+    a.line("if idx < 0:")
+    a.depth = 4
+    _hash(a, words, "nb[j, {j}]")
+    # ``expand`` ended this probe at an empty slot or at a row admitted since it began;
+    # the slots before it on the path were full with other states, and a full slot
+    # never changes, so (with no rehash since) the probe goes on from there.
+    probe(a, "-idx - 1 if resume else h & tmask", ["idx = r"])
+    a.line("if idx < 0:")
+    a.depth = 5
+    _insert(a, words, "i")
+    a.depth = 3
+    for p in acting:
+        a.line(f"if aflags[j, {p}] and found[{p}] == -1:")
+        a.line(f"    found[{p}] = i")
+        for j in range(words):
+            a.line(f"    found_succ[{p}, {j}] = nb[j, {j}]")
+        a.line("    settled += 1")
+    _record_edge(a)
+    a.depth = 2
+    if terminals:
+        a.line("if sstart[s + 1] == sstart[s]:")
+        for p in terminals:
+            a.line(f"    if sflags[s, {p}] and found[{p}] == -1:")
+            a.line(f"        found[{p}] = i")
+            a.line("        settled += 1")
+    _stop_at_first(a)
+    a.depth = 1
+    a.line(f"ctl[AT] = end; {_SAVE}")
+    out.append("\n".join(a.lines))
+
+    # --- find: the first state of a range that has a given row as a successor ---
+    f = _Emitter(program, pre, None)
+    f.depth = 0
+    f.line("@njit(cache=True, nogil=True)")
+    f.line("def find(states, row, lo, hi):")
+    f.depth = 1
+    f.line("for i in range(lo, hi):")
+    f.depth = 2
+    _unpack_row(f, layout, "states[i, {j}]", "w", "p")
+
+    def compare(words_of: list[str], index: int) -> None:
+        hit = " and ".join(f"states[row, {j}] == {text}" for j, text in enumerate(words_of))
+        f.line(f"if {hit}:")
+        f.line("    return i")
+
+    # The states before a stored row's parent were all expanded without trouble.
+    _successors(f, program, layout, "return -2", compare)
+    f.depth = 1
+    f.line("return -1")
+    out.append("\n".join(f.lines))
 
     # --- good: one property over every stored state ---
     g = _Emitter(program, pre, None)
@@ -554,10 +640,7 @@ def generate(
     g.depth = 1
     g.line("for i in range(count):")
     g.depth = 2
-    for j in range(words):
-        g.line(f"w{j} = states[i, {j}]")
-    for i, slot in enumerate(layout.slots):
-        g.line(f"p{i} = {_unpack(slot, f'w{slot.word}')}")
+    _unpack_row(g, layout, "states[i, {j}]", "w", "p")
     for p, name in enumerate(names):
         if kinds[name] not in ("recoverable",):
             continue
@@ -587,40 +670,166 @@ def generate(
                 "        slot = h & tmask",
                 "        while table[slot] != 0:",
                 "            slot = (slot + 1) & tmask",
-                "        table[slot] = i + 1",
+                "        table[slot] = ((h >> 32) & TAG_BITS & ~tmask) | (i + 1)",
             ]
         )
     )
     constants = "\n".join(
-        f"{n} = {v}"
-        for n, v in (
-            ("DONE", DONE),
-            ("GROW", GROW),
-            ("MAX_STATES", MAX_STATES),
-            ("FIRST_VIOLATION", FIRST_VIOLATION),
-            ("OUTSIDE_TYPES", OUTSIDE_TYPES),
-            ("INEXACT", INEXACT),
-            ("FOUND", FOUND),
-            ("COUNT", COUNT),
-            ("TRANSITIONS", TRANSITIONS),
-            ("STATUS", STATUS),
-            ("AT", AT),
-            ("TRUNCATED", TRUNCATED),
-            ("MAX", MAX),
-            ("FRONTIER", FRONTIER),
-            ("STOP_AT_FIRST", STOP_AT_FIRST),
-            ("RECORD", RECORD),
-            ("EDGES", EDGES),
-            ("TABLE_MASK", TABLE_MASK),
-            ("GROW_AT", GROW_AT),
-            ("DETAIL", DETAIL),
-            ("EDGE_CAP", EDGE_CAP),
-            ("END", END),
-            ("FIND", FIND),
+        f"{name} = {globals()[name]}"
+        for name in (
+            "DONE",
+            "GROW",
+            "MAX_STATES",
+            "FIRST_VIOLATION",
+            "OUTSIDE_TYPES",
+            "INEXACT",
+            "COUNT",
+            "TRANSITIONS",
+            "STATUS",
+            "AT",
+            "TRUNCATED",
+            "MAX",
+            "FRONTIER",
+            "STOP_AT_FIRST",
+            "RECORD",
+            "EDGES",
+            "TABLE_MASK",
+            "GROW_AT",
+            "DETAIL",
+            "EDGE_CAP",
+            "END",
+            "RESUME",
+            "O_END",
+            "O_STATUS",
+            "O_DETAIL",
+            "O_SUCC",
+            "O_NEW",
         )
     )
+    constants += "\nTAG_BITS = np.int64(0x7FFFFFFF)"
     out.insert(2, constants + "\n")
     return Kernel("\n\n\n".join(out) + "\n", buffer, names)
+
+
+#: Lines that hand the admission's running totals back in ``ctl``.
+_SAVE = "ctl[COUNT] = count; ctl[TRANSITIONS] += n; ctl[EDGES] = edges; ctl[TRUNCATED] = truncated"
+
+
+def _admission_locals(e: _Emitter) -> None:
+    e.line("count = ctl[COUNT]")
+    e.line("edges = ctl[EDGES]")
+    e.line("tmask = ctl[TABLE_MASK]")
+    e.line("tagmask = TAG_BITS & ~tmask")
+    e.line("n = np.int64(0)")
+    e.line("truncated = ctl[TRUNCATED]")
+    e.line("frontier = ctl[FRONTIER] != 0")
+    e.line("record = ctl[RECORD] != 0")
+    e.line("limit = ctl[MAX]")
+    e.line("ctl[STATUS] = DONE")
+
+
+def _insert(e: _Emitter, words: int, at: str) -> None:
+    """Lines that store ``nb[j]`` as a new state at ``slot`` (the probe missed)."""
+    e.line("if frontier:  # past --max-depth: not stored, and the step is not taken")
+    e.line("    truncated = 1")
+    e.line("    continue")
+    e.line("if limit >= 0 and count >= limit:")
+    e.line(f"    ctl[STATUS] = MAX_STATES; ctl[AT] = {at}; {_SAVE}")
+    e.line("    return")
+    for j in range(words):
+        e.line(f"states[count, {j}] = nb[j, {j}]")
+    e.line("table[slot] = tag | (count + 1)")
+    e.line("idx = count")
+    e.line("count += 1")
+
+
+def _record_edge(e: _Emitter) -> None:
+    e.line("if record:")
+    e.line("    targets[edges] = idx")
+    e.line("    acts[edges] = bact[j]")
+    e.line("    edges += 1")
+
+
+def _stop_at_first(e: _Emitter) -> None:
+    e.line("if settled and ctl[STOP_AT_FIRST]:")
+    e.line(f"    ctl[STATUS] = FIRST_VIOLATION; ctl[AT] = i + 1; {_SAVE}")
+    e.line("    return")
+
+
+def _inexact_numbers(program: Program, names: tuple[str, ...]) -> dict[str, int]:
+    """The number of each property's first inexact check (the actions' come first)."""
+    numbers = {}
+    number = len(program.inexact)
+    for name in names:
+        numbers[name] = number
+        number += len(program.property_inexact[name])
+    return numbers
+
+
+def _unpack_row(e: _Emitter, layout: Layout, word: str, w: str, leaf: str) -> None:
+    """Lines that load a row's words (``word`` with ``{j}``) and unpack its leaves."""
+    for j in range(layout.words):
+        e.line(f"{w}{j} = {word.format(j=j)}")
+    for i, slot in enumerate(layout.slots):
+        e.line(f"{leaf}{i} = {_unpack(slot, f'{w}{slot.word}')}")
+
+
+def _hash(e: _Emitter, words: int, word: str) -> None:
+    """Lines that hash a row into ``h`` and take its tag (``tagmask`` must be set)."""
+    e.line("h = np.int64(0)")
+    for j in range(words):
+        e.line(f"h = _mix(h, {word.format(j=j)})")
+    e.line("tag = (h >> 32) & tagmask")
+
+
+def _successors(
+    e: _Emitter,
+    program: Program,
+    layout: Layout,
+    fail: str,
+    sink: Callable[[list[str], int], None],
+) -> None:
+    """Each action instance's decision tree, handing every successor's words to ``sink``.
+
+    A leaf's next value is checked against its declared type (``fail``, with
+    ``{k}`` for the leaf's number, where it is not); an unchanged leaf keeps
+    its bits, a constant or a copy of another leaf is packed without code.
+    """
+    words = layout.words
+    for index, tree in program.actions:
+
+        def end(successors: Any, index: int = index) -> None:
+            for succ in successors:
+                parts: list[list[str]] = [[] for _ in range(words)]
+                keep = [0] * words
+                for k, (slot, node) in enumerate(zip(layout.slots, succ, strict=True)):
+                    failed = fail.format(k=k)
+                    op, _, *operands = program.nodes[node]
+                    if op == "pre" and operands[0] == k:
+                        keep[slot.word] |= slot.mask << slot.offset  # unchanged
+                    elif op == "const":
+                        stored = _stored_constant(slot, operands[0])
+                        if stored is None:
+                            e.line(failed)
+                        elif stored:
+                            parts[slot.word].append(str(stored << slot.offset))
+                    elif op == "pre" and _same_encoding(layout.slots[operands[0]], slot):
+                        other = layout.slots[operands[0]]  # a copy of another leaf's bits
+                        raw = f"((w{other.word} >> {other.offset}) & {other.mask})"
+                        parts[slot.word].append(f"({raw} << {slot.offset})")
+                    else:
+                        e.line(f"v_ = {e.value(node)}")
+                        e.line(f"x{k} = {_pack(e, slot, 'v_', failed)}")
+                        parts[slot.word].append(f"x{k}")
+                texts = []
+                for j in range(words):
+                    terms = [f"(w{j} & {keep[j]})"] if keep[j] else []
+                    terms += parts[j]
+                    texts.append(" | ".join(terms) if terms else "np.int64(0)")
+                sink(texts, index)
+
+        e.line(f"# action {index}")
+        e.tree(tree, end)
 
 
 def _most(tree: Tree | None) -> int:

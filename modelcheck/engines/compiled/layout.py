@@ -32,6 +32,7 @@ from modelcheck.symbolic import (
     MapType,
     TupleType,
 )
+from modelcheck.symbolic.leaves import absent_value
 from modelcheck.symbolic.program import Leaf
 
 #: Bits used per word: the words are signed 64-bit ints, kept non-negative.
@@ -140,7 +141,7 @@ def _flatten(ftype: FieldType, value: Any, where: str) -> Iterator[Any]:
             elif not present:
                 raise ValueError(f"{where} has no value for {key!r} but is declared total")
             yield from _flatten(
-                ftype.value, value[key] if present else _default(ftype.value), where
+                ftype.value, value[key] if present else absent_value(ftype.value), where
             )
     elif isinstance(ftype, BagType):
         if type(value) is not Bag or any(e not in ftype.elements for e in value):
@@ -149,23 +150,6 @@ def _flatten(ftype: FieldType, value: Any, where: str) -> Iterator[Any]:
             yield value.count(element)
     else:
         yield value
-
-
-def _default(ftype: FieldType) -> Any:
-    # The value a map key without one keeps (the z3 encoding's choice too).
-    if isinstance(ftype, TupleType):
-        return tuple(_default(ftype.element) for _ in range(ftype.length))
-    if isinstance(ftype, MapType):
-        return FrozenMap({k: _default(ftype.value) for k in ftype.keys} if ftype.total else {})
-    if isinstance(ftype, BagType):
-        return Bag()
-    if isinstance(ftype, BoolType):
-        return False
-    if isinstance(ftype, IntType):
-        return ftype.low
-    if isinstance(ftype, BitsType):
-        return 0
-    return ftype.values[0]
 
 
 def _stored(leaf: Leaf, value: Any) -> int:

@@ -26,8 +26,10 @@ engine instead and says why.
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -54,11 +56,17 @@ from modelcheck.engines.compiled.codegen import (
     EDGE_CAP,
     EDGES,
     END,
-    FIND,
     FRONTIER,
     GROW_AT,
     MAX,
+    O_DETAIL,
+    O_END,
+    O_NEW,
+    O_STATUS,
+    O_SUCC,
+    OUT_SIZE,
     RECORD,
+    RESUME,
     STATUS,
     STOP_AT_FIRST,
     TABLE_MASK,
@@ -69,13 +77,22 @@ from modelcheck.engines.compiled.graph import recoverable_states
 from modelcheck.engines.compiled.layout import Layout
 from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
+from modelcheck.errors import ModelcheckError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic import IntType, SubsetError, field_types
 from modelcheck.symbolic.program import NotCompilable
 
-#: States expanded per kernel call (progress, limits and Ctrl-C are handled between calls).
+#: Progress, the time limit and the memory limit are looked at after about this
+#: many expanded states (and Ctrl-C is felt between kernel calls).
 CHUNK = 1 << 15
+#: States per part (a worker's unit of expansion).
+PART = 1 << 12
+#: Successor rows a part's buffer may hold (fewer states per part where one
+#: state can have many successors).
+PART_ROWS = 1 << 20
+#: Parts per worker in a batch (more: finer sharing of a batch between threads).
+PARTS_PER_WORKER = 2
 #: Rows of the edge offsets, edges, and half the visited table's slots, at the start
 #: (all grow by doubling; state rows are reserved at once, see ``_reserve_rows``).
 START = 1 << 16
@@ -118,11 +135,11 @@ def prepare(model: Model, props: list[PropertyDef], compile_now: bool = True) ->
     if not hasattr(state_class, "_fields"):
         raise NotCompilable("states are not modelcheck.State records with annotated fields")
     try:
-        from modelcheck.integrations import z3_extract
-    except ImportError as exc:  # pragma: no cover - z3 is a dependency
+        from modelcheck.engines.z3 import extract
+    except (ImportError, ModelcheckError) as exc:  # pragma: no cover - z3 is a dependency
         raise NotCompilable(f"path extraction needs z3 ({exc})") from None
     try:
-        program = z3_extract.extract(model, props)
+        program = extract.extract(model, props)
         types = field_types(state_class, model.spec)
         layout = Layout(state_class, types, program.leaves)
     except SubsetError as exc:
@@ -160,10 +177,33 @@ def _warm_up(module: Any, words: int, props: int) -> None:
     found = np.full(max(props, 1), -2, np.int64)
     found_succ = np.zeros((max(props, 1), words), np.int64)
     offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
-    module.expand(states, table, ctl, found, found_succ, offsets, targets, acts)
+    module.run(states, table, ctl, found, found_succ, offsets, targets, acts)
+    part = _Part(words, props, 1, 1)
+    module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
+    module.admit(
+        states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
+    )
+    module.find(states, 0, 0, 0)
     module.good(states, 0, -1, np.zeros(1, np.bool_))
     module.rehash(states, 0, table, 1)
     recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
+
+
+class _Part:
+    """One worker's buffers: the successors of up to ``states`` states of a level."""
+
+    def __init__(self, words: int, props: int, states: int, most: int) -> None:
+        rows = states * most
+        self.nb = np.empty((rows, words), np.int64)
+        self.bact = np.empty(rows, np.int16)
+        self.res = np.empty(rows, np.int64)
+        self.sstart = np.empty(states + 1, np.int64)
+        self.sflags = np.zeros((states, max(props, 1)), np.bool_)
+        self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
+        self.out = np.zeros(OUT_SIZE, np.int64)
+
+    def buffers(self) -> tuple[np.ndarray, ...]:
+        return self.nb, self.bact, self.res, self.sstart, self.sflags, self.aflags
 
 
 class _Arrays:
@@ -181,30 +221,33 @@ class _Arrays:
         self.targets = np.empty(size if record else 1, np.int32)
         self.acts = np.empty(size if record else 1, np.int16)
 
-    def grow(self, ctl: np.ndarray, buffer: int) -> bool:
-        """Room for ``buffer`` more states and edges; whether the table was replaced (empty)."""
+    def grow(self, ctl: np.ndarray, states: int, edges: int) -> bool:
+        """Room for ``states`` more states and ``edges`` more edges; whether the table was
+        replaced (it is then empty, to be rehashed)."""
         rehash = False
         count = int(ctl[COUNT])
-        while count + buffer > len(self.states):
+        while count + states > len(self.states):
             self.states = _bigger(self.states, count)
-        while self.record and count + buffer + 1 > len(self.offsets):
+        while self.record and count + states + 1 > len(self.offsets):
             self.offsets = _bigger(self.offsets, count + 1)
-        while count + buffer > LOAD * len(self.table):
+        # The table's entries keep a row + 1 in the bits below the slot count, so it
+        # must stay less than full (and is kept at most LOAD full for short probes).
+        while count + states > LOAD * len(self.table):
             self.table = np.zeros(2 * len(self.table), np.int32)
             rehash = True
         if self.record:
-            edges = int(ctl[EDGES])
-            while edges + buffer > len(self.targets):
-                self.targets = _bigger(self.targets, edges)
-                self.acts = _bigger(self.acts, edges)
-        # The kernel writes rows, edges and (recording) offsets[row] without bounds
-        # checks, so it must stop for more room before any of them is full.
+            used = int(ctl[EDGES])
+            while used + edges > len(self.targets):
+                self.targets = _bigger(self.targets, used)
+                self.acts = _bigger(self.acts, used)
+        # ``run`` writes rows, edges and (recording) offsets[row] without bounds checks,
+        # so it stops for more room before any of them is full.
         room = [len(self.states), int(LOAD * len(self.table))]
         if self.record:
             room.append(len(self.offsets) - 1)
         ctl[GROW_AT] = min(room)
-        ctl[TABLE_MASK] = len(self.table) - 1
         ctl[EDGE_CAP] = len(self.targets)
+        ctl[TABLE_MASK] = len(self.table) - 1
         return rehash
 
 
@@ -260,7 +303,6 @@ def check(
     ctl[MAX] = -1 if options.max_states is None else options.max_states
     ctl[STOP_AT_FIRST] = int(options.stop_at_first)
     ctl[RECORD] = int(record)
-    ctl[FIND] = -1
 
     started = time.perf_counter()
     # Initial states, in order, once each.
@@ -269,15 +311,20 @@ def check(
     except ValueError as exc:
         raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
     count = len(initial)
-    arrays.grow(ctl, count + kernel.buffer)  # ctl[COUNT] is 0: room for them all
+    arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
     arrays.states[:count] = initial
     ctl[COUNT] = count
-    arrays.grow(ctl, kernel.buffer)
+    arrays.grow(ctl, kernel.buffer, kernel.buffer)
     module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
 
+    workers = options.workers
+    owners = [-1] * len(prepared.program.inexact)
+    for p, name in enumerate(names):
+        owners += [p] * len(prepared.program.property_inexact[name])
+    several = _Workers(module, arrays, ctl, kernel, workers) if workers > 1 else None
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-    depth, done = 0, 0
+    depth, done, looked = 0, 0, 0
     starts = [0]  # starts[d]: the first row of BFS level d
     stopped_by: str | None = None
     truncated = False
@@ -285,25 +332,26 @@ def check(
         while done < ctl[COUNT]:
             level_end = int(ctl[COUNT])
             starts.append(level_end)  # the first row of the next level
-            ctl[FRONTIER] = int(max_depth is not None and depth >= max_depth)
+            frontier = max_depth is not None and depth >= max_depth
+            ctl[FRONTIER] = int(frontier)
             while done < level_end:
-                ctl[AT], ctl[END] = done, min(done + CHUNK, level_end)
-                _call(module, arrays, ctl)
-                status = ctl[STATUS]
-                if status == codegen.GROW:
-                    if arrays.grow(ctl, kernel.buffer):
-                        module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
-                elif status == codegen.OUTSIDE_TYPES:
-                    raise NotCompilable(_outside(model, layout, arrays, ctl))
-                elif status == codegen.INEXACT:
-                    raise NotCompilable(_inexact(prepared.program, names, ctl))
-                elif status == codegen.MAX_STATES:
-                    stopped_by = "max_states"
-                elif status == codegen.FIRST_VIOLATION:
-                    stopped_by = "first_violation"
+                if several is None:
+                    stopped_by = _run(module, arrays, ctl, done, level_end, kernel.buffer)
+                    if stopped_by == "problem":
+                        at, status, detail = int(ctl[AT]), ctl[STATUS], int(ctl[DETAIL])
+                        raise NotCompilable(_problem(model, arrays, prepared, at, status, detail))
+                else:
+                    stopped_by, stuck = several.step(done, level_end, frontier, owners)
+                    if stuck is not None:
+                        at, status = int(stuck.out[O_END]), stuck.out[O_STATUS]
+                        detail = int(stuck.out[O_DETAIL])
+                        raise NotCompilable(_problem(model, arrays, prepared, at, status, detail))
                 done = int(ctl[AT])
                 if stopped_by is not None:
                     break
+                if several is not None and done - looked < CHUNK and done < level_end:
+                    continue  # (a call of ``run`` is a whole CHUNK)
+                looked = done
                 if deadline is not None and time.monotonic() > deadline:
                     stopped_by = "time_limit"
                 elif options.memory_limit is not None and (
@@ -331,6 +379,9 @@ def check(
         stopped_by = "interrupted"
     except MemoryError:
         stopped_by = "out_of_memory"
+    finally:
+        if several is not None:
+            several.close()  # a worker finishes its part within milliseconds
     seconds = time.perf_counter() - started
     truncated = bool(ctl[TRUNCATED])
     if stopped_by is None and truncated:
@@ -375,6 +426,7 @@ def check(
         seconds,
         peak_memory_bytes(),
         compile_seconds=prepared.seconds,
+        workers=options.workers,
     )
     return CheckResult(
         spec=model.name,
@@ -390,8 +442,175 @@ def check(
     )
 
 
-def _call(module: Any, arrays: _Arrays, ctl: np.ndarray) -> None:
-    module.expand(
+class _Workers:
+    """Several threads on one level: batches of parts, each expanded while the last is admitted.
+
+    ``expand`` reads the states, the table and ``found`` and writes only its
+    part's buffers, so parts run in parallel; ``admit`` is the only writer and
+    takes the parts in order, so the answer is the one-worker answer.  While
+    the main thread admits a batch, the pool expands the next (then the main
+    thread joins in); rows admitted meanwhile are not read by ``expand``, see
+    the kernel.  A batch is never expanded across a rehash or into the next
+    level (whose states are still being admitted).
+    """
+
+    def __init__(self, module: Any, arrays: _Arrays, ctl: np.ndarray, kernel: Any, n: int) -> None:
+        self.module, self.arrays, self.ctl = module, arrays, ctl
+        self.n = n
+        per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
+        words, props = arrays.words, len(kernel.properties)
+        # Two sets of buffers: one batch is admitted while the next is expanded.
+        self.buffers = [
+            [_Part(words, props, per_part, kernel.buffer) for _ in range(PARTS_PER_WORKER * n)]
+            for _ in range(2)
+        ]
+        self.per_part = per_part
+        self.pool = ThreadPoolExecutor(n - 1)
+        self.pending: _Batch | None = None
+        self.flip = 0
+
+    def _launch(self, lo: int, level_end: int, frontier: bool) -> _Batch:
+        parts = self.buffers[self.flip]
+        self.flip ^= 1
+        span = self.per_part
+        ranges = [
+            (a, min(a + span, level_end))
+            for a in range(lo, min(lo + span * len(parts), level_end), span)
+        ]
+        batch = _Batch(self.module, self.arrays, parts, ranges, frontier, int(self.ctl[COUNT]))
+        batch.futures = [self.pool.submit(batch.work) for _ in range(self.n - 1)]
+        return batch
+
+    def step(
+        self, done: int, level_end: int, frontier: bool, owners: list[int]
+    ) -> tuple[str | None, _Part | None]:
+        """Admit the batch of parts that starts at ``done`` (expanding it first if it is not
+        already): why the search stops (``"max_states"``, ``"first_violation"``, or
+        ``"problem"`` with the part that met it) or None, ``ctl[AT]`` the next state."""
+        batch = self.pending
+        self.pending = None
+        if batch is not None and (batch.lo != done or batch.frontier != frontier):
+            batch.finish()  # a restart (after a problem in a settled property): redo it
+            batch = None
+        if batch is None:
+            batch = self._launch(done, level_end, frontier)
+        batch.finish()
+        arrays, ctl = self.arrays, self.ctl
+        fresh = sum(int(part.out[O_NEW]) for part in batch.used)
+        steps = sum(int(part.out[O_SUCC]) for part in batch.used)
+        rehashed = arrays.grow(ctl, fresh, steps)
+        if rehashed:
+            self.module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
+        ctl[RESUME] = int(not rehashed)  # probe positions hold in an unchanged table
+        if batch.hi < level_end:
+            self.pending = self._launch(batch.hi, level_end, frontier)
+        for part, (lo, _) in zip(batch.used, batch.ranges, strict=True):
+            end = int(part.out[O_END])
+            self.module.admit(
+                arrays.states,
+                arrays.table,
+                ctl,
+                arrays.found,
+                arrays.found_succ,
+                arrays.offsets,
+                arrays.targets,
+                arrays.acts,
+                lo,
+                end,
+                *part.buffers(),
+            )
+            status = ctl[STATUS]
+            if status == codegen.MAX_STATES:
+                return "max_states", None
+            if status == codegen.FIRST_VIOLATION:
+                return "first_violation", None
+            if part.out[O_STATUS] != codegen.DONE:
+                # The part stopped before state ``end``: a value outside the subset there,
+                # unless it was in a property that an earlier part has settled since (the
+                # search does not evaluate a settled property): then it goes on from there.
+                if _settled_since(part, arrays, owners):
+                    return None, None
+                return "problem", part
+        if self.pending is not None:
+            self.pending.work()  # the main thread joins in on the next batch
+        return None, None
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending.finish()
+        self.pool.shutdown(wait=True)
+
+
+class _Batch:
+    """Consecutive parts of a level, expanded by whichever thread takes each next."""
+
+    def __init__(
+        self,
+        module: Any,
+        arrays: _Arrays,
+        parts: list[_Part],
+        ranges: list[tuple[int, int]],
+        frontier: bool,
+        base: int,
+    ) -> None:
+        self.module, self.arrays = module, arrays
+        self.used = parts[: len(ranges)]
+        self.ranges, self.frontier, self.base = ranges, frontier, base
+        self.lo, self.hi = ranges[0][0], ranges[-1][1]
+        # The states and the table as they are now: neither is replaced while a batch runs.
+        self.states, self.table = arrays.states, arrays.table
+        self.next = itertools.count()
+        self.futures: list[Any] = []
+
+    def work(self) -> None:
+        while (k := next(self.next)) < len(self.ranges):
+            part, (lo, hi) = self.used[k], self.ranges[k]
+            self.module.expand(
+                self.states,
+                self.table,
+                len(self.table) - 1,
+                self.base,
+                self.arrays.found,
+                lo,
+                hi,
+                self.frontier,
+                *part.buffers(),
+                part.out,
+            )
+
+    def finish(self) -> None:
+        self.work()
+        for future in self.futures:
+            future.result()
+
+
+def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
+    """Whether ``part``'s problem is in evaluating a property that is now settled."""
+    if part.out[O_STATUS] != codegen.INEXACT:
+        return False
+    owner = owners[int(part.out[O_DETAIL])]
+    return owner >= 0 and arrays.found[owner] != -1
+
+
+def _problem(
+    model: Model, arrays: _Arrays, prepared: Prepared, at: int, status: int, detail: int
+) -> str:
+    """Why the compiled engine cannot give the Python engine's answer (a kernel's stop)."""
+    if status == codegen.OUTSIDE_TYPES:
+        return _outside(model, prepared.layout, arrays, at, detail)
+    return _inexact(prepared.program, prepared.kernel.properties, detail)
+
+
+def _run(
+    module: Any, arrays: _Arrays, ctl: np.ndarray, done: int, level_end: int, buffer: int
+) -> str | None:
+    """Expand the next CHUNK states of a level on this thread (``run``, one call).
+
+    Returns why the search stops (``"max_states"``, ``"first_violation"``,
+    ``"problem"``) or None, with ``ctl[AT]`` the first state not expanded yet.
+    """
+    ctl[AT], ctl[END] = done, min(done + CHUNK, level_end)
+    module.run(
         arrays.states,
         arrays.table,
         ctl,
@@ -401,6 +620,18 @@ def _call(module: Any, arrays: _Arrays, ctl: np.ndarray) -> None:
         arrays.targets,
         arrays.acts,
     )
+    status = ctl[STATUS]
+    if status == codegen.GROW:
+        if arrays.grow(ctl, buffer, buffer):
+            module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
+        return None
+    if status == codegen.MAX_STATES:
+        return "max_states"
+    if status == codegen.FIRST_VIOLATION:
+        return "first_violation"
+    if status in (codegen.OUTSIDE_TYPES, codegen.INEXACT):
+        return "problem"
+    return None
 
 
 class _Decoded:
@@ -425,27 +656,10 @@ class _Decoded:
         level = bisect.bisect_right(self.starts, row) - 1
         if level == 0:
             return -1
-        words = self.layout.words
-        ctl = np.zeros(CONTROL_SIZE, np.int64)
-        ctl[MAX], ctl[FIND] = -1, row
-        ctl[GROW_AT] = ctl[EDGE_CAP] = 1 << 62
-        ctl[TABLE_MASK] = len(self.arrays.table) - 1
-        ctl[AT], ctl[END] = self.starts[level - 1], self.starts[level]
-        skip = np.full(len(self.arrays.found), -3, np.int64)  # no property is evaluated
-        none = np.zeros((len(skip), words), np.int64)
-        self.module.expand(
-            self.arrays.states,
-            self.arrays.table,
-            ctl,
-            skip,
-            none,
-            np.zeros(2, np.int64),
-            np.zeros(1, np.int32),
-            np.zeros(1, np.int16),
-        )
-        if ctl[STATUS] != codegen.FOUND:
+        found = int(self.module.find(self.arrays.states, row, *self.starts[level - 1 : level + 1]))
+        if found < 0:
             raise AssertionError(f"no state of BFS level {level - 1} leads to row {row}")
-        return int(ctl[DETAIL])
+        return found
 
     def parents_of(self, row: int) -> dict[Any, Any]:
         """``state -> parent`` along the chain from an initial state to ``row``."""
@@ -498,9 +712,9 @@ def _recoverability(
     return recoverability_verdict(prop, trace, len(bad), count)
 
 
-def _outside(model: Model, layout: Layout, arrays: _Arrays, ctl: np.ndarray) -> str:
-    slot = layout.slots[int(ctl[DETAIL])]
-    state = layout.decode(arrays.states[int(ctl[AT])])
+def _outside(model: Model, layout: Layout, arrays: _Arrays, at: int, leaf: int) -> str:
+    slot = layout.slots[leaf]
+    state = layout.decode(arrays.states[at])
     return (
         f"a successor of the reachable state {state!r} gives {slot.leaf.name} a value outside "
         f"its declared type ({_type_text(slot.leaf.ftype)}); the Python engine does not hold "
@@ -512,11 +726,11 @@ def _type_text(ftype: Any) -> str:
     return f"{ftype.low}..{ftype.high}" if isinstance(ftype, IntType) else repr(ftype)
 
 
-def _inexact(program: Any, names: tuple[str, ...], ctl: np.ndarray) -> str:
+def _inexact(program: Any, names: tuple[str, ...], number: int) -> str:
     checks = list(program.inexact)
     for name in names:
         checks += program.property_inexact[name]
-    check = checks[int(ctl[DETAIL])]
+    check = checks[number]
     return (
         f"{check.what}: the operation {check.op} at {check.where} computes a value wider than "
         "its fixed-width encoding in a reachable state"

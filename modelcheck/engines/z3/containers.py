@@ -1,4 +1,4 @@
-"""Symbolic FrozenMaps and Bags for the z3 engine (:mod:`modelcheck.integrations.z3`).
+"""Symbolic FrozenMaps and Bags for the z3 engine (:mod:`modelcheck.engines.z3`).
 
 A map field declared ``MapOf(keys, values)`` is encoded as, per declared
 key, a "has a value" bool and the value's own variables; a bag declared
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from modelcheck.containers import Bag, FrozenMap
-from modelcheck.integrations.z3 import Sym, _outside
+from modelcheck.engines.z3.terms import Sym, _outside
 from modelcheck.symbolic import Symbolic, all_of, any_of, implies, ite
 
 

@@ -1,7 +1,7 @@
 """Path extraction for the compiled engine: a model's behaviour as a z3-free :class:`Program`.
 
 The compiled engine does not interpret the spec a third way: it takes what
-the z3 engine's own symbolic runs find (:class:`~modelcheck.integrations.z3.Encoding`
+the z3 engine's own symbolic runs find (:class:`~modelcheck.engines.z3.Encoding`
 runs every action and property once per feasible path, recording each
 decision) and turns it into the plain data of :mod:`modelcheck.symbolic.program`:
 the decision tree of each action instance with the successors at its ends,
@@ -20,17 +20,13 @@ from typing import Any
 
 import z3
 
+from modelcheck.engines.z3.encoding import Encoding, _truth
+from modelcheck.engines.z3.paths import _Paths
+from modelcheck.engines.z3.terms import _CTX
 from modelcheck.errors import SpecError
-from modelcheck.integrations.z3 import (
-    _CTX,
-    Encoding,
-    _leaves,
-    _numeric_values,
-    _Paths,
-    _truth,
-)
 from modelcheck.model import Model, PropertyDef
 from modelcheck.symbolic import EnumType
+from modelcheck.symbolic.leaves import field_leaves, numeric_values
 from modelcheck.symbolic.program import (
     Branch,
     End,
@@ -247,10 +243,10 @@ class _Extraction(Encoding):
         self.nodes = _Nodes(variables)  # the variables stay alive in self.pre and self.post
         leaves = []
         for name, ftype in self.types.items():
-            for leaf, t in _leaves(name, ftype):
+            for leaf, t in field_leaves(name, ftype):
                 codes = ()
                 if isinstance(t, EnumType):
-                    numeric = _numeric_values(t.values)
+                    numeric = numeric_values(t.values)
                     codes = tuple(v if numeric else self.ctx.code(v) for v in t.values)
                 leaves.append(Leaf(leaf, t, codes))
         pre_state = self._symbolic_state(self.pre)
