@@ -16,6 +16,7 @@ from modelcheck.cli import (  # noqa: F401
     explain_cmd,
     init_cmd,
     simulate_cmd,
+    sweep_cmd,
     symbolic_cmd,
     trace_cmd,
 )

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from modelcheck.engines import checkpoints
 from modelcheck.engines.bfs import (
     MEMORY_LIMIT,
     CheckOptions,
@@ -47,7 +49,7 @@ from modelcheck.engines.bfs import (
     selected_properties,
     violation_verdict,
 )
-from modelcheck.engines.compiled import cache, codegen
+from modelcheck.engines.compiled import cache, checkpoint, codegen
 from modelcheck.engines.compiled.codegen import (
     AT,
     CONTROL_SIZE,
@@ -197,13 +199,27 @@ class _Part:
         self.nb = np.empty((rows, words), np.int64)
         self.bact = np.empty(rows, np.int16)
         self.res = np.empty(rows, np.int64)
+        self.rowof = np.empty(rows, np.int64)
+        # The part's own set of successors: room for all of them at most 2/3 full.
+        self.local = np.zeros(1 << max(1, (3 * rows // 2).bit_length()), np.int32)
+        self.used = np.empty(rows, np.int64)
         self.sstart = np.empty(states + 1, np.int64)
         self.sflags = np.zeros((states, max(props, 1)), np.bool_)
         self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
         self.out = np.zeros(OUT_SIZE, np.int64)
 
     def buffers(self) -> tuple[np.ndarray, ...]:
-        return self.nb, self.bact, self.res, self.sstart, self.sflags, self.aflags
+        return (
+            self.nb,
+            self.bact,
+            self.res,
+            self.rowof,
+            self.local,
+            self.used,
+            self.sstart,
+            self.sflags,
+            self.aflags,
+        )
 
 
 class _Arrays:
@@ -305,17 +321,26 @@ def check(
     ctl[RECORD] = int(record)
 
     started = time.perf_counter()
-    # Initial states, in order, once each.
-    try:
-        initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
-    except ValueError as exc:
-        raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
-    count = len(initial)
-    arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
-    arrays.states[:count] = initial
-    ctl[COUNT] = count
-    arrays.grow(ctl, kernel.buffer, kernel.buffer)
-    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+    identity = _identity(model, options, kernel)
+    restored = _restore(options.resume, identity, arrays, ctl, kernel, module)
+    if restored is None:
+        # Initial states, in order, once each.
+        try:
+            initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
+        except ValueError as exc:
+            raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
+        count = len(initial)
+        arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
+        arrays.states[:count] = initial
+        ctl[COUNT] = count
+        arrays.grow(ctl, kernel.buffer, kernel.buffer)
+        module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+        depth, done, starts, before = 0, 0, [0], 0.0  # starts[d]: the first row of level d
+    else:
+        depth, done, starts, before = restored
+    # The level under way when the checkpoint was taken (its end is in ``starts``).
+    resumed_level = starts[-1] if restored is not None else None
+    saver = _Saver(options, identity, arrays, ctl)
 
     workers = options.workers
     owners = [-1] * len(prepared.program.inexact)
@@ -324,14 +349,17 @@ def check(
     several = _Workers(module, arrays, ctl, kernel, workers) if workers > 1 else None
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-    depth, done, looked = 0, 0, 0
-    starts = [0]  # starts[d]: the first row of BFS level d
+    looked = done
     stopped_by: str | None = None
     truncated = False
     try:
         while done < ctl[COUNT]:
-            level_end = int(ctl[COUNT])
-            starts.append(level_end)  # the first row of the next level
+            if resumed_level is not None:
+                level_end, resumed_level = resumed_level, None
+            else:
+                level_end = int(ctl[COUNT])
+                starts.append(level_end)  # the first row of the next level
+                saver.between_levels(done, depth, starts, before + time.perf_counter() - started)
             frontier = max_depth is not None and depth >= max_depth
             ctl[FRONTIER] = int(frontier)
             while done < level_end:
@@ -382,7 +410,11 @@ def check(
     finally:
         if several is not None:
             several.close()  # a worker finishes its part within milliseconds
-    seconds = time.perf_counter() - started
+    seconds = before + time.perf_counter() - started
+    if stopped_by in ("time_limit", MEMORY_LIMIT):
+        # Stopped between two kernel calls: go on from there.  (Ctrl-C may land
+        # anywhere, so the last checkpoint stays the place to go on from.)
+        saver.save(done, depth, starts, seconds)
     truncated = bool(ctl[TRUNCATED])
     if stopped_by is None and truncated:
         stopped_by = "max_depth"
@@ -590,6 +622,109 @@ def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
         return False
     owner = owners[int(part.out[O_DETAIL])]
     return owner >= 0 and arrays.found[owner] != -1
+
+
+def _identity(model: Model, options: CheckOptions, kernel: codegen.Kernel) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed by this run."""
+    from modelcheck._version import __version__
+
+    return {
+        "format": checkpoint.FORMAT,
+        "engine": "compiled",
+        "modelcheck": __version__,
+        "kernel": cache.key_of(kernel.source),
+        "spec": model.name,
+        "parameters": json.dumps(dict(model.parameters), sort_keys=True, default=repr),
+        "options": {
+            "properties": list(kernel.properties),
+            "max_states": options.max_states,
+            "max_depth": options.max_depth,
+            "stop_at_first": options.stop_at_first,
+        },
+    }
+
+
+class _Saver:
+    """Writes checkpoints, when asked for, at most every ``checkpoint_every`` minutes."""
+
+    def __init__(
+        self, options: CheckOptions, identity: dict[str, Any], arrays: _Arrays, ctl: np.ndarray
+    ) -> None:
+        self.folder = options.checkpoint
+        self.every = 60 * options.checkpoint_every
+        self.identity, self.arrays, self.ctl = identity, arrays, ctl
+        self.last = time.monotonic()
+        if self.folder is not None:
+            checkpoints.clean(self.folder)
+
+    def between_levels(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
+        if self.folder is not None and time.monotonic() - self.last >= self.every:
+            self.save(done, depth, starts, seconds)
+
+    def save(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
+        if self.folder is None:
+            return
+        arrays, ctl = self.arrays, self.ctl
+        count, edges = int(ctl[COUNT]), int(ctl[EDGES])
+        manifest = dict(
+            self.identity,
+            done=done,
+            depth=depth,
+            starts=starts,
+            count=count,
+            transitions=int(ctl[TRANSITIONS]),
+            edges=edges,
+            truncated=int(ctl[TRUNCATED]),
+            seconds=seconds,
+        )
+        saved = {
+            "states": arrays.states[:count],
+            "found": arrays.found,
+            "found_succ": arrays.found_succ,
+        }
+        if arrays.record:
+            saved |= {
+                "offsets": arrays.offsets[:done],
+                "targets": arrays.targets[:edges],
+                "acts": arrays.acts[:edges],
+            }
+        checkpoint.save(self.folder, manifest, saved)
+        self.last = time.monotonic()
+
+
+def _restore(
+    folder: str | None,
+    identity: dict[str, Any],
+    arrays: _Arrays,
+    ctl: np.ndarray,
+    kernel: codegen.Kernel,
+    module: Any,
+) -> tuple[int, int, list[int], float] | None:
+    """Load the checkpoint in ``folder`` into the arrays: (depth, done, starts, seconds)."""
+    if folder is None:
+        return None
+    manifest, data = checkpoint.load(folder)
+    checkpoint.refuse_mismatch(manifest, identity, folder)
+    count, edges = int(manifest["count"]), int(manifest["edges"])
+    arrays.grow(ctl, count + kernel.buffer, edges + kernel.buffer)  # ctl is empty: from 0
+    arrays.states[:count] = data["states"]
+    arrays.found[:] = data["found"]
+    arrays.found_succ[:] = data["found_succ"]
+    if arrays.record:
+        done = int(manifest["done"])
+        arrays.offsets[:done] = data["offsets"]
+        arrays.targets[:edges] = data["targets"]
+        arrays.acts[:edges] = data["acts"]
+    ctl[COUNT], ctl[EDGES] = count, edges
+    ctl[TRANSITIONS], ctl[TRUNCATED] = int(manifest["transitions"]), int(manifest["truncated"])
+    arrays.grow(ctl, kernel.buffer, kernel.buffer)
+    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+    return (
+        int(manifest["depth"]),
+        int(manifest["done"]),
+        list(manifest["starts"]),
+        float(manifest["seconds"]),
+    )
 
 
 def _problem(
