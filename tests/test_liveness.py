@@ -176,6 +176,21 @@ def test_a_loop_far_longer_than_the_recursion_limit_is_found_without_recursion()
     assert result.verdict("back_to_zero").status is Status.HOLDS
 
 
+def test_a_resumed_check_gives_the_same_lasso_as_an_uninterrupted_one(tmp_path):
+    folder = tmp_path / "checkpoint"
+    # A time limit of almost nothing stops the search at its first check of the clock.
+    stopped = check(
+        Ring(size=20_000), engine="python", checkpoint=folder, time_limit=1e-9, progress_every=64
+    )
+    assert not stopped.complete
+    assert {v.status for v in stopped.verdicts} == {Status.UNKNOWN}
+    resumed = check(Ring(size=20_000), engine="python", resume=folder)
+    whole = check(Ring(size=20_000), engine="python")
+    for name in ("negative", "back_to_zero"):
+        assert resumed.verdict(name).status is whole.verdict(name).status
+    assert resumed.verdict("negative").counterexample == whole.verdict("negative").counterexample
+
+
 # --- warnings and refusals -------------------------------------------------------------
 
 
