@@ -118,6 +118,12 @@ def blame(model: Model, trace: Trace) -> Blame:
             "to explain; explain reads counterexamples from check --trace-dir."
         )
     prop = model.property(trace.violates)
+    if prop.liveness:
+        raise ModelcheckError(
+            f"{prop.name} is a {prop.kind} property, and its counterexample is a lasso (an "
+            "infinite run): no single step is to blame for what the loop never does. Read the "
+            "lasso with modelcheck show, and replay it with modelcheck replay."
+        )
     # The file says the property failed when it was saved; the spec decides now.
     # For a witness of a @reachable predicate, "fails" means it is no longer one.
     trace, fails, reason = _checked(model, trace)

@@ -25,6 +25,7 @@ from modelcheck.spec import (
     _ACTION_ATTR,
     _CONSTRAINT_ATTR,
     _PROPERTY_ATTR,
+    LIVENESS_KINDS,
     ActionInfo,
     Choice,
     PropertyInfo,
@@ -145,6 +146,22 @@ class PropertyDef:
     source: str = ""
     #: Stated by the spec as an aid to ``prove`` (``@invariant(lemma=True)``).
     lemma: bool = False
+    #: For ``leads_to`` (``P ~> Q``, where ``check`` is ``Q``): ``P``, a function of the state.
+    trigger: Callable[[Any], Any] | None = attrs.field(repr=False, eq=False, default=None)
+
+    @property
+    def liveness(self) -> bool:
+        """Whether this is a property of infinite runs (checked by a fair-cycle search)."""
+        return self.kind in LIVENESS_KINDS
+
+    def triggered(self, state: Any) -> bool:
+        """Run a ``leads_to`` property's trigger ``P`` on ``state`` (a bool, as :meth:`holds`)."""
+        assert self.trigger is not None
+        result = self.trigger(state)
+        if result is True or result is False:
+            return result
+        message = not_a_bool(self, returned(result))
+        raise SpecError(message.replace(" returned", " trigger returned", 1))
 
     def holds(self, *states: Any) -> bool:
         """Run the property on ``states``: ``True`` or ``False``, never anything else.
@@ -182,6 +199,27 @@ def returned(value: Any) -> str:
 
 
 @attrs.frozen
+class FairnessDef:
+    """One fairness condition: ``WF`` or ``SF`` of a set of action instances taken as one action.
+
+    A declaration ``@action(fair=...)`` gives one condition per instance
+    (the default scope) or one for the whole family.
+    """
+
+    #: ``"weak"`` or ``"strong"``.
+    kind: str
+    #: ``WF(pickup(e=0))``, ``SF(enter)``: the condition as reports name it.
+    label: str
+    family: str
+    #: The indices (in :attr:`Model.actions`) of the instances the condition is about.
+    actions: frozenset[int]
+
+    def enabled(self, model: Model, state: Any) -> bool:
+        """Whether one of the condition's action instances is enabled in ``state``."""
+        return any(model.actions[k].successors(state) for k in sorted(self.actions))
+
+
+@attrs.frozen
 class ConstraintDef:
     """One ``@constraint`` of a model: states failing it are not explored further."""
 
@@ -212,6 +250,8 @@ class Model:
     #: State constraints (``@constraint``): a state failing one is outside the
     #: explored state space (see :meth:`within`).
     constraints: tuple[ConstraintDef, ...] = ()
+    #: Fairness conditions (``@action(fair=...)``), in declaration order; none by default.
+    fairness: tuple[FairnessDef, ...] = ()
 
     def within(self, state: Any) -> bool:
         """Whether ``state`` satisfies every constraint, so that engines extend it."""
@@ -358,13 +398,24 @@ def _where(cls: type, name: str, fn: Callable[..., Any]) -> str:
         return f"{cls.__name__}.{name}"
 
 
-_PROPERTY_ARITY = {"invariant": 1, "action": 2, "terminal": 1, "recoverable": 1, "reachable": 1}
+_PROPERTY_ARITY = {
+    "invariant": 1,
+    "action": 2,
+    "terminal": 1,
+    "recoverable": 1,
+    "reachable": 1,
+    **dict.fromkeys(LIVENESS_KINDS, 1),
+}
 _KIND_PHRASE = {
     "invariant": "an invariant",
     "action": "an action property",
     "terminal": "a terminal-state property",
     "recoverable": "a recoverable property",
     "reachable": "a reachable (possibility) property",
+    "eventually": "an eventually (<>P) property",
+    "leads_to": "a leads_to (P ~> Q) property",
+    "always_eventually": "an always_eventually ([]<>P) property",
+    "eventually_always": "an eventually_always (<>[]P) property",
 }
 
 
@@ -422,6 +473,8 @@ def _scan(cls: type) -> _ClassScan:
         )
     families = {name for name, _, _ in actions}
     for name, fn, pinfo in properties:
+        if pinfo.kind == "leads_to":
+            _check_trigger(cls, name, fn, pinfo.trigger)
         for fam in pinfo.using or ():
             if fam not in families:
                 raise SpecError(
@@ -429,6 +482,72 @@ def _scan(cls: type) -> _ClassScan:
                     f"not an action family.{closest(fam, families)}"
                 )
     return _ClassScan(tuple(actions), tuple(properties), tuple(constraints))
+
+
+def _check_trigger(cls: type, name: str, fn: Callable[..., Any], trigger: Any) -> None:
+    """A ``@leads_to`` trigger must be a method name of ``cls`` or a function (self, state)."""
+    where = _where(cls, name, fn)
+    if isinstance(trigger, str):
+        target = getattr(cls, trigger, None)
+        if target is None or not callable(target):
+            methods = [n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))]
+            raise SpecError(
+                f"{where}: @leads_to({trigger!r}) names no method of {cls.__name__}."
+                f"{closest(trigger, methods)} Name a method (self, state) -> bool, or give a "
+                "function: @leads_to(lambda self, s: ...)."
+            )
+        trigger = target
+    try:
+        params = _positional_names(trigger)
+    except (TypeError, ValueError):
+        return  # a builtin: it is called as trigger(spec, state)
+    if len(params) != 2:
+        raise SpecError(
+            f"{where}: the @leads_to trigger must take (self, state), not ({', '.join(params)})."
+        )
+
+
+def _bound_trigger(spec: Spec, trigger: Any) -> Callable[[Any], Any]:
+    if isinstance(trigger, str):
+        return getattr(spec, trigger)
+    return lambda state: trigger(spec, state)
+
+
+def _fairness(
+    spec: Spec, model_actions: list[ActionInstance], scan: _ClassScan
+) -> tuple[FairnessDef, ...]:
+    """The fairness conditions the spec's ``@action(fair=...)`` declarations give."""
+    out: list[FairnessDef] = []
+    for name, fn, info in scan.actions:
+        kind = info.fair
+        if callable(kind):
+            try:
+                kind = kind(spec)
+            except Exception as exc:
+                raise SpecError(
+                    f"{_where(type(spec), name, fn)}: @action(fair=...) is a function of the "
+                    f"spec and raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if kind is not None and kind not in ("weak", "strong"):
+                raise SpecError(
+                    f"{_where(type(spec), name, fn)}: @action(fair=...) returned {kind!r}; it "
+                    "must return 'weak', 'strong' or None"
+                )
+        if kind is None:
+            continue
+        prefix = "WF" if kind == "weak" else "SF"
+        members = [a for a in model_actions if a.family == name]
+        if not members:
+            continue
+        if info.fair_scope == "family" or (len(members) == 1 and not members[0].args):
+            indices = frozenset(a.index for a in members)
+            out.append(FairnessDef(kind, f"{prefix}({name})", name, indices))
+        else:
+            out.extend(
+                FairnessDef(kind, f"{prefix}({a.label})", name, frozenset((a.index,)))
+                for a in members
+            )
+    return tuple(out)
 
 
 def _definition_order(cls: type) -> list[str]:
@@ -811,6 +930,7 @@ def compile_spec(spec: Spec) -> Model:
             using=None if pinfo.using is None else frozenset(pinfo.using),
             source=_where(cls, name, fn),
             lemma=pinfo.lemma,
+            trigger=None if pinfo.trigger is None else _bound_trigger(spec, pinfo.trigger),
         )
         for name, fn, pinfo in scan.properties
     )
@@ -829,6 +949,7 @@ def compile_spec(spec: Spec) -> Model:
             ConstraintDef(name, fn.__get__(spec, cls), _where(cls, name, fn))
             for name, fn in scan.constraints
         ),
+        fairness=_fairness(spec, instances, scan),
     )
 
 

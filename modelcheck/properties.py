@@ -79,6 +79,8 @@ def evaluate_on_trace(model: Model, name: str, trace: Trace) -> tuple[bool, str]
     """Whether property ``name`` fails at the end of ``trace`` (real states), and why."""
     prop = model.property(name)
     final = trace.final
+    if prop.liveness:
+        return evaluate_lasso(model, prop, trace)
     if prop.kind == "reachable":
         # A witness "fails" when its last state no longer satisfies the predicate.
         if prop.holds(final):
@@ -109,6 +111,124 @@ def evaluate_on_trace(model: Model, name: str, trace: Trace) -> tuple[bool, str]
         f"none of the {explored} states reachable from the last state "
         f"(using {_using_text(prop)}) satisfies {name}"
     )
+
+
+# --- lassos: liveness on infinite runs ------------------------------------------------
+
+
+def _loop(trace: Trace) -> tuple[list[Any], list[int]]:
+    """The states a lasso visits forever, and the positions (in ``trace.states``) of them.
+
+    The loop is the steps after ``loop_start``; their last state is the
+    state at ``loop_start`` again.  A lasso whose loop has no step stutters
+    forever in its last state.
+    """
+    start = trace.loop_start
+    assert start is not None
+    states = trace.states
+    positions = list(range(start, len(states) - 1)) if start < len(trace.steps) else [start]
+    return [states[i] for i in positions], positions
+
+
+def _state_name(position: int) -> str:
+    return "the initial state" if position == 0 else f"the state after step {position}"
+
+
+def lasso_fairness(model: Model, trace: Trace) -> tuple[list[str], list[str]]:
+    """``(violated, satisfied)``: how the loop of a lasso meets each fairness condition.
+
+    Weak fairness of an action holds on the loop when it is taken on it or
+    disabled in one of its states; strong fairness when it is taken or
+    disabled in all of them.  Each entry is a sentence naming the condition
+    (``WF(apply(e=0)): taken at step 7``).
+    """
+    states, positions = _loop(trace)
+    start = trace.loop_start
+    assert start is not None
+    taken: dict[int, int] = {}  # action index -> first step of the loop taking it
+    for number, step in enumerate(trace.steps[start:], start=start + 1):
+        act = model.find_action(step.action, dict(step.args))
+        if act is not None:
+            taken.setdefault(act.index, number)
+    violated: list[str] = []
+    satisfied: list[str] = []
+    stutters = start == len(trace.steps)
+    for cond in model.fairness:
+        steps_taking = [taken[k] for k in cond.actions if k in taken]
+        if steps_taking:
+            satisfied.append(f"{cond.label}: taken at step {min(steps_taking)}")
+            continue
+        enabled = [p for s, p in zip(states, positions, strict=True) if cond.enabled(model, s)]
+        if cond.kind == "weak":
+            if len(enabled) < len(positions):
+                off = next(p for p in positions if p not in enabled)
+                how = (
+                    "disabled (the run stutters in a state where no action is enabled)"
+                    if stutters
+                    else f"disabled in {_state_name(off)}"
+                )
+                satisfied.append(f"{cond.label}: {how}")
+            else:
+                violated.append(f"{cond.label}: enabled in every state of the loop, never taken")
+        elif enabled:
+            violated.append(
+                f"{cond.label}: enabled in {_state_name(enabled[0])} on the loop, never taken"
+            )
+        else:
+            satisfied.append(f"{cond.label}: never enabled on the loop")
+    return violated, satisfied
+
+
+def evaluate_lasso(model: Model, prop: PropertyDef, trace: Trace) -> tuple[bool, str]:
+    """Whether the infinite run ``trace`` stands for (a lasso) violates liveness ``prop``.
+
+    The run must be a lasso (``trace.loop_start``) whose loop is fair for
+    every condition the spec declares; a trace without a loop cannot
+    violate a property of infinite runs.
+    """
+    if trace.loop_start is None:
+        return False, (
+            f"{prop.name} is a {prop.kind} property, about infinite runs; the trace has no loop "
+            "(loop_start), so it cannot violate it"
+        )
+    unfair, fair = lasso_fairness(model, trace)
+    if unfair:
+        return False, "the loop is not fair: " + "; ".join(unfair)
+    states = trace.states
+    _, forever = _loop(trace)
+    value = [prop.holds(s) for s in states]
+    fairness = f"; the loop is fair: {'; '.join(fair)}" if fair else ""
+    if prop.kind == "eventually":
+        hits = [i for i, v in enumerate(value) if v]
+        if hits:
+            return False, f"{prop.name} is true in {_state_name(hits[0])}"
+        return (
+            True,
+            f"no state of the run satisfies {prop.name} (its loop repeats forever){fairness}",
+        )
+    if prop.kind == "always_eventually":
+        hits = [i for i in forever if value[i]]
+        if hits:
+            return False, f"{prop.name} is true on the loop, in {_state_name(hits[0])}"
+        return True, f"{prop.name} is false in every state of the loop{fairness}"
+    if prop.kind == "eventually_always":
+        misses = [i for i in forever if not value[i]]
+        if not misses:
+            return False, f"{prop.name} is true in every state of the loop"
+        return True, f"{prop.name} is false on the loop, in {_state_name(misses[0])}{fairness}"
+    # leads_to: a trigger after which Q is false in every state the run visits.
+    for i, state in enumerate(states):
+        if not prop.triggered(state):
+            continue
+        later = set(range(i, len(states))) | set(forever)
+        if not any(value[j] for j in later):
+            return True, (
+                f"the trigger of {prop.name} holds in {_state_name(i)} and {prop.name} is false "
+                f"from there on, forever{fairness}"
+            )
+    if not any(prop.triggered(s) for s in states):
+        return False, f"the trigger of {prop.name} holds in no state of the run"
+    return False, f"{prop.name} follows every state of the run where its trigger holds"
 
 
 def _using_text(prop: PropertyDef) -> str:

@@ -124,6 +124,10 @@ class CheckResult:
     engine_note: str = ""
     #: Per action instance, in declaration order (only with ``coverage=True``).
     coverage: tuple[ActionCoverage, ...] = ()
+    #: What the check found suspicious without it being a verdict: a vacuous
+    #: ``leads_to``, fairness on an action never enabled, liveness that a
+    #: reduction (a ``@constraint``) kept from being checked.
+    warnings: tuple[str, ...] = ()
 
     @property
     def violated(self) -> tuple[Verdict, ...]:

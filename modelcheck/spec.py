@@ -24,7 +24,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: state).  The number of positional parameters tells the two kinds apart.
 Domain = str | Iterable[Any] | Callable[..., Iterable[Any]]
 
-PropertyKind = Literal["invariant", "action", "terminal", "recoverable", "reachable"]
+PropertyKind = Literal[
+    "invariant",
+    "action",
+    "terminal",
+    "recoverable",
+    "reachable",
+    "eventually",
+    "leads_to",
+    "always_eventually",
+    "eventually_always",
+]
+
+#: The property kinds about infinite runs (checked on the whole state graph
+#: by a fair-cycle search, see :mod:`modelcheck.engines.liveness`).
+LIVENESS_KINDS = ("eventually", "leads_to", "always_eventually", "eventually_always")
+
+#: Kinds of fairness an action family can be declared with (``@action(fair=...)``).
+FAIRNESS_KINDS = ("weak", "strong")
+#: What a fairness declaration applies to: each instance on its own, or the family as one.
+FAIRNESS_SCOPES = ("instance", "family")
 
 
 @attrs.frozen
@@ -34,6 +53,11 @@ class ActionInfo:
     domains: tuple[tuple[str, Domain], ...]
     nondeterministic: bool
     actor: str | Callable[..., str] | None
+    #: ``"weak"``, ``"strong"`` or ``None`` (no fairness: the default), or a
+    #: function of the spec giving one of them.
+    fair: str | Callable[[Any], str | None] | None = None
+    #: ``"instance"`` (each instance is fair on its own) or ``"family"``.
+    fair_scope: str = "instance"
 
 
 @attrs.frozen
@@ -48,6 +72,9 @@ class PropertyInfo:
     #: For an action property: the fields of ``[A]_v`` (checked only on steps
     #: that change one of them); ``None`` checks every step.
     changing: tuple[str, ...] | None = None
+    #: For ``leads_to``: the trigger ``P`` of ``P ~> Q`` (the decorated method is ``Q``),
+    #: a function ``(self, state) -> bool`` or the name of a method of the spec.
+    trigger: Callable[..., Any] | str | None = None
 
 
 _ACTION_ATTR = "__modelcheck_action__"
@@ -60,6 +87,8 @@ def action(
     *,
     nondeterministic: bool = False,
     actor: str | Callable[..., str] | None = None,
+    fair: str | Callable[[Any], str | None] | None = None,
+    fair_scope: str = "instance",
     **domains: Domain,
 ) -> Any:
     """Declare an action family.
@@ -83,14 +112,36 @@ def action(
     states (empty when disabled); an item may be a :class:`Choice` to name
     the branch it took in traces.  ``actor`` names who performs the action in
     diagrams (a string, or a function of the action's arguments).
+
+    ``fair`` declares fairness for the liveness properties (``@eventually``,
+    ``@leads_to``, ...); without it an action is unfair, so a run may ignore
+    it forever.  ``fair="weak"``: a run in which the action is enabled in
+    every state from some point on must take it again and again (TLA+'s
+    ``WF``); ``fair="strong"``: a run in which it is enabled again and again
+    must take it again and again (``SF``).  By default each instance is fair
+    on its own (``\\A e: WF(pickup(e))``: no Enactor is starved);
+    ``fair_scope="family"`` makes the family fair as one action
+    (``WF(\\E e: pickup(e))``: some Enactor progresses).  ``fair`` may
+    also be a function of the spec (``fair=lambda self: "weak" if
+    self.fair else None``), so that a parameter turns fairness on.
     """
+    if fair is not None and not callable(fair) and fair not in FAIRNESS_KINDS:
+        raise TypeError(f"@action(fair={fair!r}): fair must be 'weak', 'strong' or None")
+    if fair_scope not in FAIRNESS_SCOPES:
+        raise TypeError(
+            f"@action(fair_scope={fair_scope!r}): fair_scope must be 'instance' or 'family'"
+        )
 
     def mark(fn: F) -> F:
-        setattr(fn, _ACTION_ATTR, ActionInfo(tuple(domains.items()), nondeterministic, actor))
+        setattr(
+            fn,
+            _ACTION_ATTR,
+            ActionInfo(tuple(domains.items()), nondeterministic, actor, fair, fair_scope),
+        )
         return fn
 
     if _fn is not None:
-        if domains or nondeterministic or actor is not None:
+        if domains or nondeterministic or actor is not None or fair is not None:
             raise TypeError("use @action or @action(...), not both")
         return mark(_fn)
     return mark
@@ -179,6 +230,57 @@ reachable.__doc__ = (
     "state.  ``check`` shows the shortest run to such a state (a witness) and fails when a "
     "complete search finds none."
 )
+
+
+eventually = _property_decorator("eventually")
+eventually.__doc__ = (
+    "Declare ``<>P``: on every run, ``f(self, state) -> bool`` is true in some state.  Runs are "
+    "infinite (a state with no enabled action stutters forever) and must be fair for the "
+    "actions declared ``@action(fair=...)``; a counterexample is a lasso: a prefix and a loop "
+    "that repeats forever without ever satisfying ``f``."
+)
+
+always_eventually = _property_decorator("always_eventually")
+always_eventually.__doc__ = (
+    "Declare ``[]<>P``: on every (fair, infinite) run, ``f(self, state) -> bool`` is true again "
+    "and again; a counterexample is a lasso whose loop never satisfies ``f``."
+)
+
+eventually_always = _property_decorator("eventually_always")
+eventually_always.__doc__ = (
+    "Declare ``<>[]P``: every (fair, infinite) run reaches a point from which "
+    "``f(self, state) -> bool`` stays true; a counterexample is a lasso whose loop has a state "
+    "where ``f`` is false."
+)
+
+
+def leads_to(trigger: Callable[..., Any] | str) -> Callable[[F], F]:
+    """Declare ``P ~> Q``: whenever ``trigger`` (``P``) holds, ``Q`` holds then or later.
+
+    ``trigger`` is a function ``(self, state) -> bool`` or the name of a
+    method of the spec; the decorated method ``f(self, state) -> bool`` is
+    ``Q``::
+
+        @leads_to(lambda self, s: s.pc[0] == "waiting")
+        def enters(self, s):
+            return s.pc[0] == "critical"
+
+    Runs are infinite and fair as for :func:`eventually`; a counterexample
+    is a lasso that reaches a state satisfying ``P`` and from there on never
+    satisfies ``Q``.  A trigger no reachable state satisfies makes the
+    property hold vacuously, and the check warns.
+    """
+    if not (callable(trigger) or isinstance(trigger, str)):
+        raise TypeError(
+            "@leads_to(trigger): give the trigger as a function (self, state) -> bool or the "
+            f"name of a method of the spec, not {trigger!r}"
+        )
+
+    def mark(fn: F) -> F:
+        setattr(fn, _PROPERTY_ATTR, PropertyInfo("leads_to", trigger=trigger))
+        return fn
+
+    return mark
 
 
 def constraint(fn: F) -> F:

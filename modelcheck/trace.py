@@ -5,7 +5,7 @@ A :class:`Trace` is an initial state and a sequence of :class:`Step` values
 a search hold the spec's real state objects; traces loaded from a file hold
 plain ``{field: value}`` dicts, decoded without pickle or eval.
 
-JSON format, ``schema_version`` 1 (or 2, see below)::
+JSON format, ``schema_version`` 1 (or 2 or 3, see below)::
 
     {
       "format": "modelcheck-trace",
@@ -37,6 +37,17 @@ and a :class:`~modelcheck.containers.Bag` as ``{"$bag": [[element, count],
 that traces loaded from a file diff per key and replay.  A trace is written
 as version 2 only when one of its values holds such a container, so every
 other trace stays readable by older versions; this version reads both.
+
+Version 3 is the version of *lassos*, the counterexamples to liveness
+properties (infinite runs): it adds ``"loop_start"``, the position in the
+run's states (0 is the initial state) where the loop starts, so that the
+steps after it repeat forever and the last of them returns to the state at
+``loop_start`` (a ``loop_start`` equal to the number of steps means the
+last state stutters forever: no action is enabled in it), and
+``"fairness"``, a list of sentences saying how the loop satisfies each of
+the spec's fairness conditions.  A lasso is written as version 3 whether or
+not it holds containers; versions 1 and 2 still load (without a loop), and
+replay checks that the loop of a version-3 trace closes.
 """
 
 from __future__ import annotations
@@ -63,8 +74,10 @@ FORMAT = "modelcheck-trace"
 SCHEMA_VERSION = 1
 #: The version of traces that hold a FrozenMap or a Bag.
 CONTAINERS_SCHEMA_VERSION = 2
+#: The version of lassos (``loop_start``); it may hold containers too.
+LASSO_SCHEMA_VERSION = 3
 #: Every version this module reads.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @attrs.frozen
@@ -98,6 +111,14 @@ class Trace:
     reason: str = ""
     #: The spec's ``components`` declaration (field -> component name), for diagrams.
     components: Mapping[str, str] = attrs.field(factory=dict)
+    #: For a lasso (the counterexample to a liveness property, an infinite run):
+    #: the position in :attr:`states` where the loop starts.  The steps after it
+    #: repeat forever, the last of them returning to ``states[loop_start]``; when
+    #: it equals ``len(steps)`` the last state stutters forever (no action is
+    #: enabled there).  ``None`` for a finite run.
+    loop_start: int | None = None
+    #: For a lasso: how its loop satisfies each fairness condition of the spec.
+    fairness: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -267,9 +288,12 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
     holds_container = any(_holds_container(s) for s in trace.states) or any(
         _holds_container(v) for _, v in (a for step in trace.steps for a in step.args)
     )
+    version = CONTAINERS_SCHEMA_VERSION if holds_container else SCHEMA_VERSION
+    if trace.loop_start is not None:
+        version = LASSO_SCHEMA_VERSION
     data: dict[str, Any] = {
         "format": FORMAT,
-        "schema_version": CONTAINERS_SCHEMA_VERSION if holds_container else SCHEMA_VERSION,
+        "schema_version": version,
         "spec": {
             "name": trace.spec,
             "parameters": {k: encode_value(v) for k, v in trace.parameters.items()},
@@ -280,6 +304,9 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
         "initial": _state_json(trace.initial),
         "steps": [_step_json(s) for s in trace.steps],
     }
+    if trace.loop_start is not None:
+        data["loop_start"] = trace.loop_start
+        data["fairness"] = list(trace.fairness)
     if trace.components:
         data["components"] = dict(trace.components)
     return data
@@ -389,7 +416,8 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
     if type(version) is not int or version not in READABLE_VERSIONS:
         raise TraceFormatError(
             f"{source}: schema_version {version!r} is not supported (this modelcheck reads "
-            f"version {' or '.join(map(str, READABLE_VERSIONS))}); re-create the trace with "
+            f"version {', '.join(map(str, READABLE_VERSIONS[:-1]))} or {READABLE_VERSIONS[-1]}); "
+            "re-create the trace with "
             "this version."
         )
     spec = data.get("spec") or {}
@@ -432,6 +460,20 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
                 actor=actor,
             )
         )
+    loop_start = data.get("loop_start")
+    if loop_start is not None and (
+        version < LASSO_SCHEMA_VERSION
+        or type(loop_start) is not int
+        or not 0 <= loop_start <= len(steps)
+    ):
+        raise TraceFormatError(
+            f'{source}: "loop_start" must be a state position from 0 to the number of steps '
+            f"({len(steps)}), in a trace of schema_version {LASSO_SCHEMA_VERSION}; it is "
+            f"{loop_start!r} (schema_version {version})"
+        )
+    fairness = data.get("fairness", [])
+    if not isinstance(fairness, list) or not all(isinstance(f, str) for f in fairness):
+        raise TraceFormatError(f'{source}: "fairness" must be a list of strings')
     components = data.get("components", {})
     if not isinstance(components, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in components.items()
@@ -448,6 +490,8 @@ def trace_from_json(data: Any, source: str = "trace") -> Trace:
         kind=None if prop is None else prop.get("kind"),
         reason="" if prop is None else str(prop.get("reason") or ""),
         components=components,
+        loop_start=loop_start,
+        fairness=tuple(fairness),
     )
 
 

@@ -102,10 +102,16 @@ def replay(model: Model, trace: Trace) -> ReplayResult:
         rebuilt.append(Step(step.action, act.args, nxt, act.actor))
         current = nxt
     rebuilt_trace = attrs.evolve(trace, initial=_initial_of(model, trace), steps=tuple(rebuilt))
+    if trace.loop_start is not None:
+        broken = _loop_broken(model, rebuilt_trace)
+        if broken:
+            return ReplayResult(False, len(rebuilt), broken, rebuilt_trace)
     if trace.violates is None:
         return ReplayResult(True, len(rebuilt), "the trace is a legal run", rebuilt_trace)
     fails, detail = evaluate_on_trace(model, trace.violates, rebuilt_trace)
     where = f"at step {len(rebuilt)}" if rebuilt else "in the initial state"
+    if trace.loop_start is not None:
+        where = f"on the infinite run it stands for (its loop from state {trace.loop_start} closes)"
     if model.property(trace.violates).kind == "reachable":
         # A witness: "fails" means it no longer reaches a state satisfying the property.
         if fails:
@@ -180,6 +186,27 @@ def _initial_cause(model: Model, trace: Trace, wanted: dict[str, Any]) -> str:
             "so it was made by another spec or another version of this one."
         )
     return "Were the same parameters used?" + _changed_parameters(model, trace)
+
+
+def _loop_broken(model: Model, trace: Trace) -> str:
+    """Why a lasso's loop does not close (``""`` when it does)."""
+    start = trace.loop_start
+    assert start is not None
+    if start == len(trace.steps):
+        enabled = [act.label for act, _ in model.successors(trace.final)]
+        if enabled:
+            return (
+                f"the trace ends stuttering forever in its last state (loop_start={start}), "
+                f"but {enabled[0]} is enabled there, so a run does not stop in it; the trace "
+                "was made by another version of the spec or edited"
+            )
+        return ""
+    if encode_state(trace.final) != encode_state(trace.states[start]):
+        return (
+            f"the loop does not close: the last state should be the state at loop_start={start} "
+            f"again, but {_diff_text(trace.final, encode_state(trace.states[start]))}"
+        )
+    return ""
 
 
 def _diff_text(actual: Any, wanted: dict[str, Any]) -> str:

@@ -202,13 +202,15 @@ def _valid(lock_path):
     return json.loads(lock_path.read_text())
 
 
-@pytest.mark.parametrize("version", [3, 0, "1", None, True])
+@pytest.mark.parametrize("version", [4, 0, "1", None, True])
 def test_an_unsupported_schema_version_is_refused_naming_both_versions(
     lock_trace, tmp_path, version
 ):
     data = _valid(lock_trace[1])
     data["schema_version"] = version
-    with pytest.raises(TraceFormatError, match=r"schema_version .* not supported.*version 1 or 2"):
+    with pytest.raises(
+        TraceFormatError, match=r"schema_version .* not supported.*version 1, 2 or 3"
+    ):
         load_trace(write(tmp_path, data, "v.json"))
 
 

@@ -227,6 +227,9 @@ def list_command(
             for p in model.properties:
                 doc = p.doc.splitlines()[0] if p.doc else ""
                 lines.append(f"    {p.name} ({p.kind}){': ' + doc if doc else ''}")
+            if model.fairness:
+                lines.append("  fairness (for the liveness properties; other actions are unfair):")
+                lines.extend(f"    {f.label}" for f in model.fairness)
             if model.constraints:
                 lines.append("  constraints (states failing one are not explored):")
                 lines.extend(f"    {c.name}" for c in model.constraints)

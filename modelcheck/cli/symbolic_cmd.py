@@ -84,7 +84,7 @@ def _render(result: CheckResult, model: Model, quiet: bool) -> str:
         )
     if model.lemmas and result.engine == "prove" and result.complete:
         lines.append(f"  lemmas proved and used: {', '.join(lem.name for lem in model.lemmas)}")
-    skipped = [p.name for p in model.properties if p.kind == "recoverable"]
+    skipped = [p.name for p in model.properties if p.kind == "recoverable" or p.liveness]
     if skipped:
         lines.append(f"  not checked by the symbolic engine (use check): {', '.join(skipped)}")
     parts = ["\n".join(lines)]

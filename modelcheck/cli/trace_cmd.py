@@ -56,7 +56,9 @@ def replay_command(
     still there), 0 when it is legal and the property now holds, 2 when the
     trace is not a legal run of the spec.  For the witness of a reachable
     property: 0 while its last state still satisfies the property, 1 when it
-    no longer does.
+    no longer does.  For a lasso (the counterexample to a liveness
+    property) the loop must close, and exit code 1 means it is still a fair
+    run that violates the property.
     """
     with reported_errors():
         trace = load_trace(trace_file)

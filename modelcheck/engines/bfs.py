@@ -12,9 +12,9 @@ The loop that expands states is generated per model
 chunks, and handles depth, limits, progress and interruption between chunks.
 Properties are evaluated inside the loop (invariants per state, action
 properties per step, the terminal check on states without successors);
-recoverability needs the whole graph, so edges are recorded only when such a
-property is checked and analysed after the search
-(:mod:`modelcheck.engines.graph`).
+recoverability and liveness need the whole graph, so edges are recorded only
+when such a property is checked and analysed after the search
+(:mod:`modelcheck.engines.graph`, :mod:`modelcheck.engines.liveness`).
 
 State constraints (``@constraint``) follow TLC: a state failing one is kept
 apart from the state space (not counted, numbered or expanded) but the
@@ -168,6 +168,7 @@ def check(
     terminals = [p for p in props if p.kind == "terminal"]
     recoverables = [p for p in props if p.kind == "recoverable"]
     reachables = [p for p in props if p.kind == "reachable"]
+    liveness = [p for p in props if p.liveness]
 
     constraints = [c.check for c in model.constraints]
     # States outside the constraint: state -> parent, and in discovery order.
@@ -185,7 +186,11 @@ def check(
     # costs no allocation beyond its own entries.
     index: dict[Any, Any] = dict.fromkeys(states)
     # The whole graph is kept only when an analysis after the search needs it.
-    record_graph = bool(recoverables) or options.coverage
+    # Liveness needs the graph too, except where a constraint keeps it from
+    # being checked at all (see _liveness_refused).
+    record_graph = (
+        bool(recoverables) or options.coverage or (bool(liveness) and not model.constraints)
+    )
     ids: dict[Any, int] = {s: n for n, s in enumerate(states)} if record_graph else {}
     edge_offsets: list[int] = []
     edge_targets: list[int] = []
@@ -390,8 +395,27 @@ def check(
         edge_offsets.append(len(edge_targets))
 
     parents: Mapping[Any, Any] = ChainMap(index, outside) if outside else index
+    warnings: list[str] = []
+    live_graph: list[Any] = []  # built once, for the first liveness property
 
     def verdict(prop: PropertyDef, complete: bool) -> Verdict:
+        if prop.liveness:
+            if model.constraints:
+                return _liveness_refused(model, prop, warnings)
+            if not complete:
+                return Verdict(prop.name, prop.kind, Status.UNKNOWN)
+            from modelcheck.engines import liveness as live  # beside the search, not in it
+
+            if not live_graph:
+                graph = live.Graph(len(states), edge_offsets, edge_targets, edge_actions)
+                live_graph.append(graph)
+                warnings.extend(live.never_enabled_fairness(model, graph))
+            initial = range(len(model.initial_states))  # no constraint: all are explored
+            result, notes = live.liveness_verdict(
+                model, prop, states, live_graph[0], initial, index
+            )
+            warnings.extend(notes)
+            return result
         if prop.name in found:
             state, succ = found[prop.name]
             return violation_verdict(model, prop, parents, state, succ)
@@ -427,7 +451,30 @@ def check(
         stopped_by=stopped_by,
         engine="python",
         coverage=coverage,
+        warnings=tuple(warnings),
     )
+
+
+def _liveness_refused(model: Model, prop: PropertyDef, warnings: list[str]) -> Verdict:
+    """A liveness property of a spec with a ``@constraint``: not checked, and why.
+
+    The states outside a constraint are not expanded, so their futures are
+    unknown: treating them as deadlocks (they stutter forever) would invent
+    counterexamples, and leaving them out would miss real ones, and which
+    actions are enabled on the constraint's border is unknown either way.
+    """
+    names = ", ".join(f"{model.name}.{c.name}" for c in model.constraints)
+    reason = (
+        f"not checked: the state constraint {names} leaves states unexplored, and a liveness "
+        "verdict needs every infinite run; bound the model with parameters instead of a "
+        "@constraint to check it"
+    )
+    if not any(w.startswith("liveness is not checked") for w in warnings):
+        warnings.append(
+            f"liveness is not checked with a @constraint ({names}): the verdicts of the liveness "
+            "properties are unknown"
+        )
+    return Verdict(prop.name, prop.kind, Status.UNKNOWN, reason=reason)
 
 
 def _identity(model: Model, options: CheckOptions, props: list[PropertyDef]) -> dict[str, Any]:

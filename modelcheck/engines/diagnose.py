@@ -70,8 +70,10 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
                 )
     for prop in model.properties:
         try:
-            if prop.kind in ("invariant", "terminal", "recoverable", "reachable"):
+            if prop.kind in ("invariant", "terminal", "recoverable", "reachable") or prop.liveness:
                 prop.holds(s)
+                if prop.trigger is not None:
+                    prop.triggered(s)
             elif prop.kind == "action":
                 for t in model.successors(s):
                     prop.holds(s, t[1])

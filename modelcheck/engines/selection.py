@@ -14,6 +14,8 @@
 
 Every engine gives the same counts, verdicts and traces (differential
 tests hold them to it), so the choice changes only speed and memory.
+Liveness properties are checked by the Python engine only: a check that
+asks for one runs there, with a note when another engine was asked for.
 """
 
 from __future__ import annotations
@@ -47,6 +49,19 @@ def check(
             return bfs.check(model, options, progress)
     elif options.engine == "python":
         return bfs.check(model, options, progress)
+    live = [p.name for p in bfs.selected_properties(model, options.properties) if p.liveness]
+    if live and options.resume is None:
+        # The compiled engine does not check liveness (it would hand the whole
+        # check back): go to the Python engine at once rather than after a
+        # trial or an extraction, and say why when it matters.
+        result = bfs.check(model, options, progress)
+        if options.engine == "auto" and result.statistics.states <= TRIAL_STATES:
+            return result  # auto would have stayed in Python anyway
+        reason = (
+            f"liveness properties ({', '.join(live)}) are checked by the Python engine's "
+            "fair-cycle search only"
+        )
+        return attrs.evolve(result, engine_note=f"the compiled engine was not used: {reason}")
     if options.engine == "auto" and options.resume is None:
         budget = (
             TRIAL_STATES if options.max_states is None else min(TRIAL_STATES, options.max_states)

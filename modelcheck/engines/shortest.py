@@ -170,6 +170,10 @@ def shortest_counterexample(
         return Counterexample(
             trace, False, found, "only shrunk: recoverability needs the whole state graph"
         )
+    if prop.liveness:
+        return Counterexample(
+            trace, False, found, "not shrunk: a lasso needs the whole state graph"
+        )
     result = check(
         model,
         CheckOptions(

@@ -136,7 +136,7 @@ def simulate(
         if options.properties is None
         else [model.property(n) for n in options.properties]
     )
-    checked = [p for p in props if p.kind != "recoverable"]
+    checked = [p for p in props if p.kind != "recoverable" and not p.liveness]
     needs_terminal = any(p.kind == "terminal" for p in checked)
     table = [(a, *a.fast) for a in model.actions]
     fired = dict.fromkeys(model.families, 0)
@@ -231,6 +231,18 @@ def simulate(
                     prop.kind,
                     Status.UNKNOWN,
                     reason="not checked: recoverability needs exhaustive search",
+                )
+            )
+        elif prop.liveness:
+            verdicts.append(
+                Verdict(
+                    prop.name,
+                    prop.kind,
+                    Status.UNKNOWN,
+                    reason=(
+                        "not checked: a liveness property is about infinite runs and needs the "
+                        "whole state graph (use modelcheck check)"
+                    ),
                 )
             )
         else:

@@ -107,9 +107,12 @@ class SpecMachine(RuleBasedStateMachine):
         self._lockstep: LockStep | None = None
         names = self.config.properties
         props = self.model.properties if names is None else [self.model.property(n) for n in names]
-        # Recoverability needs the whole graph, and a possibility is not a
-        # property of one run: neither is checked here.
-        self._props = [p for p in props if p.kind not in ("recoverable", "reachable")]
+        # Recoverability needs the whole graph, a possibility is not a
+        # property of one run, and liveness is about infinite runs (a fair
+        # loop of the graph): none is checked here.
+        self._props = [
+            p for p in props if p.kind not in ("recoverable", "reachable") and not p.liveness
+        ]
         #: Whether the current state fails a @constraint: no rule steps past it.
         self._outside = False
 

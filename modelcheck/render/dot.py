@@ -81,7 +81,13 @@ def render_dot(model: Model, result: CheckResult, max_states: int = MAX_GRAPH_ST
         if any(n is None for n in numbers):
             continue  # a trace of decoded states: nothing to match
         what = "counterexample to" if verdict.counterexample is not None else "witness for"
-        legend.append(f"{colour} path: shortest {what} {verdict.property}")
+        if trace.loop_start is not None:
+            legend.append(
+                f"{colour} path: lasso {what} {verdict.property} (a shortest run to its loop, "
+                "then the loop, which repeats forever)"
+            )
+        else:
+            legend.append(f"{colour} path: shortest {what} {verdict.property}")
         for n in numbers:
             path_nodes.setdefault(n, colour)  # type: ignore[arg-type]
         for a, b, step in zip(numbers, numbers[1:], trace.steps, strict=False):

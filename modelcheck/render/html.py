@@ -21,7 +21,7 @@ from modelcheck.components import element_changes
 from modelcheck.model import Model
 from modelcheck.render.sequence import build_sequence
 from modelcheck.render.svg import sequence_svg
-from modelcheck.render.text import fields_of
+from modelcheck.render.text import fields_of, lasso_shape, loop_close_text
 from modelcheck.result import CheckResult, Status, Verdict
 from modelcheck.state import format_value
 from modelcheck.trace import Trace, write_text_atomic
@@ -40,6 +40,7 @@ thead th { background: #eef1f6; }
 .banner.bad { background: #fde8e8; border: 1px solid #f3b4b4; }
 .banner.good { background: #e6f4ea; border: 1px solid #a8d5b5; }
 section.counterexample { border-top: 2px solid #d5d9e2; margin-top: 2em; }
+.loop-mark, .lasso { color: #3a63c7; }
 section.counterexample:focus { outline: none; }
 section.counterexample.active { border-top-color: #3a63c7; }
 .controls { display: flex; gap: .8em; align-items: center; margin: .8em 0; }
@@ -162,6 +163,10 @@ def _state_table(
         caption = f"Step {n}: {escape(action)}"
         if n in culprits:
             caption += ' <span class="culprit-mark">(a culprit step)</span>'
+    if trace.loop_start is not None and n == trace.loop_start:
+        caption += ' <span class="loop-mark">(the loop starts here)</span>'
+    if trace.loop_start is not None and n == len(trace):
+        caption += f' <span class="loop-mark">({escape(loop_close_text(trace).strip("- "))})</span>'
     final = n == len(trace)
     rows = []
     for field, value in after.items():
@@ -224,6 +229,23 @@ def _blame_html(model: Model | None, trace: Trace) -> tuple[str, set[str], froze
     return table, set(b.reads), frozenset(c.step for c in b.culprits)
 
 
+def _lasso_html(trace: Trace) -> str:
+    """For a lasso: which steps repeat forever, and how the loop meets each fairness condition."""
+    if trace.loop_start is None:
+        return ""
+    start = trace.loop_start
+    if start == len(trace):
+        what = f"The run stutters forever after step {start}: no action is enabled there."
+    else:
+        what = (
+            f"Lasso: steps {start + 1} to {len(trace)} repeat forever "
+            f"(step {len(trace)} returns to the state of step {start})."
+        )
+    fair = "".join(f"<li>{escape(f)}</li>" for f in trace.fairness)
+    listed = f"<p>The loop is fair:</p><ul>{fair}</ul>" if fair else ""
+    return f'<div class="lasso"><p>{escape(what)}</p>{listed}</div>'
+
+
 def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
     # A @reachable property's witness is shown the same way, as a run to a good state.
     trace = verdict.counterexample or verdict.witness
@@ -249,6 +271,7 @@ def _counterexample(k: int, verdict: Verdict, model: Model | None) -> str:
   {len(trace)} step{"s" if len(trace) != 1 else ""}</h2>
 {banner}
   <span class="reason">{escape(verdict.reason or verdict.property)}</span></div>
+{_lasso_html(trace)}
 {blame_table}
 <div class="controls">
   <button class="prev" type="button" title="previous step (←)">◀ Previous</button>
@@ -324,6 +347,9 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         *([("workers", str(st.workers))] if st.workers > 1 else []),
     ]
     stats_rows = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in stats)
+    stats_rows += "".join(
+        f'<tr class="warning"><th>warning</th><td>{escape(w)}</td></tr>' for w in result.warnings
+    )
     traced = [v for v in result.verdicts if (v.counterexample or v.witness) is not None]
     anchors = {v.property: f"cx-{k}" for k, v in enumerate(traced, start=1)}
     verdict_rows = []
@@ -331,7 +357,11 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         name = escape(v.property)
         if v.property in anchors and v.counterexample is not None:
             name = f'<a href="#{anchors[v.property]}">{name}</a>'
-            extra = f"shortest counterexample: {n_steps(len(v.counterexample))}"
+            extra = (
+                lasso_shape(v.counterexample)
+                if v.counterexample.loop_start is not None
+                else f"shortest counterexample: {n_steps(len(v.counterexample))}"
+            )
         elif v.property in anchors and v.witness is not None:
             name = f'<a href="#{anchors[v.property]}">{name}</a>'
             extra = f"shortest witness: {n_steps(len(v.witness))}"

@@ -51,6 +51,8 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             }
             for v in result.verdicts
         ],
+        # Present only when the check warned (vacuous leads_to, fairness never enabled, ...).
+        **({"warnings": list(result.warnings)} if result.warnings else {}),
         # Present only when coverage was counted (``check --coverage``).
         **(
             {

@@ -30,6 +30,7 @@ from typing import Any
 from modelcheck.render.sources import SourceLine, SpecSources
 from modelcheck.render.text import render_trace
 from modelcheck.result import Status, Verdict
+from modelcheck.spec import LIVENESS_KINDS
 
 # Characters XML 1.0 forbids even as character references.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -53,7 +54,7 @@ def _case_outcome(result: Any, verdict: Verdict | None, kind: str) -> tuple[str,
     """``(outcome, message, text)``; outcome is passed, failure, error or skipped."""
     engine = result.engine
     if verdict is None:
-        if kind == "recoverable" and engine in ("bmc", "prove"):
+        if (kind == "recoverable" or kind in LIVENESS_KINDS) and engine in ("bmc", "prove"):
             return "skipped", "not checked by the symbolic engine; use modelcheck check", ""
         return "skipped", "not selected (--property)", ""
     if verdict.status is Status.HOLDS:
@@ -63,7 +64,7 @@ def _case_outcome(result: Any, verdict: Verdict | None, kind: str) -> tuple[str,
         return "failure", verdict.reason or f"{verdict.property} is violated", text
     # Unknown.
     if engine == "simulate":
-        if verdict.kind == "recoverable":
+        if verdict.kind == "recoverable" or verdict.kind in LIVENESS_KINDS:
             return "skipped", verdict.reason, ""
         if result.stopped_by is None:
             # A finished simulation that found nothing: exit code 0, so a pass,

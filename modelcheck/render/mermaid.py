@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from modelcheck.render.sequence import build_sequence
+from modelcheck.render.text import lasso_shape
 from modelcheck.result import CheckResult
 from modelcheck.trace import Trace
 from modelcheck.wording import n_steps
@@ -33,6 +34,8 @@ def _title(trace: Trace) -> str:
 
 
 def _heading(trace: Trace) -> str:
+    if trace.loop_start is not None:
+        return f"counterexample to {trace.violates} ({trace.kind}), a {lasso_shape(trace)}"
     return f"counterexample to {trace.violates} ({trace.kind}), {n_steps(len(trace))}"
 
 
@@ -70,8 +73,21 @@ def traces_to_mermaid(traces: list[Trace]) -> str:
             lines.append(f"    rect {_SHADES[n % len(_SHADES)]}")
             lines.append(f"        Note over {span}: {_escape(_heading(trace))}")
             indent = "        "
+        loop = trace.loop_start
         for m in seq.messages:
+            if loop is not None and m.step == loop + 1:
+                lines.append(f"{indent}loop repeats forever")
+                indent += "    "
             lines.append(f"{indent}{keys[m.source]}->>{keys[m.target]}: {_escape(m.text)}")
+        if loop is not None and loop < len(trace):
+            indent = indent[:-4]
+            lines.append(f"{indent}end")
+        elif loop is not None:
+            # The run stutters in its last state: a loop with no message.
+            last = keys[seq.messages[-1].source] if seq.messages else keys[next(iter(names))]
+            lines.append(f"{indent}loop stutters forever")
+            lines.append(f"{indent}    Note over {last}: no action is enabled")
+            lines.append(f"{indent}end")
         if seq.violation:
             over = ",".join(keys[name] for name in seq.note_over)
             lines.append(f"{indent}Note over {over}: {_escape(seq.violation)}")

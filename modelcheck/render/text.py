@@ -7,6 +7,7 @@ from typing import Any
 
 from modelcheck.containers import Bag, FrozenMap
 from modelcheck.result import CheckResult, Status
+from modelcheck.spec import LIVENESS_KINDS
 from modelcheck.state import ABSENT, State, format_value, state_fields
 from modelcheck.trace import Trace
 from modelcheck.wording import n_steps
@@ -132,15 +133,46 @@ def render_trace(trace: Trace, width: int = 100) -> str:
     w_action = max(len("action"), *(len(r[1]) for r in rows))
     indent = w_step + w_action + 6
     lines.append(f"  {'step'.rjust(w_step)}  {'action'.ljust(w_action)}  changes")
-    for step, label, items in rows:
+    loop = trace.loop_start
+    for number, (step, label, items) in enumerate(rows):
+        if loop is not None and number == loop + 1:
+            lines.append(f"  {LOOP_OPEN} (the steps below repeat forever)")
         wrapped = _wrap(items, max(30, width - indent))
         lines.append(f"  {step.rjust(w_step)}  {label.ljust(w_action)}  {wrapped[0]}")
         lines.extend(" " * indent + more for more in wrapped[1:])
+    if loop is not None:
+        lines.append(f"  {loop_close_text(trace)}")
     if trace.violates:
         lines.append(
             f"  {'satisfied' if witness else 'violated'}: {trace.reason or trace.violates}"
         )
     return "\n".join(lines)
+
+
+def lasso_shape(trace: Trace) -> str:
+    """``lasso: 1 step to a loop of 3 steps`` (or ``..., then stutters forever``)."""
+    start = trace.loop_start or 0
+    if start == len(trace):
+        return f"lasso: {n_steps(start)}, then it stutters forever"
+    return f"lasso: {n_steps(start)} to a loop of {n_steps(len(trace) - start)}"
+
+
+#: The line a text trace shows before the first step of a lasso's loop.
+LOOP_OPEN = "--- loop ---"
+
+
+def loop_close_text(trace: Trace) -> str:
+    """How a lasso's loop ends: back to the state at ``loop_start``, or stuttering."""
+    start = trace.loop_start
+    if start == len(trace.steps):
+        return (
+            f"--- loop: no action is enabled after step {start}, so the run stutters there "
+            "forever ---"
+            if start
+            else "--- loop: no action is enabled in the initial state: the run stutters forever ---"
+        )
+    back = "the initial state" if start == 0 else f"the state after step {start}"
+    return f"--- end of loop: step {len(trace.steps)} is back in {back}; it repeats forever ---"
 
 
 def _wrap(items: list[str], width: int) -> list[str]:
@@ -217,17 +249,20 @@ def render_summary(result: CheckResult) -> str:
     lines.append(f"  {'property'.ljust(w_name)}  {'kind'.ljust(w_kind)}  verdict")
     for v in result.verdicts:
         extra = ""
-        if v.counterexample is not None:
+        if v.counterexample is not None and v.counterexample.loop_start is not None:
+            extra = f"  ({lasso_shape(v.counterexample)})"
+        elif v.counterexample is not None:
             n = len(v.counterexample)
             extra = f"  (shortest counterexample: {n_steps(n)})"
         elif v.witness is not None:
             extra = f"  (shortest witness: {n_steps(len(v.witness))})"
-        elif v.kind == "reachable" and v.reason:
+        elif (v.kind == "reachable" or v.kind in LIVENESS_KINDS) and v.reason:
             extra = f"  ({v.reason})"
         lines.append(
             f"  {v.property.ljust(w_name)}  {v.kind.ljust(w_kind)}  "
             f"{_verdict_cell(v.status)}{extra}"
         )
+    lines.extend(f"WARNING: {w}" for w in result.warnings)
     return "\n".join(lines)
 
 

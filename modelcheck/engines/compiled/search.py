@@ -122,6 +122,14 @@ def prepare(model: Model, props: list[PropertyDef], compile_now: bool = True) ->
     started = time.perf_counter()
     if model.constraints:
         raise NotCompilable("the spec has a @constraint, which the compiled engine does not run")
+    live = [p.name for p in props if p.liveness]
+    if live:
+        # Its kernel records no fairness data; the Python engine's fair-cycle
+        # search (modelcheck.engines.liveness) is the one that checks them.
+        raise NotCompilable(
+            f"liveness properties ({', '.join(live)}) are checked by the Python engine's "
+            "fair-cycle search only"
+        )
     unsupported = [p.name for p in props if p.kind not in KINDS]
     if unsupported:
         raise NotCompilable(f"properties of a kind it does not check: {', '.join(unsupported)}")

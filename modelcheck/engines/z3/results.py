@@ -162,7 +162,7 @@ def _selected(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     lemmas = {p.name: p for p in model.lemmas}
     props = [lemmas[n] if n in lemmas else model.property(n) for n in names]
     for p in props:
-        if p.kind in ("recoverable", "reachable"):
+        if p.kind in ("recoverable", "reachable") or p.liveness:
             raise SpecError(
                 f"{model.name}.{p.name} is a {p.kind} property, which the symbolic engine "
                 "does not check; use modelcheck check (explicit search) for it."
