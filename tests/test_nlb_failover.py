@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from pathlib import Path
 
@@ -210,3 +211,32 @@ def test_the_command_exits_1_by_default_and_0_with_both_halves_of_the_fix():
     assert velocity.exit_code == 1
     both = ["-p", "velocity_limit=true", "-p", "hold_until_propagated=true"]
     assert runner.invoke(app, ["check", str(SPEC), "-q", *both]).exit_code == 0
+
+
+README_COMMANDS = [
+    "modelcheck check specs/nlb_failover.py",
+    "modelcheck check specs/nlb_failover.py -q -p velocity_limit=true",
+    "modelcheck check specs/nlb_failover.py -p velocity_limit=true -p hold_until_propagated=true",
+]
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+def test_the_readme_shows_what_each_command_prints(command, tmp_path):
+    from test_readme_outputs import BLOCKS, cli, normal
+
+    (shown,) = [
+        later
+        for (kind, body, _, _), (next_kind, later, _, _) in itertools.pairwise(BLOCKS)
+        if kind == "bash" and body.strip() == command and next_kind == "text"
+    ]
+    assert normal(cli(command, tmp_path)) == normal(shown)
+
+
+def test_the_readme_diagram_is_what_mermaid_draws(tmp_path):
+    from test_readme_outputs import BLOCKS, cli
+
+    (shown,) = [b for kind, b, _, _ in BLOCKS if kind == "mermaid" and "NlbFailover(" in b]
+    command = (
+        "modelcheck check specs/nlb_failover.py -q --format mermaid --property membership_settles"
+    )
+    assert cli(command, tmp_path).strip() == shown.strip()
