@@ -109,7 +109,7 @@ class DwfmLeases(Spec):
 
     # --- the environment: the store fails (at most ``outages`` times) and heals --------------
 
-    @action
+    @action(actor="Store")
     def fail(self, s: Leases) -> Leases | None:
         """The store fails; renewals in flight are lost and queued again."""
         if s.store != UP or s.outages_left == 0:
@@ -121,12 +121,12 @@ class DwfmLeases(Spec):
             inflight=(),
         )
 
-    @action(fair="weak")
+    @action(actor="Store", fair="weak")
     def heal(self, s: Leases) -> Leases | None:
         """The store comes back."""
         return s.replace(store=UP) if s.store == DOWN else None
 
-    @action
+    @action(actor="Lease timer")
     def expire(self, s: Leases) -> Leases | None:
         """While the store is down, a lease times out and its renewal is queued."""
         if s.store != DOWN or s.valid == 0:
@@ -135,14 +135,14 @@ class DwfmLeases(Spec):
 
     # --- DWFM ------------------------------------------------------------------------------
 
-    @action(fair="weak")
+    @action(actor="DWFM", fair="weak")
     def start(self, s: Leases) -> Leases | None:
         """DWFM starts a queued renewal, if fewer than its limit are in flight."""
         if s.store != UP or s.queued == 0 or len(s.inflight) >= self._limit(s):
             return None
         return s.replace(queued=s.queued - 1, inflight=tuple(sorted((*s.inflight, 0))))
 
-    @action(fair="weak")
+    @action(actor="DWFM", fair="weak")
     def tick(self, s: Leases) -> Leases | None:
         """Time passes: renewals age; within capacity the old enough complete; the timed out
         are retried at once."""
@@ -162,12 +162,12 @@ class DwfmLeases(Spec):
 
     # --- operators (never forced: not fair) --------------------------------------------------
 
-    @action
+    @action(actor="Operator")
     def throttle(self, s: Leases) -> Leases | None:
         """An operator switches admission control on."""
         return None if s.throttled else s.replace(throttled=True)
 
-    @action
+    @action(actor="Operator")
     def restart(self, s: Leases) -> Leases | None:
         """An operator restarts DWFM (once): its renewals in flight go back to the queue."""
         if s.restarted or not s.inflight:
