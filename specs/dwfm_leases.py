@@ -162,12 +162,12 @@ class DwfmLeases(Spec):
 
     # --- operators (never forced: not fair) --------------------------------------------------
 
-    @action(actor="Operator")
+    @action(actor="Operator", operator=True)
     def throttle(self, s: Leases) -> Leases | None:
         """An operator switches admission control on."""
         return None if s.throttled else s.replace(throttled=True)
 
-    @action(actor="Operator")
+    @action(actor="Operator", operator=True)
     def restart(self, s: Leases) -> Leases | None:
         """An operator restarts DWFM (once): its renewals in flight go back to the queue."""
         if s.restarted or not s.inflight:

@@ -127,3 +127,10 @@ def test_an_independent_bfs_counts_the_same(params):
     states, transitions, depth = hand_count(**params)
     st = check(DwfmLeases(**params)).statistics
     assert (st.states, st.transitions, st.depth) == (states, transitions, depth)
+
+
+def test_the_trap_report_names_the_operator_actions_that_get_out():
+    reason = check(DwfmLeases()).verdict("recoverable_by_automation").reason
+    assert "(8 of 54 reachable states are unrecoverable)" in reason
+    assert "an operator can: throttle(), restart() from the last state" in reason
+    assert "(4 of the 8 cannot recover even with operators)" in reason
