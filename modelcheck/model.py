@@ -252,6 +252,8 @@ class Model:
     constraints: tuple[ConstraintDef, ...] = ()
     #: Fairness conditions (``@action(fair=...)``), in declaration order; none by default.
     fairness: tuple[FairnessDef, ...] = ()
+    #: The action families marked ``@action(operator=True)``.
+    operators: frozenset[str] = frozenset()
 
     def within(self, state: Any) -> bool:
         """Whether ``state`` satisfies every constraint, so that engines extend it."""
@@ -950,6 +952,7 @@ def compile_spec(spec: Spec) -> Model:
             for name, fn in scan.constraints
         ),
         fairness=_fairness(spec, instances, scan),
+        operators=frozenset(name for name, _fn, info in scan.actions if info.operator),
     )
 
 

@@ -98,6 +98,10 @@ class ActionCoverage:
         """``name=value, ...`` for each entry of :attr:`values`."""
         return tuple(", ".join(f"{k}={v!r}" for k, v in args) for args in self.values)
 
+    #: An operator's action (``@action(operator=True)``): one that is never enabled
+    #: draws no warning (a configuration may leave the operators out).
+    operator: bool = False
+
 
 @attrs.frozen
 class CheckResult:

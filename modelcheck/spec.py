@@ -58,6 +58,9 @@ class ActionInfo:
     fair: str | Callable[[Any], str | None] | None = None
     #: ``"instance"`` (each instance is fair on its own) or ``"family"``.
     fair_scope: str = "instance"
+    #: An operator's action (a person's, not the automation's): a recoverability
+    #: property that excludes it asks what the automation can do alone.
+    operator: bool = False
 
 
 @attrs.frozen
@@ -89,6 +92,7 @@ def action(
     actor: str | Callable[..., str] | None = None,
     fair: str | Callable[[Any], str | None] | None = None,
     fair_scope: str = "instance",
+    operator: bool = False,
     **domains: Domain,
 ) -> Any:
     """Declare an action family.
@@ -124,6 +128,12 @@ def action(
     (``WF(\\E e: pickup(e))``: some Enactor progresses).  ``fair`` may
     also be a function of the spec (``fair=lambda self: "weak" if
     self.fair else None``), so that a parameter turns fairness on.
+
+    ``operator=True`` marks an operator's action (a person's intervention,
+    not the automation's).  A ``@recoverable`` property whose ``using``
+    leaves it out asks whether the automation can recover alone, and where
+    it cannot, the report says whether an operator can, and with which
+    action.
     """
     if fair is not None and not callable(fair) and fair not in FAIRNESS_KINDS:
         raise TypeError(f"@action(fair={fair!r}): fair must be 'weak', 'strong' or None")
@@ -136,12 +146,12 @@ def action(
         setattr(
             fn,
             _ACTION_ATTR,
-            ActionInfo(tuple(domains.items()), nondeterministic, actor, fair, fair_scope),
+            ActionInfo(tuple(domains.items()), nondeterministic, actor, fair, fair_scope, operator),
         )
         return fn
 
     if _fn is not None:
-        if domains or nondeterministic or actor is not None or fair is not None:
+        if domains or nondeterministic or actor is not None or fair is not None or operator:
             raise TypeError("use @action or @action(...), not both")
         return mark(_fn)
     return mark

@@ -88,6 +88,8 @@ class DnsRace(Spec):
     keep: int = 1
     check_at_apply: bool = False
     protect_active: bool = False
+    #: Lets an operator restore deleted plans by hand (off: the reference model).
+    operator: bool = False
 
     def initial_states(self) -> DnsState:
         return DnsState(
@@ -157,6 +159,19 @@ class DnsRace(Spec):
             plan=_put(s.plan, e, 0),
             next=_put(s.next, e, 0),
         )
+
+    @action(actor="Operator", operator=True)
+    def restore(self, s: DnsState) -> DnsState | None:
+        """An operator re-creates, by hand, the deleted plans that the active-plan record or a
+        DNS record points at (only with ``operator=True``; not part of the reference model)."""
+        if not self.operator:
+            return None
+        wanted = 1 << s.applied
+        for d in s.dns:
+            wanted |= 1 << d
+        if s.store & wanted == wanted:
+            return None
+        return s.replace(store=s.store | wanted)
 
     # --- properties --------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ def dnsplan_binding(
             "apply": lambda system, e: system.enactors[e].write_endpoint(),
             "finish": lambda system, e: system.enactors[e].finish(),
             "cleanup": lambda system, e: system.enactors[e].clean_up(),
+            # An operator's action, never enabled here (the spec's operator=False).
+            "restore": lambda system: None,
         },
         # Compare as people read states (the spec may keep the plan store as a bit
         # mask; the database has rows): both sides become {field: value} dicts.

@@ -540,6 +540,7 @@ def _coverage(
             enabled[a.index],
             fired[a.index],
             tuple(v for v in values[a.index] if v),
+            a.family in model.operators,
         )
         for a in model.actions
     )
@@ -607,18 +608,71 @@ def _recoverability(
     bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
     if not bad:
         return Verdict(prop.name, prop.kind, Status.HOLDS)
+    escape = None
+    operators = excluded_operators(model, prop)
+    if operators and any(model.actions[a].family in operators for a in actions):
+        everything = [True] * len(model.actions)
+        stuck = set(unrecoverable(len(states), offsets, targets, actions, everything, good))
+        escape = operator_escape(model, states[bad[0]], lambda t: ids[t] not in stuck, len(stuck))
     return recoverability_verdict(
-        prop, path_to(model, index, states[bad[0]]), len(bad), len(states)
+        prop, path_to(model, index, states[bad[0]]), len(bad), len(states), escape
     )
 
 
-def recoverability_verdict(prop: PropertyDef, trace: Trace, bad: int, states: int) -> Verdict:
+def excluded_operators(model: Model, prop: PropertyDef) -> frozenset[str]:
+    """The operator action families a recoverability property leaves out (the report says
+    what they could do only where one of them takes a step somewhere)."""
+    return model.operators if prop.using is None else model.operators - prop.using
+
+
+@attrs.frozen
+class OperatorEscape:
+    """What operators can do where the automation cannot recover."""
+
+    #: The operator actions that lead from the trap's entry to states that can recover.
+    actions: tuple[str, ...]
+    #: How many reachable states cannot recover even with operators.
+    stuck: int
+
+
+def operator_escape(
+    model: Model, state: Any, recovers: Callable[[Any], bool], stuck: int
+) -> OperatorEscape:
+    """The operator actions from ``state`` whose successor ``recovers`` (with every action)."""
+    found = []
+    for act, succ in model.successors(state):
+        if act.family in model.operators and recovers(succ) and act.label not in found:
+            found.append(act.label)
+    return OperatorEscape(tuple(found), stuck)
+
+
+def recoverability_verdict(
+    prop: PropertyDef,
+    trace: Trace,
+    bad: int,
+    states: int,
+    escape: OperatorEscape | None = None,
+) -> Verdict:
     """The violation of a recoverability property: ``trace`` reaches the first of ``bad``
-    unrecoverable states (of ``states`` reachable ones)."""
+    unrecoverable states (of ``states`` reachable ones); ``escape`` says what operators
+    can do there when the property leaves their actions out."""
     using = "any action" if prop.using is None else "only " + ", ".join(sorted(prop.using))
     reason = (
         f"from the last state no state satisfying {prop.name} is reachable using {using} "
         f"({bad} of {states} reachable states are unrecoverable)"
     )
+    if escape is not None:
+        if escape.actions:
+            reason += (
+                f"; the automation cannot recover alone, an operator can: "
+                f"{', '.join(escape.actions)} from the last state leads to states that recover"
+            )
+        else:
+            reason += "; no operator action from the last state leads to a state that recovers"
+        reason += (
+            f" ({escape.stuck} of the {bad} cannot recover even with operators)"
+            if escape.stuck
+            else f" (every one of the {bad} can recover with an operator's help)"
+        )
     trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason)
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason)

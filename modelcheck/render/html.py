@@ -305,7 +305,7 @@ def _coverage(result: CheckResult) -> str:
         f'<p class="warning">WARNING: {escape(c.label)} was never enabled; its guard may be '
         "impossible (a bug in the spec?)</p>"
         for c in result.coverage
-        if c.enabled == 0
+        if c.enabled == 0 and not c.operator
     )
     return (
         '<section id="coverage"><h2>Action coverage</h2><p>enabled: states the action was '

@@ -288,7 +288,7 @@ def render_coverage(result: CheckResult) -> str:
     lines.extend(
         f"  {c.label} took: {'; '.join(c.value_labels)}" for c in result.coverage if c.values
     )
-    never = [c.label for c in result.coverage if c.enabled == 0]
+    never = [c.label for c in result.coverage if c.enabled == 0 and not c.operator]
     if never and not result.complete:
         lines.append(
             "  (the search was incomplete: an action may be enabled in a state not reached)"

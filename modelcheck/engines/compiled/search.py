@@ -42,6 +42,8 @@ from modelcheck.engines.bfs import (
     CheckOptions,
     Progress,
     ProgressCallback,
+    excluded_operators,
+    operator_escape,
     peak_memory_bytes,
     possibility_verdict,
     recoverability_verdict,
@@ -844,7 +846,28 @@ def _recoverability(
         return Verdict(prop.name, prop.kind, Status.HOLDS)
     first = int(bad[0])
     trace = path_to(model, search.parents_of(first), search.state(first))
-    return recoverability_verdict(prop, trace, len(bad), count)
+    escape = None
+    operators = excluded_operators(model, prop)
+    taken = np.unique(arrays.acts[:edges]) if operators else ()
+    if operators and any(model.actions[int(a)].family in operators for a in taken):
+        everything = np.ones(len(model.actions), np.bool_)
+        recovers = recoverable_states(
+            count,
+            arrays.offsets[: count + 1],
+            arrays.targets[:edges],
+            arrays.acts[:edges],
+            everything,
+            good,
+        )
+        stored = arrays.states[:count]
+
+        def row_recovers(state: Any) -> bool:
+            rows = np.flatnonzero((stored == prepared.layout.encode(state)).all(axis=1))
+            return bool(len(rows)) and bool(recovers[int(rows[0])])
+
+        stuck = int(count - np.count_nonzero(recovers))
+        escape = operator_escape(model, search.state(first), row_recovers, stuck)
+    return recoverability_verdict(prop, trace, len(bad), count, escape)
 
 
 def _outside(model: Model, layout: Layout, arrays: _Arrays, at: int, leaf: int) -> str:
