@@ -16,16 +16,16 @@ The model, in those terms:
   While it is down, any valid lease may expire, which queues its renewal;
   renewals in flight are lost and queued again.
 - DWFM starts queued renewals while fewer than ``concurrency`` are in
-  flight.  Each tick of time ages every renewal in flight.  The store serves
-  at most ``capacity`` renewals at once: with that many or fewer in flight,
-  a renewal completes once it is ``work`` ticks old and its lease is valid
-  again; with more, the store thrashes and none completes.  A renewal
-  ``timeout`` ticks old is abandoned and retried at once (it stays in
-  flight, its age back at 0): the retry of the incident, which keeps the
-  load where it is.
-- So once more than ``capacity`` renewals are in flight, none ever completes
-  and none ever leaves: the *congestive collapse*, a trap that the
-  automation alone cannot leave.
+  flight.  The store's throughput is shared: with ``n`` renewals in flight
+  each needs ``work * n`` ticks to complete (its age counts the ticks since
+  it started), and then its lease is valid again.  A renewal ``timeout``
+  ticks old that has not completed is abandoned and retried at once (it
+  stays in flight, its age back at 0): the retry of the incident, which
+  keeps the load where it is.
+- So once so many renewals are in flight that ``work * n > timeout``, none
+  ever completes and none ever leaves: the renewals take longer than the
+  timeout, the *congestive collapse*, a trap that the automation alone
+  cannot leave.
 - Operators can ``throttle`` (turn admission control on) and ``restart``
   DWFM (its renewals in flight go back to the queue), each once: an
   intervention, not a loop.  Both are families of their own, never forced
@@ -33,7 +33,8 @@ The model, in those terms:
   never recovers cannot blame them.
 
 The fix (``admission=True``) is admission control: DWFM starts a renewal
-only while fewer than ``capacity`` are in flight.  It is what the engineers
+only if, with it, every renewal in flight still completes within the
+timeout (``work * (n + 1) <= timeout``).  It is what the engineers
 did by hand when they throttled DWFM's incoming work; AWS's summary of the
 event names throttling of this kind among its remediations.
 
@@ -78,7 +79,6 @@ class DwfmLeases(Spec):
 
     hosts: int = 3
     concurrency: int = 3
-    capacity: int = 2
     work: int = 1
     timeout: int = 2
     outages: int = 1
@@ -95,17 +95,21 @@ class DwfmLeases(Spec):
     }
 
     def __attrs_post_init__(self) -> None:
-        if not 0 < self.work < self.timeout:
-            raise ValueError("work must be at least 1 tick and less than the timeout")
-        if not 0 < self.capacity <= self.concurrency:
-            raise ValueError("capacity must be at least 1 and at most the concurrency")
+        if not 0 < self.work <= self.timeout:
+            raise ValueError("work must be at least 1 tick and at most the timeout")
+        if self.concurrency < 1 or self.hosts < 1:
+            raise ValueError("hosts and concurrency must be at least 1")
 
     def initial_states(self) -> Leases:
         return Leases(UP, self.outages, self.hosts, 0, (), False, False)
 
-    def _limit(self, s: Leases) -> int:
-        """How many renewals DWFM lets be in flight."""
-        return self.capacity if self.admission or s.throttled else self.concurrency
+    def _admits(self, s: Leases) -> bool:
+        """Whether DWFM may start one more renewal."""
+        if len(s.inflight) >= self.concurrency:
+            return False
+        if self.admission or s.throttled:  # only if all still complete in time
+            return self.work * (len(s.inflight) + 1) <= self.timeout
+        return True
 
     # --- the environment: the store fails (at most ``outages`` times) and heals --------------
 
@@ -137,22 +141,22 @@ class DwfmLeases(Spec):
 
     @action(actor="DWFM", fair="weak")
     def start(self, s: Leases) -> Leases | None:
-        """DWFM starts a queued renewal, if fewer than its limit are in flight."""
-        if s.store != UP or s.queued == 0 or len(s.inflight) >= self._limit(s):
+        """DWFM starts a queued renewal (while fewer than ``concurrency`` are in flight)."""
+        if s.store != UP or s.queued == 0 or not self._admits(s):
             return None
         return s.replace(queued=s.queued - 1, inflight=tuple(sorted((*s.inflight, 0))))
 
     @action(actor="DWFM", fair="weak")
     def tick(self, s: Leases) -> Leases | None:
-        """Time passes: renewals age; within capacity the old enough complete; the timed out
+        """Time passes: renewals age; those old enough for the load complete; the timed out
         are retried at once."""
         if s.store != UP or not s.inflight:
             return None
-        served = len(s.inflight) <= self.capacity
+        needed = self.work * len(s.inflight)  # the store's throughput, shared
         ages, done = [], 0
         for age in s.inflight:
             age += 1
-            if served and age >= self.work:
+            if age >= needed:
                 done += 1  # the lease is valid again
             elif age >= self.timeout:
                 ages.append(0)  # abandoned and retried, still in flight

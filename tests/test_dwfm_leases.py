@@ -13,22 +13,22 @@ from modelcheck import Status, check, compile_spec, replay
 PINNED = [
     (
         {},
-        54,
-        107,
-        12,
+        70,
+        141,
+        13,
         {"recoverable_by_automation": 8, "recoverable_with_operators": 10},
         (8, 2),
     ),
-    ({"admission": True}, 46, 89, 10, {}, None),
+    ({"admission": True}, 54, 105, 11, {}, None),
     (
         {"hosts": 4, "concurrency": 4, "outages": 2},
-        192,
-        484,
+        256,
+        660,
         17,
         {"recoverable_by_automation": 10, "recoverable_with_operators": 12},
         (8, 2),
     ),
-    ({"hosts": 4, "concurrency": 4, "outages": 2, "admission": True}, 128, 308, 13, {}, None),
+    ({"hosts": 4, "concurrency": 4, "outages": 2, "admission": True}, 152, 368, 14, {}, None),
 ]
 
 
@@ -56,7 +56,8 @@ def test_the_lasso_is_the_collapse_and_replays():
     # The loop is time passing with every renewal in flight timing out and retried.
     assert {step.action for step in loop} == {"tick"}
     stuck = trace.states[trace.loop_start]
-    assert len(stuck.inflight) > spec.capacity and stuck.queued == 0 and stuck.valid == 0
+    assert spec.work * len(stuck.inflight) > spec.timeout  # renewals outlast the timeout
+    assert stuck.queued == 0 and stuck.valid == 0
     assert not any(step.action in ("throttle", "restart") for step in trace.steps)
     outcome = replay(compile_spec(spec), trace)
     assert outcome.legal and outcome.property_fails, outcome.message
@@ -69,14 +70,14 @@ def test_a_restart_without_throttling_leads_back_into_the_collapse():
 
 
 def test_bad_parameters_are_refused():
-    with pytest.raises(ValueError, match="less than the timeout"):
-        DwfmLeases(work=2, timeout=2)
-    with pytest.raises(ValueError, match="at most the concurrency"):
-        DwfmLeases(capacity=4, concurrency=3)
+    with pytest.raises(ValueError, match="at most the timeout"):
+        DwfmLeases(work=3, timeout=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        DwfmLeases(concurrency=0)
 
 
 def hand_count(
-    hosts=3, concurrency=3, capacity=2, work=1, timeout=2, outages=1, admission=False
+    hosts=3, concurrency=3, work=1, timeout=2, outages=1, admission=False
 ) -> tuple[int, int, int]:
     """An independent BFS of the model as the docstring states it (plain tuples)."""
     # (up, outages_left, valid, queued, inflight ages sorted, throttled, restarted)
@@ -91,18 +92,17 @@ def hand_count(
             out.append((True, left, valid, queued, flight, throttled, restarted))
         if not up and valid:  # expire
             out.append((up, left, valid - 1, queued + 1, flight, throttled, restarted))
-        limit = capacity if (admission or throttled) else concurrency
-        if up and queued and len(flight) < limit:  # start
+        room = len(flight) < concurrency
+        if admission or throttled:
+            room = room and work * (len(flight) + 1) <= timeout
+        if up and queued and room:  # start
             grown = tuple(sorted((*flight, 0)))
             out.append((up, left, valid, queued - 1, grown, throttled, restarted))
         if up and flight:  # tick
+            needed = work * len(flight)
             aged = [a + 1 for a in flight]
-            if len(flight) <= capacity:
-                done = sum(1 for a in aged if a >= work)
-                rest = [0 if a >= timeout else a for a in aged if a < work]
-            else:
-                done, rest = 0, [0 if a >= timeout else a for a in aged]
-            rest = tuple(sorted(rest))
+            done = sum(1 for a in aged if a >= needed)
+            rest = tuple(sorted(0 if a >= timeout else a for a in aged if a < needed))
             out.append((up, left, valid + done, queued, rest, throttled, restarted))
         if not throttled:  # throttle
             out.append((up, left, valid, queued, flight, True, restarted))
@@ -131,6 +131,6 @@ def test_an_independent_bfs_counts_the_same(params):
 
 def test_the_trap_report_names_the_operator_actions_that_get_out():
     reason = check(DwfmLeases()).verdict("recoverable_by_automation").reason
-    assert "(8 of 54 reachable states are unrecoverable)" in reason
+    assert "(16 of 70 reachable states are unrecoverable)" in reason
     assert "an operator can: throttle(), restart() from the last state" in reason
-    assert "(4 of the 8 cannot recover even with operators)" in reason
+    assert "(8 of the 16 cannot recover even with operators)" in reason
