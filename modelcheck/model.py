@@ -32,6 +32,7 @@ from modelcheck.spec import (
     Spec,
 )
 from modelcheck.state import is_frozen_state, state_fields
+from modelcheck.symmetry import SymmetryDef, compile_symmetry
 from modelcheck.trace import Step, Trace, encode_value
 
 #: The arguments of one step: ``((name, value), ...)`` in declaration order.
@@ -212,6 +213,9 @@ class Model:
     #: State constraints (``@constraint``): a state failing one is outside the
     #: explored state space (see :meth:`within`).
     constraints: tuple[ConstraintDef, ...] = ()
+    #: The spec's symmetry declaration, compiled (``None``: none declared);
+    #: used only when a check asks for symmetry reduction.
+    symmetry: SymmetryDef | None = None
 
     def within(self, state: Any) -> bool:
         """Whether ``state`` satisfies every constraint, so that engines extend it."""
@@ -829,6 +833,7 @@ def compile_spec(spec: Spec) -> Model:
             ConstraintDef(name, fn.__get__(spec, cls), _where(cls, name, fn))
             for name, fn in scan.constraints
         ),
+        symmetry=compile_symmetry(spec, initial[0]),
     )
 
 

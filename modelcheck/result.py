@@ -124,6 +124,15 @@ class CheckResult:
     engine_note: str = ""
     #: Per action instance, in declaration order (only with ``coverage=True``).
     coverage: tuple[ActionCoverage, ...] = ()
+    #: The symmetry the search was reduced by (the spec's declaration, in
+    #: words), or "" for an unreduced search.  When set, ``statistics.states``
+    #: counts orbits of reachable states (one representative each), not states.
+    symmetry: str = ""
+
+    @property
+    def reduced(self) -> bool:
+        """Whether the counts are of orbits under a symmetry, not of states."""
+        return bool(self.symmetry)
 
     @property
     def violated(self) -> tuple[Verdict, ...]:

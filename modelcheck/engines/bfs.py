@@ -39,9 +39,11 @@ from modelcheck.engines.diagnose import diagnose, property_error
 from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
 from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
+from modelcheck.errors import ModelcheckError, SpecError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
+from modelcheck.symmetry import SymmetryDef
 from modelcheck.trace import Step, Trace
 
 #: The engines ``CheckOptions.engine`` can name.
@@ -75,6 +77,10 @@ class CheckOptions:
     #: Threads the compiled engine expands each BFS level with (the answer is the
     #: same for any number; the Python engine runs on one).
     workers: int = 1
+    #: Symmetry reduction: explore one state per orbit of the spec's declared
+    #: :class:`~modelcheck.spec.Symmetry` (the Python engine only; counts are
+    #: then orbits, and the result says so).
+    symmetry: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -148,6 +154,8 @@ def check(
     """Explore every reachable state of ``model`` breadth-first and check its properties."""
     options = options or CheckOptions()
     props = selected_properties(model, options.properties)
+    symmetry = reduction(model, options)
+    canonical = None if symmetry is None else symmetry.canonical
     # Before the search: an action that depends on set iteration order would
     # make counts and traces change with PYTHONHASHSEED.
     probe_iteration_order(model, options.max_states)
@@ -162,7 +170,10 @@ def check(
     outside: dict[Any, Any] = {}
     outside_order: list[Any] = []
     states: list[Any] = []
-    for init in model.initial_states:
+    initial = model.initial_states
+    if canonical is not None:
+        initial = tuple(dict.fromkeys(map(canonical, initial)))
+    for init in initial:
         if model.within(init):
             states.append(init)
         else:
@@ -213,6 +224,7 @@ def check(
             witnessed=witnessed,
             constraints=constraints,
             outside=(outside, outside_order),
+            canonical=canonical,
         )
 
     checked_outside = 0
@@ -231,7 +243,7 @@ def check(
                 try:
                     value = prop.holds(t)
                 except Exception as exc:
-                    trace = path_to(model, parents, t)
+                    trace = path_to(model, parents, t, symmetry)
                     where = "a state outside the constraint"
                     raise property_error(model, prop, exc, trace, t, where) from exc
                 if prop.kind == "reachable" and value:
@@ -313,7 +325,7 @@ def check(
         elif isinstance(cause, MemoryError):
             stopped_by = OUT_OF_MEMORY
         elif isinstance(cause, Exception):  # includes RecursionError from a spec's own code
-            raise diagnose(model, index, aborted.state, cause) from cause
+            raise diagnose(model, index, aborted.state, cause, symmetry) from cause
         else:
             raise cause from None
     except StopSearch as stop:
@@ -338,12 +350,13 @@ def check(
     def verdict(prop: PropertyDef, complete: bool) -> Verdict:
         if prop.name in found:
             state, succ = found[prop.name]
-            return violation_verdict(model, prop, parents, state, succ)
+            return violation_verdict(model, prop, parents, state, succ, symmetry)
         if prop.kind == "reachable":
-            return possibility_verdict(model, prop, parents, witnessed.get(prop.name), complete)
+            witness = witnessed.get(prop.name)
+            return possibility_verdict(model, prop, parents, witness, complete, symmetry)
         if prop.kind == "recoverable":
             graph = (edge_offsets, edge_targets, edge_actions)
-            return _recoverability(model, prop, states, ids, *graph, complete, index)
+            return _recoverability(model, prop, states, ids, *graph, complete, index, symmetry)
         return Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN)
 
     try:
@@ -371,7 +384,27 @@ def check(
         stopped_by=stopped_by,
         engine="python",
         coverage=coverage,
+        symmetry="" if symmetry is None else symmetry.description,
     )
+
+
+def reduction(model: Model, options: CheckOptions) -> SymmetryDef | None:
+    """The symmetry ``options`` asks to reduce by, validated (None: no reduction)."""
+    if not options.symmetry:
+        return None
+    if model.symmetry is None:
+        raise ModelcheckError(
+            f"symmetry reduction was asked for, but {model.name} declares no symmetry; "
+            "declare one (symmetry = Symmetry('ids', per_id=(...)) on the spec class, see "
+            "README 'Symmetry reduction') or drop --symmetry."
+        )
+    if options.coverage:
+        raise ModelcheckError(
+            "coverage with symmetry reduction: the reduced search takes one step per orbit, "
+            "so per-action counts would not be those of the spec; drop --coverage or "
+            "--symmetry."
+        )
+    return model.symmetry
 
 
 def _coverage(
@@ -416,13 +449,17 @@ def _coverage(
 
 
 def possibility_verdict(
-    model: Model, prop: PropertyDef, parents: Mapping[Any, Any], witness: Any, complete: bool
+    model: Model,
+    prop: PropertyDef,
+    parents: Mapping[Any, Any],
+    witness: Any,
+    complete: bool,
+    symmetry: SymmetryDef | None = None,
 ) -> Verdict:
     if witness is not None:
-        reason = satisfied(prop, witness)
-        trace = attrs.evolve(
-            path_to(model, parents, witness), violates=prop.name, kind=prop.kind, reason=reason
-        )
+        trace = path_to(model, parents, witness, symmetry)
+        reason = satisfied(prop, trace.final)
+        trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason)
         return Verdict(prop.name, prop.kind, Status.HOLDS, reason=reason, witness=trace)
     if not complete:
         return Verdict(prop.name, prop.kind, Status.UNKNOWN, reason="no state found so far")
@@ -431,9 +468,17 @@ def possibility_verdict(
 
 
 def violation_verdict(
-    model: Model, prop: PropertyDef, index: Mapping[Any, Any], state: Any, succ: Any
+    model: Model,
+    prop: PropertyDef,
+    index: Mapping[Any, Any],
+    state: Any,
+    succ: Any,
+    symmetry: SymmetryDef | None = None,
 ) -> Verdict:
-    trace = path_to(model, index, state)
+    trace = path_to(model, index, state, symmetry)
+    if symmetry is not None:
+        # The trace ends in a renaming of ``state``: take the renamed step.
+        state, succ = trace.final, _renamed_step(model, prop, symmetry, trace.final, succ)
     if succ is not None:
         act = model.action_between(state, succ)
         trace = attrs.evolve(
@@ -458,6 +503,7 @@ def _recoverability(
     actions: list[int],
     complete: bool,
     index: dict[Any, Any],
+    symmetry: SymmetryDef | None = None,
 ) -> Verdict:
     from modelcheck.engines.graph import unrecoverable  # beside the search, not in it
 
@@ -470,12 +516,31 @@ def _recoverability(
         try:
             good.append(prop.holds(state))
         except Exception as exc:
-            raise property_error(model, prop, exc, path_to(model, index, state), state) from exc
+            trace = path_to(model, index, state, symmetry)
+            raise property_error(model, prop, exc, trace, state) from exc
     bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
     if not bad:
         return Verdict(prop.name, prop.kind, Status.HOLDS)
     return recoverability_verdict(
-        prop, path_to(model, index, states[bad[0]]), len(bad), len(states)
+        prop, path_to(model, index, states[bad[0]], symmetry), len(bad), len(states)
+    )
+
+
+def _renamed_step(
+    model: Model, prop: PropertyDef, symmetry: SymmetryDef, here: Any, succ: Any
+) -> Any:
+    """The successor of ``here`` that renames the violating step to ``succ`` (None: none)."""
+    if succ is None:
+        return None
+    wanted = symmetry.canonical(succ)
+    candidates = [t for _act, t in model.successors(here) if symmetry.canonical(t) == wanted]
+    for t in candidates:
+        if not prop.holds(here, t):
+            return t
+    raise SpecError(
+        f"{model.name}.symmetry ({symmetry.description}): {prop.name} fails on a step of a "
+        f"renamed state but on no step of {here!r}, so the property is not symmetric; "
+        "check this property without --symmetry."
     )
 
 
