@@ -201,32 +201,61 @@ def _field_names(state: Any) -> tuple[str, ...]:
 
 def asymmetry(
     symmetry: SymmetryDef,
-    states: Sequence[Any],
+    initial: Sequence[Any],
     successors: Callable[[Any], list[Any]],
-    properties: Sequence[tuple[str, Callable[[Any], Any]]],
+    state_properties: Sequence[tuple[str, Callable[[Any], Any]]],
+    step_properties: Sequence[tuple[str, Callable[[Any, Any], Any]]],
+    limit: int = 200,
 ) -> str | None:
-    """Why the declared symmetry is not one of the spec, seen on ``states``, or None.
+    """Why the declared symmetry is not one of the spec, seen near the start, or None.
 
-    A spot check, not a proof: for each state and each swap of two
-    neighbouring ids, the image's successors must be the images of the
-    state's successors (up to orbit), and each state property must agree.
+    A spot check, not a proof, on the first ``limit`` states of an
+    unreduced breadth-first search: for each swap of two neighbouring ids,
+    the initial states must map to initial states, a state's image must
+    have the images of its successors as successors (up to orbit), and each
+    property must give the same answer on a state (or step) and its image.
+    It catches the usual mistake, a field left out of the declaration.
     """
     swaps = []
     for i in range(symmetry.size - 1):
         perm = list(range(symmetry.size))
         perm[i], perm[i + 1] = i + 1, i
         swaps.append((i, tuple(perm)))
-    for state in states:
-        mine = {symmetry.canonical(t) for t in successors(state)}
+    inits = set(initial)
+    for state in initial:
+        for i, perm in swaps:
+            if symmetry.apply(state, perm) not in inits:
+                return (
+                    f"swapping ids {i} and {i + 1} in the initial state {state!r} does not "
+                    "give an initial state"
+                )
+    seen = dict.fromkeys(initial)
+    queue = list(initial)
+    done = 0
+    while done < min(len(queue), limit):
+        state = queue[done]
+        done += 1
+        nexts = successors(state)
+        mine = {symmetry.canonical(t) for t in nexts}
         for i, perm in swaps:
             image = symmetry.apply(state, perm)
             theirs = {symmetry.canonical(t) for t in successors(image)}
             if theirs != mine:
                 return (
-                    f"swapping ids {i} and {i + 1} in {state!r} "
-                    "changes which states are reachable in one step"
+                    f"swapping ids {i} and {i + 1} in {state!r} changes which states are "
+                    "reachable in one step"
                 )
-            for name, check in properties:
+            for name, check in state_properties:
                 if bool(check(state)) != bool(check(image)):
-                    return f"{name} differs between {state!r} and {image!r}"
+                    return f"{name} differs between {state!r} and its renaming {image!r}"
+            for name, step_check in step_properties:
+                for t in nexts:
+                    if bool(step_check(state, t)) != bool(
+                        step_check(image, symmetry.apply(t, perm))
+                    ):
+                        return f"{name} differs between a step from {state!r} and its renaming"
+        for t in nexts:
+            if t not in seen:
+                seen[t] = None
+                queue.append(t)
     return None

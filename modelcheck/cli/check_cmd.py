@@ -103,6 +103,14 @@ def check_command(
             "any number.",
         ),
     ] = 1,
+    symmetry: Annotated[
+        bool,
+        typer.Option(
+            "--symmetry",
+            help="Explore one state per orbit of the spec's declared symmetry (interchangeable "
+            "ids); counts are then orbits. Python engine only.",
+        ),
+    ] = False,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
@@ -140,6 +148,7 @@ def check_command(
             memory_limit=memory_limit_bytes(memory_limit),
             engine=engine,
             workers=workers,
+            symmetry=symmetry,
         )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)

@@ -43,7 +43,7 @@ from modelcheck.errors import ModelcheckError, SpecError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
-from modelcheck.symmetry import SymmetryDef
+from modelcheck.symmetry import SymmetryDef, asymmetry
 from modelcheck.trace import Step, Trace
 
 #: The engines ``CheckOptions.engine`` can name.
@@ -404,7 +404,25 @@ def reduction(model: Model, options: CheckOptions) -> SymmetryDef | None:
             "so per-action counts would not be those of the spec; drop --coverage or "
             "--symmetry."
         )
-    return model.symmetry
+    symmetry = model.symmetry
+    props = selected_properties(model, options.properties)
+    try:
+        problem = asymmetry(
+            symmetry,
+            model.initial_states,
+            lambda state: [t for _act, t in model.successors(state)],
+            [(p.name, p.holds) for p in props if p.kind != "action"],
+            [(p.name, p.holds) for p in props if p.kind == "action"],
+        )
+    except Exception:
+        problem = None
+    if problem is not None:
+        raise SpecError(
+            f"{model.name}.symmetry ({symmetry.description}) is not a symmetry of the spec: "
+            f"{problem}. Declare every field indexed by an id (per_id) or holding one "
+            "(holds_id), or check without --symmetry."
+        )
+    return symmetry
 
 
 def _coverage(
