@@ -37,6 +37,9 @@ from modelcheck.state import State
 
 Permutation = tuple[int, ...]
 
+#: At most this many per-process rows have their order keys remembered.
+ROW_KEY_CACHE = 1 << 16
+
 
 def order_key(value: Any) -> Any:
     """A key giving a total, seed-independent order over state field values.
@@ -65,11 +68,22 @@ class SymmetryDef:
     per_id: tuple[str, ...]
     holds_id: tuple[str, ...]
     _positions: dict[str, int] = attrs.field(repr=False, eq=False)
+    _row_keys: dict[tuple[Any, ...], Any] = attrs.field(repr=False, eq=False, factory=dict)
 
     @property
     def description(self) -> str:
         """What is interchangeable, in one line for reports."""
         return self.declared.describe()
+
+    def _row_key(self, row: tuple[Any, ...]) -> Any:
+        # Rows repeat (a process's per-id values range over a small set), so
+        # their keys are remembered, up to a bound on the memory it takes.
+        key = self._row_keys.get(row)
+        if key is None:
+            key = order_key(row)
+            if len(self._row_keys) < ROW_KEY_CACHE:
+                self._row_keys[row] = key
+        return key
 
     def permutations(self) -> Iterator[Permutation]:
         """Every permutation of the ids (``n!`` of them), the identity first."""
@@ -102,7 +116,7 @@ class SymmetryDef:
         """The representative of ``state``'s orbit (see the module docstring)."""
         n = self.size
         columns = [getattr(state, name) for name in self.per_id]
-        keys = [order_key(tuple(column[i] for column in columns)) for i in range(n)]
+        keys = list(map(self._row_key, zip(*columns, strict=True)))
         order = sorted(range(n), key=keys.__getitem__)  # order[new] = old
         if not self.holds_id:
             if order == list(range(n)):
