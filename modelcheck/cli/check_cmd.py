@@ -205,5 +205,7 @@ def list_command(
             if model.constraints:
                 lines.append("  constraints (states failing one are not explored):")
                 lines.extend(f"    {c.name}" for c in model.constraints)
+            if model.symmetry is not None:
+                lines.append(f"  symmetry (for --symmetry): {model.symmetry.description}")
             blocks.append("\n".join(lines))
         typer.echo("\n\n".join(blocks))
