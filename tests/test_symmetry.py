@@ -14,14 +14,14 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from modelcheck import Symmetry, check, compile_spec, replay
+from modelcheck import Symmetry, action, check, compile_spec, constraint, replay
 from modelcheck.cli import app
-from modelcheck.errors import ModelcheckError, SpecError
+from modelcheck.errors import ModelcheckError, SpecError, SpecRuntimeError
 from modelcheck.render.html import render_html
 from modelcheck.render.json import result_to_json
 from modelcheck.render.text import render_result, summary_line
 from specs.dns_race import DnsRace
-from tests.symmetry_toys import LeakyLock, SharedLock
+from tests.symmetry_toys import CRITICAL, LeakyLock, SharedLock
 from tests.toy_specs import Counter
 
 # --- the brute force -----------------------------------------------------------------------
@@ -259,3 +259,73 @@ def test_a_bad_declaration_names_the_problem(declared, message):
     bad = type("BadRace", (DnsRace,), {"symmetry": declared})
     with pytest.raises(SpecError, match=message):
         compile_spec(bad(endpoints=3))
+
+
+# --- with the other search options ---------------------------------------------------------
+
+
+class BoundedLock(SharedLock):
+    """``SharedLock`` explored only while at most two visits happened in all (a constraint)."""
+
+    @constraint
+    def few_visits(self, s) -> bool:
+        return sum(s.visits) <= 2
+
+
+class ExplodingLock(SharedLock):
+    """``SharedLock`` whose ``leave`` raises once some process has visited twice."""
+
+    def leave(self, s, p):
+        if s.pc[p] == CRITICAL and s.visits[p] == 1:
+            raise RuntimeError("second visit")
+        return SharedLock.leave(self, s, p)
+
+
+ExplodingLock.leave = action(p="n")(ExplodingLock.leave)
+
+
+def test_under_a_constraint_the_reduced_count_is_the_orbits_of_the_explored_states():
+    spec = BoundedLock(n=3, rounds=2)
+    model = compile_spec(spec)
+    seen = dict.fromkeys(model.initial_states)
+    queue = list(seen)
+    for state in queue:
+        if not model.within(state):
+            continue  # reached and checked, but not explored
+        for _act, nxt in model.successors(state):
+            if nxt not in seen:
+                seen[nxt] = None
+                queue.append(nxt)
+    perms = list(itertools.permutations(range(3)))
+    explored, outside = set(), set()
+    for state in seen:
+        orbit = frozenset(
+            image(state, p, ("pc", "visits"), ("owner", "last", "served")) for p in perms
+        )
+        (explored if model.within(state) else outside).add(orbit)
+    plain = check(spec, engine="python")
+    reduced = check(spec, engine="python", symmetry=True)
+    assert plain.statistics.states == sum(1 for s in seen if model.within(s))
+    assert reduced.statistics.states == len(explored) < plain.statistics.states
+    assert reduced.statistics.constrained == len(outside)
+    assert _lengths(reduced) == _lengths(plain)
+
+
+@pytest.mark.parametrize("options", [{"max_depth": 3}, {"stop_at_first": True}, {"max_states": 40}])
+def test_limits_stop_a_reduced_search_with_the_same_verdicts_where_they_are_settled(options):
+    spec = SharedLock(broken=True)
+    plain = check(spec, engine="python", **options)
+    reduced = check(spec, engine="python", symmetry=True, **options)
+    assert not reduced.complete
+    settled = {k: v for k, v in _lengths(plain).items() if v[0] == "violated"}
+    if "max_states" not in options:  # a state budget cuts orbits and states at other places
+        assert {k: v for k, v in _lengths(reduced).items() if v[0] == "violated"} == settled
+
+
+def test_a_spec_error_under_symmetry_comes_with_a_concrete_trace_that_replays():
+    spec = ExplodingLock(n=2)
+    with pytest.raises(SpecRuntimeError, match="second visit") as raised:
+        check(spec, engine="python", symmetry=True)
+    trace = raised.value.trace
+    assert trace is not None
+    assert replay(compile_spec(spec), trace).legal
