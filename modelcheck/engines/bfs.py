@@ -410,11 +410,13 @@ def reduction(model: Model, options: CheckOptions) -> SymmetryDef | None:
         problem = asymmetry(
             symmetry,
             model.initial_states,
-            lambda state: [t for _act, t in model.successors(state)],
+            # States outside a constraint are not extended, as in the search.
+            lambda state: [t for _act, t in model.successors(state)] if model.within(state) else [],
             [(p.name, p.holds) for p in props if p.kind != "action"],
             [(p.name, p.holds) for p in props if p.kind == "action"],
         )
     except Exception:
+        # A spec that raises is reported by the search itself, with its trace.
         problem = None
     if problem is not None:
         raise SpecError(
