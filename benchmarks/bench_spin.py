@@ -231,8 +231,8 @@ from dns_race import DnsRace
 from modelcheck import compile_spec
 from modelcheck.engines.bfs import CheckOptions, selected_properties
 from modelcheck.engines.compiled import search
-params, prop = json.loads(sys.argv[1]), sys.argv[2]
-options = CheckOptions(engine="compiled", properties=(prop,))
+params, prop, workers = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+options = CheckOptions(engine="compiled", properties=(prop,), workers=workers)
 model = compile_spec(DnsRace(**params))
 prepared = search.prepare(model, selected_properties(model, options.properties))
 ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -248,12 +248,12 @@ print(json.dumps({{
 """
 
 
-def ours_run(params: tuple[int, int, int]) -> dict[str, Any]:
-    """One search by the compiled engine in a fresh Python process."""
+def ours_run(params: tuple[int, int, int], workers: int = 1) -> dict[str, Any]:
+    """One search by the compiled engine (on ``workers`` threads) in a fresh Python process."""
     enactors, endpoints, generations = params
     arguments = {"enactors": enactors, "endpoints": endpoints, "generations": generations}
     code = CHILD.format(specs=str(ROOT / "specs"))
-    argv = [sys.executable, "-c", code, json.dumps(arguments), PROPERTY]
+    argv = [sys.executable, "-c", code, json.dumps(arguments), PROPERTY, str(workers)]
     text, status, rss = measured(argv, ROOT, dict(os.environ))
     if status != 0:
         raise SystemExit(f"the compiled engine's run failed (exit {status}):\n{text}")
@@ -328,6 +328,12 @@ def main() -> int:
     )
     parser.add_argument("--work-dir", type=Path, help="keep the Promela and pan here")
     parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="comma-separated worker counts for the compiled engine (default 1,2); "
+        "SPIN is compared with the first",
+    )
+    parser.add_argument(
         "--print-model", metavar="CONFIG", help="print the Promela text for CONFIG and exit"
     )
     args = parser.parse_args()
@@ -342,6 +348,14 @@ def main() -> int:
         parser.error(
             f"unknown configuration(s) {', '.join(unknown) or '(none given)'}; "
             f"use a comma-separated list of {', '.join(CONFIGS)}"
+        )
+    try:
+        counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        parser.error(
+            f"--workers must be a comma-separated list of positive integers, not {args.workers!r}"
         )
     if args.repeat is not None and args.repeat < 1:
         parser.error(f"--repeat must be at least 1, not {args.repeat}")
@@ -362,7 +376,12 @@ def main() -> int:
             params = CONFIGS[name]
             print(f"{name}: warming the kernel cache", file=sys.stderr, flush=True)
             ours_run(params)
-            ours = best([ours_run(params) for _ in range(repeat[name])])
+            by_workers = {}
+            for _ in range(repeat[name]):  # alternate the worker counts: the machine drifts
+                for w in counts:
+                    by_workers.setdefault(w, []).append(ours_run(params, w))
+            by_workers = {w: best(runs) for w, runs in by_workers.items()}
+            ours = by_workers[counts[0]]
             bits = args.hash_bits or max(10, math.ceil(math.log2(ours["states"] / LOAD)))
             print(f"{name}: SPIN (-w{bits})", file=sys.stderr, flush=True)
             build_seconds = spin_build(name, params, work)
@@ -381,7 +400,7 @@ def main() -> int:
                     file=sys.stderr,
                 )
                 return 1
-            rows.append((name, params, ours, spin))
+            rows.append((name, params, ours, spin, by_workers))
 
     print("\n".join(header(command, repeat)))
     print()
@@ -392,7 +411,7 @@ def main() -> int:
         "| total s (SPIN / ours) | ratio of totals |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, params, ours, spin in rows:
+    for name, params, ours, spin, _ in rows:
         if spin["seconds"] > 0:
             spin_seconds = f"{spin['seconds']:.2f}"
             ratio = f"{ours['seconds'] / spin['seconds']:.2f}"
@@ -413,7 +432,7 @@ def main() -> int:
             f"| {spin_total:.2f} / {ours_total:.2f} | {ours_total / spin_total:.2f} |"
         )
     print()
-    for name, _, ours, spin in rows:
+    for name, _, ours, spin, _ in rows:
         print(
             f"- {name}: pan `{spin['command']}`: depth reached {spin['depth']}, "
             f"{spin['errors']:,} assertion violations counted, "
@@ -422,6 +441,20 @@ def main() -> int:
             f"{ours['depth']}, verdict {ours['verdict']}, "
             f"{ours['ready_rss_bytes'] / 2**20:,.0f} MB peak RSS before the search"
         )
+    if len(counts) > 1:
+        print()
+        print(f"Workers (`--workers`; the table above is {counts[0]} worker(s)):")
+        print()
+        print(f"| configuration | workers | search s | states/s | speed-up vs {counts[0]} |")
+        print("|---|---|---|---|---|")
+        for name, _, _, _, by_workers in rows:
+            base = by_workers[counts[0]]["seconds"]
+            for w in counts:
+                run = by_workers[w]
+                print(
+                    f"| {name} | {w} | {run['seconds']:.3f} "
+                    f"| {run['states'] / run['seconds']:,.0f} | {base / run['seconds']:.2f} |"
+                )
     return 0
 
 

@@ -69,3 +69,7 @@ def closest(name: str, choices: Iterable[str]) -> str:
     if not matches:
         return ""
     return " Did you mean " + " or ".join(repr(m) for m in matches) + "?"
+
+
+class CheckpointError(ModelcheckError):
+    """A checkpoint that cannot be written, read, or used for this run."""

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from modelcheck import Symmetry, action, check, compile_spec, constraint, replay
 from modelcheck.cli import app
-from modelcheck.errors import ModelcheckError, SpecError, SpecRuntimeError
+from modelcheck.errors import CheckpointError, ModelcheckError, SpecError, SpecRuntimeError
 from modelcheck.render.html import render_html
 from modelcheck.render.json import result_to_json
 from modelcheck.render.text import render_result, summary_line
@@ -329,3 +329,18 @@ def test_a_spec_error_under_symmetry_comes_with_a_concrete_trace_that_replays():
     trace = raised.value.trace
     assert trace is not None
     assert replay(compile_spec(spec), trace).legal
+
+
+def test_a_reduced_run_stopped_at_a_checkpoint_resumes_to_the_reduced_answer(tmp_path):
+    folder = str(tmp_path / "cp")
+    whole = check(DnsRace(), engine="python", symmetry=True)
+    options = {"engine": "python", "symmetry": True, "progress_every": 50}
+    stopped = check(DnsRace(), checkpoint=folder, time_limit=1e-9, **options)
+    assert stopped.stopped_by == "time_limit"
+    resumed = check(DnsRace(), resume=folder, **options)
+    st, ws = resumed.statistics, whole.statistics
+    assert (st.states, st.transitions, st.depth) == (ws.states, ws.transitions, ws.depth)
+    assert resumed.verdicts == whole.verdicts and resumed.complete and resumed.reduced
+    # A checkpoint of orbit representatives is never continued as an unreduced search.
+    with pytest.raises(CheckpointError, match="another options"):
+        check(DnsRace(), engine="python", resume=folder)

@@ -9,6 +9,7 @@ import attrs
 import typer
 
 from modelcheck.cli.common import (
+    RUN_FILE,
     JsonOpt,
     JunitOpt,
     ParamOpt,
@@ -26,6 +27,7 @@ from modelcheck.cli.common import (
     save_counterexamples,
     write_ci_reports,
     write_file,
+    write_run_file,
 )
 from modelcheck.cli.loading import (
     build_spec,
@@ -111,6 +113,20 @@ def check_command(
             "ids); counts are then orbits. Python engine only.",
         ),
     ] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Write checkpoints to this folder; go on with 'modelcheck resume DIR'.",
+        ),
+    ] = None,
+    checkpoint_every: Annotated[
+        float,
+        typer.Option(
+            min=0, metavar="MINUTES", help="Least minutes between checkpoints (0: every level)."
+        ),
+    ] = 10.0,
+    resume: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
     with reported_errors():
@@ -149,7 +165,26 @@ def check_command(
             engine=engine,
             workers=workers,
             symmetry=symmetry,
+            checkpoint=None if checkpoint is None else str(checkpoint),
+            checkpoint_every=checkpoint_every,
+            resume=None if resume is None else str(resume),
         )
+        if checkpoint is not None:
+            # What `modelcheck resume` needs to run this command again from the checkpoint.
+            write_run_file(
+                checkpoint,
+                {
+                    "target": str(Path(target.partition(":")[0]).resolve())
+                    + (":" + target.partition(":")[2] if ":" in target else ""),
+                    "param": list(param or []),
+                    "prop": list(prop or []),
+                    "max_states": max_states,
+                    "max_depth": max_depth,
+                    "stop_at_first": stop_at_first,
+                    "engine": engine,
+                    "symmetry": symmetry,
+                },
+            )
         with ProgressLine(enabled=not quiet) as progress:
             result = check(model, options, progress)
         result = annotate_result(result, model)  # actors and components, for diagrams
@@ -209,3 +244,76 @@ def list_command(
                 lines.append(f"  symmetry (for --symmetry): {model.symmetry.description}")
             blocks.append("\n".join(lines))
         typer.echo("\n\n".join(blocks))
+
+
+@app.command("resume")
+def resume_command(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="A folder given to check --checkpoint.")
+    ],
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.001, metavar="SECONDS", help="Stop after this long.")
+    ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(metavar="SIZE", help="Stop cleanly (exit 3) past this much memory."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Threads (compiled engine).")
+    ] = 1,
+    checkpoint_every: Annotated[
+        float, typer.Option(min=0, metavar="MINUTES", help="Least minutes between checkpoints.")
+    ] = 10.0,
+    json_file: JsonOpt = None,
+    trace_dir: TraceDirOpt = None,
+    output_format: Annotated[
+        str,
+        typer.Option("--format", metavar="FORMAT", help=f"Output on stdout: {', '.join(FORMATS)}."),
+    ] = "text",
+    quiet: QuietOpt = False,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", metavar="FILE", help="Write an HTML report.")
+    ] = None,
+    junit_file: JunitOpt = None,
+    sarif_file: SarifOpt = None,
+) -> None:
+    """Go on with a check from its last checkpoint (same answer as an uninterrupted run)."""
+    import json
+
+    with reported_errors():
+        run_file = folder / RUN_FILE
+        try:
+            run = json.loads(run_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelcheckError(
+                f"{folder} holds no run to resume (no {RUN_FILE}): give the folder a "
+                "'modelcheck check --checkpoint DIR' run wrote to."
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ModelcheckError(
+                f"{run_file} cannot be read ({exc}); start the run again with check --checkpoint."
+            ) from None
+    check_command(
+        run["target"],
+        param=run["param"],
+        prop=run["prop"],
+        max_states=run["max_states"],
+        max_depth=run["max_depth"],
+        time_limit=time_limit,
+        stop_at_first=run["stop_at_first"],
+        memory_limit=memory_limit,
+        json_file=json_file,
+        trace_dir=trace_dir,
+        output_format=output_format,
+        quiet=quiet,
+        html_file=html_file,
+        coverage=False,
+        junit_file=junit_file,
+        sarif_file=sarif_file,
+        engine=run["engine"],
+        symmetry=run.get("symmetry", False),  # absent in runs written before --symmetry
+        workers=workers,
+        checkpoint=folder,
+        checkpoint_every=checkpoint_every,
+        resume=folder,
+    )

@@ -190,6 +190,24 @@ def write_file(path: Path, text: str) -> None:
         err(f"created folder {missing} for {path}")
 
 
+#: The file in a --checkpoint folder that says how to run the check again.
+RUN_FILE = "run.json"
+
+
+def write_run_file(folder: Path, run: dict[str, object]) -> None:
+    """Record, in a checkpoint folder, the command that ``modelcheck resume`` runs again."""
+    import json
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelcheckError(
+            f"--checkpoint {folder}: cannot create the folder ({exc.strerror or exc}); give a "
+            "writable folder."
+        ) from None
+    write_text_atomic(folder / RUN_FILE, json.dumps(run, indent=2, sort_keys=True) + "\n")
+
+
 def check_report_paths(junit_file: Path | None, sarif_file: Path | None) -> None:
     """Try the ``--junit`` and ``--sarif`` paths before the search (see :func:`output_path`)."""
     for path, option in ((junit_file, "--junit"), (sarif_file, "--sarif")):

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import attrs
 
-from modelcheck.engines import bfs
+from modelcheck.engines import bfs, checkpoints
 from modelcheck.engines.bfs import CheckOptions, ProgressCallback
 from modelcheck.engines.compiled import numba_missing
+from modelcheck.errors import CheckpointError
 from modelcheck.model import Model
 from modelcheck.result import CheckResult
 
@@ -38,7 +39,16 @@ def check(
 ) -> CheckResult:
     """Check ``model`` with the engine ``options.engine`` names (see the module docstring)."""
     options = options or CheckOptions()
-    if options.engine == "python":
+    if options.resume is not None:  # the engine that wrote the checkpoint goes on with it
+        engine = checkpoints.engine_of(options.resume)
+        if engine == "python" or options.engine == "python":
+            if engine != "python":
+                raise CheckpointError(
+                    f"the checkpoint in {options.resume} is the compiled engine's; resume it "
+                    "with --engine compiled or auto"
+                )
+            return bfs.check(model, options, progress)
+    elif options.engine == "python":
         return bfs.check(model, options, progress)
     if options.symmetry:
         # The compiled engine does not canonicalise states: rather than give
@@ -49,11 +59,13 @@ def check(
             engine_note="symmetry reduction runs on the Python engine (the compiled engine "
             "does not reduce by symmetry yet)",
         )
-    if options.engine == "auto":
+    if options.engine == "auto" and options.resume is None:
         budget = (
             TRIAL_STATES if options.max_states is None else min(TRIAL_STATES, options.max_states)
         )
-        trial = bfs.check(model, attrs.evolve(options, max_states=budget), progress)
+        # The trial writes no checkpoint: a run it does not finish starts again compiled.
+        trial_options = attrs.evolve(options, max_states=budget, checkpoint=None)
+        trial = bfs.check(model, trial_options, progress)
         if trial.stopped_by != "max_states" or budget == options.max_states:
             return trial
     reason = numba_missing()
@@ -65,5 +77,11 @@ def check(
             return search.check(model, options, progress)
         except NotCompilable as exc:
             reason = str(exc)
+    if options.resume is not None:
+        raise CheckpointError(
+            f"cannot resume the checkpoint in {options.resume}: the compiled engine that wrote "
+            f"it cannot run here ({reason}); start the run again without --resume"
+        )
+    note = f"the compiled engine was not used: {reason}"
     result = bfs.check(model, options, progress)
-    return attrs.evolve(result, engine_note=f"the compiled engine was not used: {reason}")
+    return attrs.evolve(result, engine_note=note)

@@ -62,8 +62,11 @@ CONTROL_SIZE = 16
 #: Slots of the array in which ``expand`` says how far it got: the state it stopped
 #: before, why (``DONE`` or a problem), the problem's detail, the successors it
 #: wrote and how many of them were not in the visited set.
-O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW = range(5)
-OUT_SIZE = 5
+O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW, O_LOCAL = range(6)
+OUT_SIZE = 6
+#: ``expand``'s result for a successor made before in the same part is -LOCAL - that
+#: one's number (table slots, the other negative results, are far fewer).
+LOCAL = 1 << 40
 
 _PRELUDE = """\
 import numpy as np
@@ -391,20 +394,26 @@ def generate(
             em.line(f"if {em.value(check.when)}:")
             em.line(f"    {stop.format(status='INEXACT', detail=number)}")
 
-    def probe(em: _Emitter, start: str, found_lines: list[str]) -> None:
+    def probe(em: _Emitter, start: str, found_lines: list[str], trusted: str = "") -> None:
         """The probe for row ``nb[j]`` from slot ``start``: ``found_lines`` where it is stored
-        (``r`` is its row); ends with ``slot`` at the empty slot where it is not."""
+        (``r`` is its row); ends with ``slot`` at the empty slot where it is not, or (with
+        ``trusted``, a condition on ``r``) at the first entry with its tag whose row it may
+        not read."""
         em.line(f"slot = {start}")
         em.line("while True:")
         em.line("    t = table[slot]")
         em.line("    if t == 0:")
         em.line("        break")
-        em.line("    r = (t & tmask) - 1")
+        em.line("    if (t & tagmask) == tag:")
+        em.line("        r = (t & tmask) - 1")
+        if trusted:
+            em.line(f"        if not ({trusted}):")
+            em.line("            break")
         same = " and ".join(f"states[r, {j}] == nb[j, {j}]" for j in range(words))
-        em.line(f"    if (t & tagmask) == tag and {same}:")
+        em.line(f"        if {same}:")
         for text in found_lines:
-            em.line(f"        {text}")
-        em.line("        break")
+            em.line(f"            {text}")
+        em.line("            break")
         em.line("    slot = (slot + 1) & tmask")
 
     def store(em: _Emitter, extra: list[str]) -> Callable[[list[str], int], None]:
@@ -483,11 +492,16 @@ def generate(
     x.depth = 0
     x.line("@njit(cache=True, nogil=True)")
     x.line(
-        "def expand(states, table, tmask, found, lo, hi, frontier, "
-        "nb, bact, res, sstart, sflags, aflags, out):"
+        "def expand(states, table, tmask, base, found, lo, hi, frontier, "
+        "nb, bact, res, rowof, local, used, sstart, sflags, aflags, out):"
     )
     x.depth = 1
     x.line("tagmask = TAG_BITS & ~tmask")
+    x.line("lmask = len(local) - 1")
+    x.line("for q in range(out[O_LOCAL]):  # the part's own set, emptied of the last part")
+    x.line("    local[used[q]] = 0")
+    x.line("nl = 0")
+    x.line("out[O_LOCAL] = 0")
     x.line("k = 0")
     x.line("fresh = 0")
     # d<p>: whether property p is settled, by the search so far or in this part.
@@ -514,11 +528,38 @@ def generate(
     x.line("for j in range(m0, k):")
     x.depth = 3
     _hash(x, words, "nb[j, {j}]")
+    # Most successors already made in this part (sibling states reach the same
+    # successor by two orders of two steps) are found in the part's own small set,
+    # in the cache: only the first occurrence is looked up in the visited set.
+    x.line("ls = (h >> 40) & lmask")
+    x.line("first = -1")
+    x.line("while True:")
+    x.line("    v = local[ls]")
+    x.line("    if v == 0:")
+    x.line("        break")
+    same_local = " and ".join(f"nb[v - 1, {j}] == nb[j, {j}]" for j in range(words))
+    x.line(f"    if {same_local}:")
+    x.line("        first = v - 1")
+    x.line("        break")
+    x.line("    ls = (ls + 1) & lmask")
+    x.line("if first >= 0:")
+    x.line("    res[j] = -LOCAL - first")
+    x.line("else:")
+    x.depth = 4
+    x.line("local[ls] = j + 1")
+    x.line("used[nl] = ls")
+    x.line("nl += 1")
+    x.line("out[O_LOCAL] = nl")
     x.line("res[j] = -1")
-    probe(x, "h & tmask", ["res[j] = r"])
+    # Rows from ``base`` on may be being written by ``admit`` as this runs (the next
+    # part is expanded while the last is admitted): the probe stops at the first of
+    # them with the state's tag, and ``admit`` goes on from there.  A table entry is
+    # one aligned 32-bit word, so it reads as either empty or whole.
+    probe(x, "h & tmask", ["res[j] = r"], trusted="r < base")
     x.line("if res[j] < 0:")
     x.line("    res[j] = -(slot + 1)")
     x.line("    fresh += 1")
+    x.depth = 3
     if acting:
         for p in acting:
             x.line(f"aflags[j, {p}] = False")
@@ -553,7 +594,7 @@ def generate(
     a.line("@njit(cache=True, nogil=True)")
     a.line(
         "def admit(states, table, ctl, found, found_succ, offsets, targets, acts, "
-        "lo, end, nb, bact, res, sstart, sflags, aflags):"
+        "lo, end, nb, bact, res, rowof, local, used, sstart, sflags, aflags):"
     )
     a.depth = 1
     _admission_locals(a)
@@ -575,15 +616,24 @@ def generate(
     a.line("idx = res[j]")
     a.line("if idx < 0:")
     a.depth = 4
-    _hash(a, words, "nb[j, {j}]")
-    # ``expand`` ended this probe at an empty slot; the slots before it on the path were
-    # full with other states, and a full slot never changes, so (with no rehash since)
-    # the probe goes on from there: only a state admitted since can be in the way.
-    probe(a, "-idx - 1 if resume else h & tmask", ["idx = r"])
-    a.line("if idx < 0:")
+    a.line("if frontier:  # past --max-depth: not stored, and the step is not taken")
+    a.line("    truncated = 1")
+    a.line("    continue")
+    a.line("if idx <= -LOCAL:  # made before in this part: the first one's row")
+    a.line("    idx = rowof[-idx - LOCAL]")
+    a.line("else:")
     a.depth = 5
-    _insert(a, words, "i")
+    _hash(a, words, "nb[j, {j}]")
+    # ``expand`` ended this probe at an empty slot or at a row admitted since it began;
+    # the slots before it on the path were full with other states, and a full slot
+    # never changes, so (with no rehash since) the probe goes on from there.
+    a.line("idx = -1")
+    probe(a, "-res[j] - 1 if resume else h & tmask", ["idx = r"])
+    a.line("if idx < 0:")
+    a.depth = 6
+    _insert(a, words, "i", frontier=False)
     a.depth = 3
+    a.line("rowof[j] = idx")
     for p in acting:
         a.line(f"if aflags[j, {p}] and found[{p}] == -1:")
         a.line(f"    found[{p}] = i")
@@ -696,6 +746,8 @@ def generate(
             "O_DETAIL",
             "O_SUCC",
             "O_NEW",
+            "O_LOCAL",
+            "LOCAL",
         )
     )
     constants += "\nTAG_BITS = np.int64(0x7FFFFFFF)"
@@ -720,11 +772,12 @@ def _admission_locals(e: _Emitter) -> None:
     e.line("ctl[STATUS] = DONE")
 
 
-def _insert(e: _Emitter, words: int, at: str) -> None:
+def _insert(e: _Emitter, words: int, at: str, frontier: bool = True) -> None:
     """Lines that store ``nb[j]`` as a new state at ``slot`` (the probe missed)."""
-    e.line("if frontier:  # past --max-depth: not stored, and the step is not taken")
-    e.line("    truncated = 1")
-    e.line("    continue")
+    if frontier:
+        e.line("if frontier:  # past --max-depth: not stored, and the step is not taken")
+        e.line("    truncated = 1")
+        e.line("    continue")
     e.line("if limit >= 0 and count >= limit:")
     e.line(f"    ctl[STATUS] = MAX_STATES; ctl[AT] = {at}; {_SAVE}")
     e.line("    return")

@@ -26,6 +26,8 @@ engine instead and says why.
 from __future__ import annotations
 
 import bisect
+import itertools
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from modelcheck.engines import checkpoints
 from modelcheck.engines.bfs import (
     MEMORY_LIMIT,
     CheckOptions,
@@ -46,7 +49,7 @@ from modelcheck.engines.bfs import (
     selected_properties,
     violation_verdict,
 )
-from modelcheck.engines.compiled import cache, codegen
+from modelcheck.engines.compiled import cache, checkpoint, codegen
 from modelcheck.engines.compiled.codegen import (
     AT,
     CONTROL_SIZE,
@@ -85,11 +88,13 @@ from modelcheck.symbolic.program import NotCompilable
 #: Progress, the time limit and the memory limit are looked at after about this
 #: many expanded states (and Ctrl-C is felt between kernel calls).
 CHUNK = 1 << 15
-#: States per part: each worker expands one part of a level per round.
-PART = 1 << 13
+#: States per part (a worker's unit of expansion).
+PART = 1 << 12
 #: Successor rows a part's buffer may hold (fewer states per part where one
 #: state can have many successors).
 PART_ROWS = 1 << 20
+#: Parts per worker in a batch (more: finer sharing of a batch between threads).
+PARTS_PER_WORKER = 2
 #: Rows of the edge offsets, edges, and half the visited table's slots, at the start
 #: (all grow by doubling; state rows are reserved at once, see ``_reserve_rows``).
 START = 1 << 16
@@ -168,7 +173,7 @@ def _warm_up(module: Any, words: int, props: int) -> None:
     offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
     module.run(states, table, ctl, found, found_succ, offsets, targets, acts)
     part = _Part(words, props, 1, 1)
-    module.expand(states, table, 1, found, 0, 0, False, *part.buffers(), part.out)
+    module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
     module.admit(
         states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
     )
@@ -186,13 +191,27 @@ class _Part:
         self.nb = np.empty((rows, words), np.int64)
         self.bact = np.empty(rows, np.int16)
         self.res = np.empty(rows, np.int64)
+        self.rowof = np.empty(rows, np.int64)
+        # The part's own set of successors: room for all of them at most 2/3 full.
+        self.local = np.zeros(1 << max(1, (3 * rows // 2).bit_length()), np.int32)
+        self.used = np.empty(rows, np.int64)
         self.sstart = np.empty(states + 1, np.int64)
         self.sflags = np.zeros((states, max(props, 1)), np.bool_)
         self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
         self.out = np.zeros(OUT_SIZE, np.int64)
 
     def buffers(self) -> tuple[np.ndarray, ...]:
-        return self.nb, self.bact, self.res, self.sstart, self.sflags, self.aflags
+        return (
+            self.nb,
+            self.bact,
+            self.res,
+            self.rowof,
+            self.local,
+            self.used,
+            self.sstart,
+            self.sflags,
+            self.aflags,
+        )
 
 
 class _Arrays:
@@ -294,50 +313,55 @@ def check(
     ctl[RECORD] = int(record)
 
     started = time.perf_counter()
-    # Initial states, in order, once each.
-    try:
-        initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
-    except ValueError as exc:
-        raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
-    count = len(initial)
-    arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
-    arrays.states[:count] = initial
-    ctl[COUNT] = count
-    arrays.grow(ctl, kernel.buffer, kernel.buffer)
-    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+    identity = _identity(model, options, kernel)
+    restored = _restore(options.resume, identity, arrays, ctl, kernel, module)
+    if restored is None:
+        # Initial states, in order, once each.
+        try:
+            initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
+        except ValueError as exc:
+            raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
+        count = len(initial)
+        arrays.grow(ctl, count, 0)  # ctl[COUNT] is 0: room for them all
+        arrays.states[:count] = initial
+        ctl[COUNT] = count
+        arrays.grow(ctl, kernel.buffer, kernel.buffer)
+        module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+        depth, done, starts, before = 0, 0, [0], 0.0  # starts[d]: the first row of level d
+    else:
+        depth, done, starts, before = restored
+    # The level under way when the checkpoint was taken (its end is in ``starts``).
+    resumed_level = starts[-1] if restored is not None else None
+    saver = _Saver(options, identity, arrays, ctl)
 
     workers = options.workers
     owners = [-1] * len(prepared.program.inexact)
     for p, name in enumerate(names):
         owners += [p] * len(prepared.program.property_inexact[name])
-    per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
-    parts = []
-    pool = None
-    if workers > 1:
-        parts = [_Part(layout.words, len(names), per_part, kernel.buffer) for _ in range(workers)]
-        pool = ThreadPoolExecutor(workers - 1)
+    several = _Workers(module, arrays, ctl, kernel, workers) if workers > 1 else None
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-    depth, done, looked = 0, 0, 0
-    starts = [0]  # starts[d]: the first row of BFS level d
+    looked = done
     stopped_by: str | None = None
     truncated = False
     try:
         while done < ctl[COUNT]:
-            level_end = int(ctl[COUNT])
-            starts.append(level_end)  # the first row of the next level
+            if resumed_level is not None:
+                level_end, resumed_level = resumed_level, None
+            else:
+                level_end = int(ctl[COUNT])
+                starts.append(level_end)  # the first row of the next level
+                saver.between_levels(done, depth, starts, before + time.perf_counter() - started)
             frontier = max_depth is not None and depth >= max_depth
             ctl[FRONTIER] = int(frontier)
             while done < level_end:
-                if pool is None:
+                if several is None:
                     stopped_by = _run(module, arrays, ctl, done, level_end, kernel.buffer)
                     if stopped_by == "problem":
                         at, status, detail = int(ctl[AT]), ctl[STATUS], int(ctl[DETAIL])
                         raise NotCompilable(_problem(model, arrays, prepared, at, status, detail))
                 else:
-                    stopped_by, stuck = _round(
-                        module, arrays, ctl, parts, pool, done, level_end, frontier, owners
-                    )
+                    stopped_by, stuck = several.step(done, level_end, frontier, owners)
                     if stuck is not None:
                         at, status = int(stuck.out[O_END]), stuck.out[O_STATUS]
                         detail = int(stuck.out[O_DETAIL])
@@ -345,7 +369,7 @@ def check(
                 done = int(ctl[AT])
                 if stopped_by is not None:
                     break
-                if pool is not None and done - looked < CHUNK and done < level_end:
+                if several is not None and done - looked < CHUNK and done < level_end:
                     continue  # (a call of ``run`` is a whole CHUNK)
                 looked = done
                 if deadline is not None and time.monotonic() > deadline:
@@ -376,9 +400,13 @@ def check(
     except MemoryError:
         stopped_by = "out_of_memory"
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)  # a worker finishes its part within milliseconds
-    seconds = time.perf_counter() - started
+        if several is not None:
+            several.close()  # a worker finishes its part within milliseconds
+    seconds = before + time.perf_counter() - started
+    if stopped_by in ("time_limit", MEMORY_LIMIT):
+        # Stopped between two kernel calls: go on from there.  (Ctrl-C may land
+        # anywhere, so the last checkpoint stays the place to go on from.)
+        saver.save(done, depth, starts, seconds)
     truncated = bool(ctl[TRUNCATED])
     if stopped_by is None and truncated:
         stopped_by = "max_depth"
@@ -438,83 +466,146 @@ def check(
     )
 
 
-def _round(
-    module: Any,
-    arrays: _Arrays,
-    ctl: np.ndarray,
-    parts: list[_Part],
-    pool: ThreadPoolExecutor | None,
-    done: int,
-    level_end: int,
-    frontier: bool,
-    owners: list[int],
-) -> tuple[str | None, _Part | None]:
-    """Expand the next parts of a level (one per worker, at once) and admit them in order.
+class _Workers:
+    """Several threads on one level: batches of parts, each expanded while the last is admitted.
 
-    Expanding reads the states, the table and ``found`` and writes only the
-    part's own buffers, so the parts run in parallel; admitting is the only
-    writer and goes in the Python engine's order, so the answer does not
-    depend on the number of workers.  Returns why the search stops
-    (``"max_states"``, ``"first_violation"``, ``"problem"`` with the part that
-    met it) or None, with ``ctl[AT]`` the first state not expanded yet.
-    ``owners[n]`` is the property whose evaluation has inexact check ``n``
-    (-1 for an action's).
+    ``expand`` reads the states, the table and ``found`` and writes only its
+    part's buffers, so parts run in parallel; ``admit`` is the only writer and
+    takes the parts in order, so the answer is the one-worker answer.  While
+    the main thread admits a batch, the pool expands the next (then the main
+    thread joins in); rows admitted meanwhile are not read by ``expand``, see
+    the kernel.  A batch is never expanded across a rehash or into the next
+    level (whose states are still being admitted).
     """
-    per_part = len(parts[0].sstart) - 1
-    ranges = []
-    for lo in range(done, min(done + per_part * len(parts), level_end), per_part):
-        ranges.append((lo, min(lo + per_part, level_end)))
-    table, mask, found = arrays.table, int(ctl[TABLE_MASK]), arrays.found
 
-    def expand(k: int) -> None:
-        part, (lo, hi) = parts[k], ranges[k]
-        module.expand(
-            arrays.states, table, mask, found, lo, hi, frontier, *part.buffers(), part.out
-        )
+    def __init__(self, module: Any, arrays: _Arrays, ctl: np.ndarray, kernel: Any, n: int) -> None:
+        self.module, self.arrays, self.ctl = module, arrays, ctl
+        self.n = n
+        per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
+        words, props = arrays.words, len(kernel.properties)
+        # Two sets of buffers: one batch is admitted while the next is expanded.
+        self.buffers = [
+            [_Part(words, props, per_part, kernel.buffer) for _ in range(PARTS_PER_WORKER * n)]
+            for _ in range(2)
+        ]
+        self.per_part = per_part
+        self.pool = ThreadPoolExecutor(n - 1)
+        self.pending: _Batch | None = None
+        self.flip = 0
 
-    if pool is None or len(ranges) == 1:
-        for k in range(len(ranges)):
-            expand(k)
-    else:
-        others = [pool.submit(expand, k) for k in range(1, len(ranges))]
-        expand(0)
-        for future in others:
+    def _launch(self, lo: int, level_end: int, frontier: bool) -> _Batch:
+        parts = self.buffers[self.flip]
+        self.flip ^= 1
+        span = self.per_part
+        ranges = [
+            (a, min(a + span, level_end))
+            for a in range(lo, min(lo + span * len(parts), level_end), span)
+        ]
+        batch = _Batch(self.module, self.arrays, parts, ranges, frontier, int(self.ctl[COUNT]))
+        batch.futures = [self.pool.submit(batch.work) for _ in range(self.n - 1)]
+        return batch
+
+    def step(
+        self, done: int, level_end: int, frontier: bool, owners: list[int]
+    ) -> tuple[str | None, _Part | None]:
+        """Admit the batch of parts that starts at ``done`` (expanding it first if it is not
+        already): why the search stops (``"max_states"``, ``"first_violation"``, or
+        ``"problem"`` with the part that met it) or None, ``ctl[AT]`` the next state."""
+        batch = self.pending
+        self.pending = None
+        if batch is not None and (batch.lo != done or batch.frontier != frontier):
+            batch.finish()  # a restart (after a problem in a settled property): redo it
+            batch = None
+        if batch is None:
+            batch = self._launch(done, level_end, frontier)
+        batch.finish()
+        arrays, ctl = self.arrays, self.ctl
+        fresh = sum(int(part.out[O_NEW]) for part in batch.used)
+        steps = sum(int(part.out[O_SUCC]) for part in batch.used)
+        rehashed = arrays.grow(ctl, fresh, steps)
+        if rehashed:
+            self.module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
+        ctl[RESUME] = int(not rehashed)  # probe positions hold in an unchanged table
+        if batch.hi < level_end:
+            self.pending = self._launch(batch.hi, level_end, frontier)
+        for part, (lo, _) in zip(batch.used, batch.ranges, strict=True):
+            end = int(part.out[O_END])
+            self.module.admit(
+                arrays.states,
+                arrays.table,
+                ctl,
+                arrays.found,
+                arrays.found_succ,
+                arrays.offsets,
+                arrays.targets,
+                arrays.acts,
+                lo,
+                end,
+                *part.buffers(),
+            )
+            status = ctl[STATUS]
+            if status == codegen.MAX_STATES:
+                return "max_states", None
+            if status == codegen.FIRST_VIOLATION:
+                return "first_violation", None
+            if part.out[O_STATUS] != codegen.DONE:
+                # The part stopped before state ``end``: a value outside the subset there,
+                # unless it was in a property that an earlier part has settled since (the
+                # search does not evaluate a settled property): then it goes on from there.
+                if _settled_since(part, arrays, owners):
+                    return None, None
+                return "problem", part
+        if self.pending is not None:
+            self.pending.work()  # the main thread joins in on the next batch
+        return None, None
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending.finish()
+        self.pool.shutdown(wait=True)
+
+
+class _Batch:
+    """Consecutive parts of a level, expanded by whichever thread takes each next."""
+
+    def __init__(
+        self,
+        module: Any,
+        arrays: _Arrays,
+        parts: list[_Part],
+        ranges: list[tuple[int, int]],
+        frontier: bool,
+        base: int,
+    ) -> None:
+        self.module, self.arrays = module, arrays
+        self.used = parts[: len(ranges)]
+        self.ranges, self.frontier, self.base = ranges, frontier, base
+        self.lo, self.hi = ranges[0][0], ranges[-1][1]
+        # The states and the table as they are now: neither is replaced while a batch runs.
+        self.states, self.table = arrays.states, arrays.table
+        self.next = itertools.count()
+        self.futures: list[Any] = []
+
+    def work(self) -> None:
+        while (k := next(self.next)) < len(self.ranges):
+            part, (lo, hi) = self.used[k], self.ranges[k]
+            self.module.expand(
+                self.states,
+                self.table,
+                len(self.table) - 1,
+                self.base,
+                self.arrays.found,
+                lo,
+                hi,
+                self.frontier,
+                *part.buffers(),
+                part.out,
+            )
+
+    def finish(self) -> None:
+        self.work()
+        for future in self.futures:
             future.result()
-    used = parts[: len(ranges)]
-    fresh = sum(int(part.out[O_NEW]) for part in used)
-    steps = sum(int(part.out[O_SUCC]) for part in used)
-    rehashed = arrays.grow(ctl, fresh, steps)
-    if rehashed:
-        module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
-    ctl[RESUME] = int(not rehashed)  # the parts' probe positions hold in an unchanged table
-    for part, (lo, _) in zip(used, ranges, strict=True):
-        end = int(part.out[O_END])
-        module.admit(
-            arrays.states,
-            arrays.table,
-            ctl,
-            arrays.found,
-            arrays.found_succ,
-            arrays.offsets,
-            arrays.targets,
-            arrays.acts,
-            lo,
-            end,
-            *part.buffers(),
-        )
-        status = ctl[STATUS]
-        if status == codegen.MAX_STATES:
-            return "max_states", None
-        if status == codegen.FIRST_VIOLATION:
-            return "first_violation", None
-        if part.out[O_STATUS] != codegen.DONE:
-            # The part stopped before state ``end``: a value outside the subset there,
-            # unless it was in a property that an earlier part has settled since (the
-            # search does not evaluate a settled property), and then it goes on from there.
-            if _settled_since(part, arrays, owners):
-                return None, None
-            return "problem", part
-    return None, None
 
 
 def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
@@ -523,6 +614,109 @@ def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
         return False
     owner = owners[int(part.out[O_DETAIL])]
     return owner >= 0 and arrays.found[owner] != -1
+
+
+def _identity(model: Model, options: CheckOptions, kernel: codegen.Kernel) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed by this run."""
+    from modelcheck._version import __version__
+
+    return {
+        "format": checkpoint.FORMAT,
+        "engine": "compiled",
+        "modelcheck": __version__,
+        "kernel": cache.key_of(kernel.source),
+        "spec": model.name,
+        "parameters": json.dumps(dict(model.parameters), sort_keys=True, default=repr),
+        "options": {
+            "properties": list(kernel.properties),
+            "max_states": options.max_states,
+            "max_depth": options.max_depth,
+            "stop_at_first": options.stop_at_first,
+        },
+    }
+
+
+class _Saver:
+    """Writes checkpoints, when asked for, at most every ``checkpoint_every`` minutes."""
+
+    def __init__(
+        self, options: CheckOptions, identity: dict[str, Any], arrays: _Arrays, ctl: np.ndarray
+    ) -> None:
+        self.folder = options.checkpoint
+        self.every = 60 * options.checkpoint_every
+        self.identity, self.arrays, self.ctl = identity, arrays, ctl
+        self.last = time.monotonic()
+        if self.folder is not None:
+            checkpoints.clean(self.folder)
+
+    def between_levels(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
+        if self.folder is not None and time.monotonic() - self.last >= self.every:
+            self.save(done, depth, starts, seconds)
+
+    def save(self, done: int, depth: int, starts: list[int], seconds: float) -> None:
+        if self.folder is None:
+            return
+        arrays, ctl = self.arrays, self.ctl
+        count, edges = int(ctl[COUNT]), int(ctl[EDGES])
+        manifest = dict(
+            self.identity,
+            done=done,
+            depth=depth,
+            starts=starts,
+            count=count,
+            transitions=int(ctl[TRANSITIONS]),
+            edges=edges,
+            truncated=int(ctl[TRUNCATED]),
+            seconds=seconds,
+        )
+        saved = {
+            "states": arrays.states[:count],
+            "found": arrays.found,
+            "found_succ": arrays.found_succ,
+        }
+        if arrays.record:
+            saved |= {
+                "offsets": arrays.offsets[:done],
+                "targets": arrays.targets[:edges],
+                "acts": arrays.acts[:edges],
+            }
+        checkpoint.save(self.folder, manifest, saved)
+        self.last = time.monotonic()
+
+
+def _restore(
+    folder: str | None,
+    identity: dict[str, Any],
+    arrays: _Arrays,
+    ctl: np.ndarray,
+    kernel: codegen.Kernel,
+    module: Any,
+) -> tuple[int, int, list[int], float] | None:
+    """Load the checkpoint in ``folder`` into the arrays: (depth, done, starts, seconds)."""
+    if folder is None:
+        return None
+    manifest, data = checkpoint.load(folder)
+    checkpoint.refuse_mismatch(manifest, identity, folder)
+    count, edges = int(manifest["count"]), int(manifest["edges"])
+    arrays.grow(ctl, count + kernel.buffer, edges + kernel.buffer)  # ctl is empty: from 0
+    arrays.states[:count] = data["states"]
+    arrays.found[:] = data["found"]
+    arrays.found_succ[:] = data["found_succ"]
+    if arrays.record:
+        done = int(manifest["done"])
+        arrays.offsets[:done] = data["offsets"]
+        arrays.targets[:edges] = data["targets"]
+        arrays.acts[:edges] = data["acts"]
+    ctl[COUNT], ctl[EDGES] = count, edges
+    ctl[TRANSITIONS], ctl[TRUNCATED] = int(manifest["transitions"]), int(manifest["truncated"])
+    arrays.grow(ctl, kernel.buffer, kernel.buffer)
+    module.rehash(arrays.states, count, arrays.table, ctl[TABLE_MASK])
+    return (
+        int(manifest["depth"]),
+        int(manifest["done"]),
+        list(manifest["starts"]),
+        float(manifest["seconds"]),
+    )
 
 
 def _problem(
