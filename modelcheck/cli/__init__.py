@@ -15,7 +15,9 @@ from modelcheck.cli import (  # noqa: F401
     check_cmd,
     explain_cmd,
     init_cmd,
+    pin_cmd,
     simulate_cmd,
+    sweep_cmd,
     symbolic_cmd,
     trace_cmd,
 )

@@ -123,7 +123,7 @@ def check_command(
     checkpoint_every: Annotated[
         float,
         typer.Option(
-            min=0, metavar="MINUTES", help="Least minutes between checkpoints (0: every level)."
+            min=0, metavar="MIN", help="Least minutes between checkpoints (0: every level)."
         ),
     ] = 10.0,
     resume: Annotated[Path | None, typer.Option(hidden=True)] = None,
@@ -262,7 +262,7 @@ def resume_command(
         int, typer.Option(min=1, metavar="N", help="Threads (compiled engine).")
     ] = 1,
     checkpoint_every: Annotated[
-        float, typer.Option(min=0, metavar="MINUTES", help="Least minutes between checkpoints.")
+        float, typer.Option(min=0, metavar="MIN", help="Least minutes between checkpoints.")
     ] = 10.0,
     json_file: JsonOpt = None,
     trace_dir: TraceDirOpt = None,
