@@ -218,6 +218,11 @@ def recoverable(_fn: F | None = None, *, using: Iterable[str] | None = None) -> 
     return mark(_fn) if _fn is not None else mark
 
 
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    # per_id="pc" means the one field, not the letters p and c.
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @attrs.frozen
 class Symmetry:
     """A declaration that some process ids are interchangeable (symmetry reduction).
@@ -238,8 +243,8 @@ class Symmetry:
     """
 
     ids: str
-    per_id: tuple[str, ...] = attrs.field(converter=tuple, default=())
-    holds_id: tuple[str, ...] = attrs.field(converter=tuple, default=())
+    per_id: tuple[str, ...] = attrs.field(converter=_names, default=())
+    holds_id: tuple[str, ...] = attrs.field(converter=_names, default=())
 
     def describe(self) -> str:
         """One line naming the ids and the fields, for reports."""

@@ -344,3 +344,9 @@ def test_a_reduced_run_stopped_at_a_checkpoint_resumes_to_the_reduced_answer(tmp
     # A checkpoint of orbit representatives is never continued as an unreduced search.
     with pytest.raises(CheckpointError, match="another options"):
         check(DnsRace(), engine="python", resume=folder)
+
+
+def test_one_field_may_be_named_by_a_string():
+    assert Symmetry("n", per_id="pc", holds_id="owner") == Symmetry(
+        "n", per_id=("pc",), holds_id=("owner",)
+    )
