@@ -26,6 +26,7 @@ from modelcheck.result import CheckResult, ExitCode, Statistics, Status, Verdict
 from modelcheck.spec import (
     Choice,
     Spec,
+    Symmetry,
     action,
     action_property,
     always_eventually,
@@ -66,6 +67,7 @@ __all__ = [
     "Statistics",
     "Status",
     "Step",
+    "Symmetry",
     "Trace",
     "TraceFormatError",
     "Verdict",

@@ -17,7 +17,8 @@ def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: An
 
     ``options`` are the fields of :class:`CheckOptions` (``properties``,
     ``max_states``, ``max_depth``, ``time_limit``, ``stop_at_first``,
-    ``engine="auto" | "python" | "compiled"``)::
+    ``engine="auto" | "python" | "compiled"``, ``symmetry=True`` to explore one
+    state per orbit of the spec's :class:`~modelcheck.spec.Symmetry`)::
 
         result = check(DnsRace(check_at_apply=True))
         assert result.ok

@@ -33,6 +33,7 @@ from modelcheck.spec import (
     Spec,
 )
 from modelcheck.state import is_frozen_state, state_fields
+from modelcheck.symmetry import SymmetryDef, compile_symmetry
 from modelcheck.trace import Step, Trace, encode_value
 
 #: The arguments of one step: ``((name, value), ...)`` in declaration order.
@@ -254,6 +255,9 @@ class Model:
     fairness: tuple[FairnessDef, ...] = ()
     #: The action families marked ``@action(operator=True)``.
     operators: frozenset[str] = frozenset()
+    #: The spec's symmetry declaration, compiled (``None``: none declared);
+    #: used only when a check asks for symmetry reduction.
+    symmetry: SymmetryDef | None = None
 
     def within(self, state: Any) -> bool:
         """Whether ``state`` satisfies every constraint, so that engines extend it."""
@@ -953,6 +957,7 @@ def compile_spec(spec: Spec) -> Model:
         ),
         fairness=_fairness(spec, instances, scan),
         operators=frozenset(name for name, _fn, info in scan.actions if info.operator),
+        symmetry=compile_symmetry(spec, initial[0]),
     )
 
 

@@ -132,6 +132,15 @@ class CheckResult:
     #: ``leads_to``, fairness on an action never enabled, liveness that a
     #: reduction (a ``@constraint``) kept from being checked.
     warnings: tuple[str, ...] = ()
+    #: The symmetry the search was reduced by (the spec's declaration, in
+    #: words), or "" for an unreduced search.  When set, ``statistics.states``
+    #: counts orbits of reachable states (one representative each), not states.
+    symmetry: str = ""
+
+    @property
+    def reduced(self) -> bool:
+        """Whether the counts are of orbits under a symmetry, not of states."""
+        return bool(self.symmetry)
 
     @property
     def violated(self) -> tuple[Verdict, ...]:

@@ -330,6 +330,42 @@ def recoverable(_fn: F | None = None, *, using: Iterable[str] | None = None) -> 
     return mark(_fn) if _fn is not None else mark
 
 
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    # per_id="pc" means the one field, not the letters p and c.
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@attrs.frozen
+class Symmetry:
+    """A declaration that some process ids are interchangeable (symmetry reduction).
+
+    ``ids`` names an ``int`` spec parameter ``n``: the ids are ``0..n-1``.
+    ``per_id`` are the state fields that are tuples indexed by id (entry
+    ``i`` belongs to process ``i``); they permute together.  ``holds_id``
+    are the fields whose value *is* an id (or a tuple or frozenset of ids):
+    they are renamed.  A value in a ``holds_id`` field that is not an id
+    (``None``, ``-1``) is left as it is::
+
+        symmetry = Symmetry("enactors", per_id=("pc", "plan", "next"))
+
+    The declaration is a promise the checker relies on: renaming the ids
+    maps the initial states to initial states, every step to a step, and
+    leaves every property's truth unchanged.  ``check --symmetry`` then
+    explores one state per orbit (see :mod:`modelcheck.symmetry`).
+    """
+
+    ids: str
+    per_id: tuple[str, ...] = attrs.field(converter=_names, default=())
+    holds_id: tuple[str, ...] = attrs.field(converter=_names, default=())
+
+    def describe(self) -> str:
+        """One line naming the ids and the fields, for reports."""
+        parts = [f"per id: {', '.join(self.per_id)}"] if self.per_id else []
+        if self.holds_id:
+            parts.append(f"renamed: {', '.join(self.holds_id)}")
+        return f"{self.ids} ({'; '.join(parts)})"
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(attrs.field,))
 class Spec:
     """Base class of specs.
@@ -348,6 +384,10 @@ class Spec:
     #: to an actor's makes the field that actor's own state (``"pc": "Enactor
     #: {}"``).  Undeclared fields get defaults: see :mod:`modelcheck.components`.
     components: ClassVar[Mapping[str, str]] = {}
+
+    #: Which process ids are interchangeable, for ``check --symmetry``: a
+    #: :class:`Symmetry` (``None``: no symmetry declared).
+    symmetry: ClassVar[Symmetry | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

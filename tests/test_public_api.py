@@ -35,6 +35,7 @@ PUBLIC = [
     "Statistics",
     "Status",
     "Step",
+    "Symmetry",
     "Trace",
     "TraceFormatError",
     "Verdict",

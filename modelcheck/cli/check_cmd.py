@@ -105,6 +105,14 @@ def check_command(
             "any number.",
         ),
     ] = 1,
+    symmetry: Annotated[
+        bool,
+        typer.Option(
+            "--symmetry",
+            help="Explore one state per orbit of the spec's declared symmetry (interchangeable "
+            "ids); counts are then orbits. Python engine only.",
+        ),
+    ] = False,
     checkpoint: Annotated[
         Path | None,
         typer.Option(
@@ -156,6 +164,7 @@ def check_command(
             memory_limit=memory_limit_bytes(memory_limit),
             engine=engine,
             workers=workers,
+            symmetry=symmetry,
             checkpoint=None if checkpoint is None else str(checkpoint),
             checkpoint_every=checkpoint_every,
             resume=None if resume is None else str(resume),
@@ -173,6 +182,7 @@ def check_command(
                     "max_depth": max_depth,
                     "stop_at_first": stop_at_first,
                     "engine": engine,
+                    "symmetry": symmetry,
                 },
             )
         with ProgressLine(enabled=not quiet) as progress:
@@ -233,6 +243,8 @@ def list_command(
             if model.constraints:
                 lines.append("  constraints (states failing one are not explored):")
                 lines.extend(f"    {c.name}" for c in model.constraints)
+            if model.symmetry is not None:
+                lines.append(f"  symmetry (for --symmetry): {model.symmetry.description}")
             blocks.append("\n".join(lines))
         typer.echo("\n\n".join(blocks))
 
@@ -302,6 +314,7 @@ def resume_command(
         junit_file=junit_file,
         sarif_file=sarif_file,
         engine=run["engine"],
+        symmetry=run.get("symmetry", False),  # absent in runs written before --symmetry
         workers=workers,
         checkpoint=folder,
         checkpoint_every=checkpoint_every,

@@ -40,9 +40,11 @@ from modelcheck.engines.diagnose import diagnose, property_error
 from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
 from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.engines.parents import path_to
+from modelcheck.errors import ModelcheckError, SpecError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.properties import explain, satisfied
 from modelcheck.result import ActionCoverage, CheckResult, Statistics, Status, Verdict
+from modelcheck.symmetry import SymmetryDef, asymmetry
 from modelcheck.trace import Step, Trace
 
 #: The engines ``CheckOptions.engine`` can name.
@@ -76,6 +78,10 @@ class CheckOptions:
     #: Threads the compiled engine expands each BFS level with (the answer is the
     #: same for any number; the Python engine runs on one).
     workers: int = 1
+    #: Symmetry reduction: explore one state per orbit of the spec's declared
+    #: :class:`~modelcheck.spec.Symmetry` (the Python engine only; counts are
+    #: then orbits, and the result says so).
+    symmetry: bool = False
     #: A folder to write checkpoints to, and the least minutes between two of them
     #: (0: at every BFS level); see :mod:`modelcheck.engines.checkpoints`.
     checkpoint: str | None = None
@@ -160,6 +166,8 @@ def check(
     """Explore every reachable state of ``model`` breadth-first and check its properties."""
     options = options or CheckOptions()
     props = selected_properties(model, options.properties)
+    symmetry = reduction(model, options)
+    canonical = None if symmetry is None else symmetry.canonical
     # Before the search: an action that depends on set iteration order would
     # make counts and traces change with PYTHONHASHSEED.
     probe_iteration_order(model, options.max_states)
@@ -175,7 +183,10 @@ def check(
     outside: dict[Any, Any] = {}
     outside_order: list[Any] = []
     states: list[Any] = []
-    for init in model.initial_states:
+    initial = model.initial_states
+    if canonical is not None:
+        initial = tuple(dict.fromkeys(map(canonical, initial)))
+    for init in initial:
         if model.within(init):
             states.append(init)
         else:
@@ -230,6 +241,7 @@ def check(
             witnessed=witnessed,
             constraints=constraints,
             outside=(outside, outside_order),
+            canonical=canonical,
         )
 
     checked_outside = 0
@@ -248,7 +260,7 @@ def check(
                 try:
                     value = prop.holds(t)
                 except Exception as exc:
-                    trace = path_to(model, parents, t)
+                    trace = path_to(model, parents, t, symmetry)
                     where = "a state outside the constraint"
                     raise property_error(model, prop, exc, trace, t, where) from exc
                 if prop.kind == "reachable" and value:
@@ -372,7 +384,7 @@ def check(
         elif isinstance(cause, MemoryError):
             stopped_by = OUT_OF_MEMORY
         elif isinstance(cause, Exception):  # includes RecursionError from a spec's own code
-            raise diagnose(model, index, aborted.state, cause) from cause
+            raise diagnose(model, index, aborted.state, cause, symmetry) from cause
         else:
             raise cause from None
     except StopSearch as stop:
@@ -418,12 +430,13 @@ def check(
             return result
         if prop.name in found:
             state, succ = found[prop.name]
-            return violation_verdict(model, prop, parents, state, succ)
+            return violation_verdict(model, prop, parents, state, succ, symmetry)
         if prop.kind == "reachable":
-            return possibility_verdict(model, prop, parents, witnessed.get(prop.name), complete)
+            witness = witnessed.get(prop.name)
+            return possibility_verdict(model, prop, parents, witness, complete, symmetry)
         if prop.kind == "recoverable":
             graph = (edge_offsets, edge_targets, edge_actions)
-            return _recoverability(model, prop, states, ids, *graph, complete, index)
+            return _recoverability(model, prop, states, ids, *graph, complete, index, symmetry)
         return Verdict(prop.name, prop.kind, Status.HOLDS if complete else Status.UNKNOWN)
 
     try:
@@ -452,6 +465,7 @@ def check(
         engine="python",
         coverage=coverage,
         warnings=tuple(warnings),
+        symmetry="" if symmetry is None else symmetry.description,
     )
 
 
@@ -475,6 +489,53 @@ def _liveness_refused(model: Model, prop: PropertyDef, warnings: list[str]) -> V
             "properties are unknown"
         )
     return Verdict(prop.name, prop.kind, Status.UNKNOWN, reason=reason)
+
+
+def reduction(model: Model, options: CheckOptions) -> SymmetryDef | None:
+    """The symmetry ``options`` asks to reduce by, validated (None: no reduction)."""
+    if not options.symmetry:
+        return None
+    if model.symmetry is None:
+        raise ModelcheckError(
+            f"symmetry reduction was asked for, but {model.name} declares no symmetry; "
+            "declare one (symmetry = Symmetry('ids', per_id=(...)) on the spec class, see "
+            "README 'Symmetry reduction') or drop --symmetry."
+        )
+    if options.coverage:
+        raise ModelcheckError(
+            "coverage with symmetry reduction: the reduced search takes one step per orbit, "
+            "so per-action counts would not be those of the spec; drop --coverage or "
+            "--symmetry."
+        )
+    symmetry = model.symmetry
+    props = selected_properties(model, options.properties)
+    live = [p.name for p in props if p.liveness]
+    if live:
+        raise ModelcheckError(
+            f"liveness with symmetry reduction ({', '.join(live)}): a fair cycle of the reduced "
+            "graph need not be one of the spec, since per-process fairness is renamed along "
+            "it; check liveness without --symmetry, or select the other properties with "
+            "--property."
+        )
+    try:
+        problem = asymmetry(
+            symmetry,
+            model.initial_states,
+            # States outside a constraint are not extended, as in the search.
+            lambda state: [t for _act, t in model.successors(state)] if model.within(state) else [],
+            [(p.name, p.holds) for p in props if p.kind != "action"],
+            [(p.name, p.holds) for p in props if p.kind == "action"],
+        )
+    except Exception:
+        # A spec that raises is reported by the search itself, with its trace.
+        problem = None
+    if problem is not None:
+        raise SpecError(
+            f"{model.name}.symmetry ({symmetry.description}) is not a symmetry of the spec: "
+            f"{problem}. Declare every field indexed by an id (per_id) or holding one "
+            "(holds_id), or check without --symmetry."
+        )
+    return symmetry
 
 
 def _identity(model: Model, options: CheckOptions, props: list[PropertyDef]) -> dict[str, Any]:
@@ -503,6 +564,8 @@ def _identity(model: Model, options: CheckOptions, props: list[PropertyDef]) -> 
             "max_depth": options.max_depth,
             "stop_at_first": options.stop_at_first,
             "coverage": options.coverage,
+            # A reduced search stores orbit representatives: never resume across.
+            "symmetry": options.symmetry,
         },
     }
 
@@ -550,13 +613,17 @@ def _coverage(
 
 
 def possibility_verdict(
-    model: Model, prop: PropertyDef, parents: Mapping[Any, Any], witness: Any, complete: bool
+    model: Model,
+    prop: PropertyDef,
+    parents: Mapping[Any, Any],
+    witness: Any,
+    complete: bool,
+    symmetry: SymmetryDef | None = None,
 ) -> Verdict:
     if witness is not None:
-        reason = satisfied(prop, witness)
-        trace = attrs.evolve(
-            path_to(model, parents, witness), violates=prop.name, kind=prop.kind, reason=reason
-        )
+        trace = path_to(model, parents, witness, symmetry)
+        reason = satisfied(prop, trace.final)
+        trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason)
         return Verdict(prop.name, prop.kind, Status.HOLDS, reason=reason, witness=trace)
     if not complete:
         return Verdict(prop.name, prop.kind, Status.UNKNOWN, reason="no state found so far")
@@ -565,9 +632,17 @@ def possibility_verdict(
 
 
 def violation_verdict(
-    model: Model, prop: PropertyDef, index: Mapping[Any, Any], state: Any, succ: Any
+    model: Model,
+    prop: PropertyDef,
+    index: Mapping[Any, Any],
+    state: Any,
+    succ: Any,
+    symmetry: SymmetryDef | None = None,
 ) -> Verdict:
-    trace = path_to(model, index, state)
+    trace = path_to(model, index, state, symmetry)
+    if symmetry is not None:
+        # The trace ends in a renaming of ``state``: take the renamed step.
+        state, succ = trace.final, _renamed_step(model, prop, symmetry, trace.final, succ)
     if succ is not None:
         act = model.action_between(state, succ)
         trace = attrs.evolve(
@@ -592,6 +667,7 @@ def _recoverability(
     actions: list[int],
     complete: bool,
     index: dict[Any, Any],
+    symmetry: SymmetryDef | None = None,
 ) -> Verdict:
     from modelcheck.engines.graph import unrecoverable  # beside the search, not in it
 
@@ -604,7 +680,8 @@ def _recoverability(
         try:
             good.append(prop.holds(state))
         except Exception as exc:
-            raise property_error(model, prop, exc, path_to(model, index, state), state) from exc
+            trace = path_to(model, index, state, symmetry)
+            raise property_error(model, prop, exc, trace, state) from exc
     bad = unrecoverable(len(states), offsets, targets, actions, allowed, good)
     if not bad:
         return Verdict(prop.name, prop.kind, Status.HOLDS)
@@ -613,9 +690,30 @@ def _recoverability(
     if operators and any(model.actions[a].family in operators for a in actions):
         everything = [True] * len(model.actions)
         stuck = set(unrecoverable(len(states), offsets, targets, actions, everything, good))
-        escape = operator_escape(model, states[bad[0]], lambda t: ids[t] not in stuck, len(stuck))
+        canon = (lambda t: t) if symmetry is None else symmetry.canonical
+        escape = operator_escape(
+            model, states[bad[0]], lambda t: ids[canon(t)] not in stuck, len(stuck)
+        )
     return recoverability_verdict(
-        prop, path_to(model, index, states[bad[0]]), len(bad), len(states), escape
+        prop, path_to(model, index, states[bad[0]], symmetry), len(bad), len(states), escape
+    )
+
+
+def _renamed_step(
+    model: Model, prop: PropertyDef, symmetry: SymmetryDef, here: Any, succ: Any
+) -> Any:
+    """The successor of ``here`` that renames the violating step to ``succ`` (None: none)."""
+    if succ is None:
+        return None
+    wanted = symmetry.canonical(succ)
+    candidates = [t for _act, t in model.successors(here) if symmetry.canonical(t) == wanted]
+    for t in candidates:
+        if not prop.holds(here, t):
+            return t
+    raise SpecError(
+        f"{model.name}.symmetry ({symmetry.description}): {prop.name} fails on a step of a "
+        f"renamed state but on no step of {here!r}, so the property is not symmetric; "
+        "check this property without --symmetry."
     )
 
 

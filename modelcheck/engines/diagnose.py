@@ -14,12 +14,22 @@ from modelcheck.engines.parents import path_to
 from modelcheck.errors import SpecError, SpecRuntimeError
 from modelcheck.model import ActionInstance, Model, PropertyDef, check_state
 from modelcheck.properties import describe_state
+from modelcheck.symmetry import SymmetryDef
 from modelcheck.trace import Trace
 from modelcheck.wording import n_steps
 
 
-def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> SpecError:
-    """Turn an exception from inside the loop into a spec error with a trace."""
+def diagnose(
+    model: Model,
+    index: dict[Any, Any],
+    s: Any,
+    exc: Exception,
+    symmetry: SymmetryDef | None = None,
+) -> SpecError:
+    """Turn an exception from inside the loop into a spec error with a trace.
+
+    ``symmetry``: the search was reduced, so ``index`` links orbit representatives.
+    """
     if isinstance(exc, SpecError):
         return exc
     where = "the state being expanded"
@@ -38,7 +48,7 @@ def diagnose(model: Model, index: dict[Any, Any], s: Any, exc: Exception) -> Spe
                     "@action(nondeterministic=True) to return several states."
                 )
         return bad_state
-    trace = path_to(model, index, s) if _hashable(s) and s in index else None
+    trace = path_to(model, index, s, symmetry) if _hashable(s) and s in index else None
     for act in model.actions:
         try:
             for t in act.successors(s):

@@ -105,6 +105,7 @@ def generate(
     witnessed: dict[str, Any] | None = None,
     constraints: Sequence[Callable[[Any], Any]] = (),
     outside: tuple[dict[Any, Any], list[Any]] | None = None,
+    canonical: Callable[[Any], Any] | None = None,
 ) -> ChunkFunction:
     """The chunk-expanding function for this model, these properties and this shape.
 
@@ -115,7 +116,9 @@ def generate(
     satisfying one goes into ``witnessed``.  With ``constraints``, a new
     successor failing one is not admitted but recorded in ``outside``
     (``(state -> parent, states in discovery order)``) for the caller to
-    check.
+    check.  With ``canonical`` (symmetry reduction), each successor is
+    replaced by its orbit's representative before it is looked up, stored
+    or recorded in the graph; action properties still see the concrete step.
     """
     env: dict[str, Any] = {
         "__builtins__": {},
@@ -132,6 +135,10 @@ def generate(
         "_max_states": shape.max_states,
         "_Choice": Choice,
     }
+    if canonical is not None:
+        env["_canon"] = canonical
+    # The name of the successor as stored: its representative under symmetry.
+    u = "t" if canonical is None else "c"
     if witnesses:
         assert witnessed is not None
         env["_witness_setdefault"] = witnessed.setdefault
@@ -194,7 +201,9 @@ def generate(
     def admit(depth: int, action: str) -> None:
         # ``t`` is a successor of ``s`` by the action whose index is ``action``.
         emit(depth, "n += 1")
-        emit(depth, "if t not in _index:")
+        if canonical is not None:
+            emit(depth, "c = _canon(t)")
+        emit(depth, f"if {u} not in _index:")
         if shape.frontier:
             emit(depth + 1, "truncated = True")
             emit(depth + 1, "continue" if action == "k" else "t = None")
@@ -204,18 +213,18 @@ def generate(
                 # TLC's CONSTRAINT: a successor failing it is kept apart, not
                 # admitted; it is checked by the caller and never expanded.
                 inside = depth + 3
-                emit(depth + 1, "if t not in _outside:")
-                test = " and ".join(f"_con{k}(t)" for k in range(len(constraints)))
+                emit(depth + 1, f"if {u} not in _outside:")
+                test = " and ".join(f"_con{k}({u})" for k in range(len(constraints)))
                 emit(depth + 2, f"if {test}:")
             if shape.max_states is not None:
                 emit(inside, "if _len(_states) >= _max_states:")
                 emit(inside + 1, "raise _StopSearch('max_states')")
-            emit(inside, "_index[t] = s")
-            emit(inside, "_append(t)")
+            emit(inside, f"_index[{u}] = s")
+            emit(inside, f"_append({u})")
             if constraints:
                 emit(depth + 2, "else:")
-                emit(depth + 3, "_outside[t] = s")
-                emit(depth + 3, "_outside_append(t)")
+                emit(depth + 3, f"_outside[{u}] = s")
+                emit(depth + 3, f"_outside_append({u})")
         # In a frontier loop an unadmitted successor is not a step of the graph.
         inner = depth
         if shape.frontier and (action_properties or shape.record_graph):
@@ -227,9 +236,9 @@ def generate(
         if shape.record_graph:
             if constraints and not shape.frontier:
                 # The graph holds the explored states only.
-                emit(inner, "if t in _index:")
+                emit(inner, f"if {u} in _index:")
                 inner += 1
-            emit(inner, "_targets_append(_ids_setdefault(t, _len(_ids)))")
+            emit(inner, f"_targets_append(_ids_setdefault({u}, _len(_ids)))")
             emit(inner, f"_acts_append({action})")
 
     if len(actions) <= UNROLL_LIMIT:

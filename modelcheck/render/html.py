@@ -336,7 +336,15 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         for k, v in result.parameters.items()
     )
     stats = [
-        ("distinct states", f"{st.states:,}"),
+        (
+            "distinct states",
+            f"{st.states:,}" + (" (orbits: reduced by symmetry)" if result.reduced else ""),
+        ),
+        *(
+            [("symmetry", f"one state per orbit of renaming {result.symmetry}")]
+            if result.reduced
+            else []
+        ),
         *([("outside the constraint", f"{st.constrained:,}")] if st.constrained else []),
         ("transitions", f"{st.transitions:,}"),
         ("depth", str(st.depth)),

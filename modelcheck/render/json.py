@@ -20,6 +20,9 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
         },
         "engine": result.engine,
         "engine_note": result.engine_note,
+        # The symmetry the counts are reduced by (statistics.states then counts
+        # orbits, one representative each), or null for an unreduced search.
+        "symmetry": result.symmetry or None,
         "outcome": {0: "holds", 1: "violated", 3: "incomplete"}[int(result.exit_code)],
         "exit_code": int(result.exit_code),
         "complete": result.complete,

@@ -232,6 +232,11 @@ def render_summary(result: CheckResult) -> str:
         engine_line(result),
         "",
     ]
+    if result.reduced:
+        lines[1] = lines[1].replace("distinct states", "distinct states (orbits)", 1)
+        lines[-1:-1] = [
+            f"symmetry: the counts are reduced, one state per orbit of renaming {result.symmetry}"
+        ]
     if result.stopped_by in ("out_of_memory", "memory_limit"):
         ran_out = (
             "ran out of memory"
@@ -309,6 +314,8 @@ def summary_line(result: CheckResult) -> str:
         f"result={outcome} states={st.states} transitions={st.transitions} depth={st.depth} "
         f"complete={'true' if result.complete else 'false'} violated={violated} "
         f"seconds={st.seconds:.3f}"
+        # Only when reduced, so that unreduced lines stay as they were.
+        + (f" symmetry={result.symmetry.split(' ', 1)[0]}" if result.reduced else "")
     )
 
 

@@ -1,0 +1,106 @@
+"""Toy specs with interchangeable processes, for symmetry reduction.
+
+A lock shared by ``n`` identical processes,
+with fields that *hold* process ids (``owner``, ``last``, ``served``), so
+canonicalisation must rename values and break ties between processes with
+equal per-process fields, which dns-race (no id-holding field) never asks.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from modelcheck import Spec, State, Symmetry, action, action_property, invariant, reachable
+
+IDLE, WAITING, CRITICAL = "idle", "waiting", "critical"
+NOBODY = -1
+
+
+def _put(values: tuple, i: int, value: object) -> tuple:
+    changed = list(values)
+    changed[i] = value
+    return tuple(changed)
+
+
+class LockState(State):
+    pc: tuple[str, ...]
+    # times each process has been in its critical section, capped at ``rounds``
+    visits: tuple[int, ...]
+    # the process in its critical section, or NOBODY
+    owner: int
+    # the last process to leave its critical section, or NOBODY
+    last: int
+    # the processes that have been in their critical section at least once
+    served: frozenset[int]
+
+
+class SharedLock(Spec):
+    """``n`` processes request, enter and leave one critical section.
+
+    ``broken=True`` lets a process enter while another holds the lock, which
+    breaks ``mutual_exclusion``; ``rounds`` bounds the visits counted.
+    ``no_owner_handover`` is an action property: the lock never passes from
+    one process straight to another.
+    """
+
+    symmetry: ClassVar[Symmetry] = Symmetry(
+        "n", per_id=("pc", "visits"), holds_id=("owner", "last", "served")
+    )
+
+    n: int = 3
+    rounds: int = 2
+    broken: bool = False
+
+    def initial_states(self) -> LockState:
+        return LockState(
+            pc=(IDLE,) * self.n,
+            visits=(0,) * self.n,
+            owner=NOBODY,
+            last=NOBODY,
+            served=frozenset(),
+        )
+
+    @action(p="n")
+    def request(self, s: LockState, p: int) -> LockState | None:
+        if s.pc[p] == IDLE and s.visits[p] < self.rounds:
+            return s.replace(pc=_put(s.pc, p, WAITING))
+        return None
+
+    @action(p="n")
+    def enter(self, s: LockState, p: int) -> LockState | None:
+        if s.pc[p] == WAITING and (s.owner == NOBODY or self.broken):
+            return s.replace(pc=_put(s.pc, p, CRITICAL), owner=p, served=s.served | {p})
+        return None
+
+    @action(p="n")
+    def leave(self, s: LockState, p: int) -> LockState | None:
+        if s.pc[p] == CRITICAL:
+            return s.replace(
+                pc=_put(s.pc, p, IDLE),
+                visits=_put(s.visits, p, s.visits[p] + 1),
+                owner=NOBODY if s.owner == p else s.owner,
+                last=p,
+            )
+        return None
+
+    @invariant
+    def mutual_exclusion(self, s: LockState) -> bool:
+        return sum(pc == CRITICAL for pc in s.pc) <= 1
+
+    @invariant
+    def owner_is_in_its_critical_section(self, s: LockState) -> bool:
+        return s.owner == NOBODY or s.pc[s.owner] == CRITICAL
+
+    @action_property
+    def no_owner_handover(self, s: LockState, t: LockState) -> bool:
+        return s.owner == NOBODY or t.owner in (NOBODY, s.owner)
+
+    @reachable
+    def everyone_served(self, s: LockState) -> bool:
+        return len(s.served) == self.n
+
+
+class LeakyLock(SharedLock):
+    """``SharedLock`` declaring too little: ``served`` holds ids but is not renamed."""
+
+    symmetry: ClassVar[Symmetry] = Symmetry("n", per_id=("pc", "visits"), holds_id=("owner",))
