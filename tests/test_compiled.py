@@ -297,7 +297,8 @@ def test_a_corrupt_cached_kernel_is_rebuilt_not_trusted(_kernels_in_one_folder):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("def expand(*args):\n    return None\n", encoding="utf-8")
     assert not cache.is_cached(source)
-    sys.modules.pop(f"modelcheck_kernel_{cache.key_of(source)}", None)  # as in a new process
+    key = cache.key_of(source)
+    sys.modules.pop(cache.module_name(key, cache.cache_dir()), None)  # as in a new process
     result = check(spec, engine="compiled")
     assert result.engine == "compiled"
     assert_same(expected, result)

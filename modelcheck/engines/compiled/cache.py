@@ -75,7 +75,7 @@ def load(source: str) -> ModuleType:
     """The kernel module for ``source``, written to the cache directory and imported."""
     key = key_of(source)
     folder = cache_dir()
-    name = _module_name(key, folder)
+    name = module_name(key, folder)
     if name in sys.modules:
         return sys.modules[name]
     text = _versions() + source
@@ -108,10 +108,10 @@ def forget(source: str) -> None:
     caches = cache_dir() / "__pycache__"
     for stale in caches.glob(f"kernel_{key}.*"):
         stale.unlink(missing_ok=True)
-    sys.modules.pop(_module_name(key, cache_dir()), None)
+    sys.modules.pop(module_name(key, cache_dir()), None)
 
 
-def _module_name(key: str, folder: Path) -> str:
+def module_name(key: str, folder: Path) -> str:
     """The kernel's module name: one per kernel *and* folder, so that a kernel loaded from
     one cache folder is not taken for one cached in another (whose file may be missing)."""
     where = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
