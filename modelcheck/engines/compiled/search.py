@@ -311,6 +311,13 @@ def check(
     if options.coverage:
         raise NotCompilable("--coverage is counted by the Python engine only")
     probe_iteration_order(model, options.max_states)
+    if options.resume is not None and prepared is None:
+        # Refuse a checkpoint that is not this run's before paying for the JIT.
+        unloaded = prepare(model, props, compile_now=False)
+        manifest, _ = checkpoint.load(options.resume)
+        checkpoint.refuse_mismatch(
+            manifest, _identity(model, options, unloaded.kernel), options.resume
+        )
     prepared = prepared or prepare(model, props)
     layout, kernel, module = prepared.layout, prepared.kernel, prepared.module
     names = kernel.properties
