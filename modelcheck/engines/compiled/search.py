@@ -239,6 +239,19 @@ class _Arrays:
         self.targets = np.empty(size if record else 1, np.int32)
         self.acts = np.empty(size if record else 1, np.int16)
 
+    def shared(self, ctl: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The arrays ``run`` and ``admit`` take first, in their order."""
+        return (
+            self.states,
+            self.table,
+            ctl,
+            self.found,
+            self.found_succ,
+            self.offsets,
+            self.targets,
+            self.acts,
+        )
+
     def grow(self, ctl: np.ndarray, states: int, edges: int) -> bool:
         """Room for ``states`` more states and ``edges`` more edges; whether the table was
         replaced (it is then empty, to be rehashed)."""
@@ -548,14 +561,7 @@ class _Workers:
         for part, (lo, _) in zip(batch.used, batch.ranges, strict=True):
             end = int(part.out[O_END])
             self.module.admit(
-                arrays.states,
-                arrays.table,
-                ctl,
-                arrays.found,
-                arrays.found_succ,
-                arrays.offsets,
-                arrays.targets,
-                arrays.acts,
+                *arrays.shared(ctl),
                 lo,
                 end,
                 *part.buffers(),
@@ -754,16 +760,7 @@ def _run(
     ``"problem"``) or None, with ``ctl[AT]`` the first state not expanded yet.
     """
     ctl[AT], ctl[END] = done, min(done + CHUNK, level_end)
-    module.run(
-        arrays.states,
-        arrays.table,
-        ctl,
-        arrays.found,
-        arrays.found_succ,
-        arrays.offsets,
-        arrays.targets,
-        arrays.acts,
-    )
+    module.run(*arrays.shared(ctl))
     status = ctl[STATUS]
     if status == codegen.GROW:
         if arrays.grow(ctl, buffer, buffer):
