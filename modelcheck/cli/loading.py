@@ -163,6 +163,26 @@ def parse_value(name: str, text: str, kind: Any) -> Any:
     )
 
 
+def split_assignment(
+    cls: type,
+    item: str,
+    types_: dict[str, Any],
+    example: str = "-p enactors=3",
+    form: str = "name=value",
+) -> tuple[str, str]:
+    """``name=text`` split, with ``name`` checked to be one of ``cls``'s parameters."""
+    name, sep, text = item.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ParameterError(f"-p {item}: expected {form}, e.g. {example}.")
+    if name not in types_:
+        raise ParameterError(
+            f"-p {item}: {cls.__name__} has no parameter {name!r}.{closest(name, types_)} "
+            f"Its parameters: {', '.join(types_) or '(none)'}."
+        )
+    return name, text
+
+
 def build_spec(
     cls: type[Spec], assignments: list[str] | None = None, values: dict[str, Any] | None = None
 ) -> Spec:
@@ -170,15 +190,7 @@ def build_spec(
     types_ = parameter_types(cls)
     params: dict[str, Any] = dict(values or {})
     for item in assignments or []:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ParameterError(f"-p {item}: expected name=value, e.g. -p enactors=3.")
-        if name not in types_:
-            raise ParameterError(
-                f"-p {item}: {cls.__name__} has no parameter {name!r}.{closest(name, types_)} "
-                f"Its parameters: {', '.join(types_) or '(none)'}."
-            )
+        name, text = split_assignment(cls, item, types_)
         params[name] = parse_value(name, text, types_[name])
     unknown = [k for k in params if k not in types_]
     if unknown:

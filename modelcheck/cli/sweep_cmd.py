@@ -18,7 +18,13 @@ from modelcheck.cli.common import (
     reported_errors,
     write_file,
 )
-from modelcheck.cli.loading import build_spec, load_spec_class, parameter_types, parse_value
+from modelcheck.cli.loading import (
+    build_spec,
+    load_spec_class,
+    parameter_types,
+    parse_value,
+    split_assignment,
+)
 from modelcheck.cli.root import app
 from modelcheck.engines.bfs import ENGINES
 from modelcheck.errors import ModelcheckError, ParameterError
@@ -108,15 +114,7 @@ def parse_grid(cls: type, items: list[str]) -> dict[str, list[Any]]:
     types_ = parameter_types(cls)
     grid: dict[str, list[Any]] = {}
     for item in items:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ParameterError(f"-p {item}: expected name=values, e.g. -p enactors=2,3 or 2..4.")
-        if name not in types_:
-            raise ParameterError(
-                f"-p {item}: {cls.__name__} has no parameter {name!r}. "
-                f"Its parameters: {', '.join(types_) or '(none)'}."
-            )
+        name, text = split_assignment(cls, item, types_, "-p enactors=2,3 or 2..4", "name=values")
         if name in grid:
             raise ParameterError(
                 f"-p {item}: {name} is given twice; give all its values in one -p."
