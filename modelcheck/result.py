@@ -66,6 +66,8 @@ class Statistics:
     compile_seconds: float = 0.0
     #: Threads the search ran on (the compiled engine's ``workers``; 1 for Python).
     workers: int = 1
+    #: Shards the cluster search was partitioned over (0: a one-process search).
+    shards: int = 0
 
     @property
     def states_per_second(self) -> float:

@@ -8,6 +8,9 @@ only assembles them.  Exit codes: 0 every property holds,
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
 # Command modules register themselves on ``app`` when imported.
@@ -23,6 +26,28 @@ from modelcheck.cli import (  # noqa: F401
 )
 from modelcheck.cli.root import app
 
+#: Options whose value may be left out, and the value they then take.
+OPTIONAL_VALUES = {"--ray": "local"}
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """``--ray`` alone (last, or before another option or a spec file) as ``--ray=local``.
+
+    (Typer has no options with an optional value; a spec file is never a cluster's
+    address, so ``check --ray specs/x.py`` means a local instance too.)
+    """
+    out = []
+    for i, arg in enumerate(args):
+        following = args[i + 1] if i + 1 < len(args) else None
+        if arg in OPTIONAL_VALUES and (
+            following is None
+            or following.startswith("-")
+            or Path(following.partition(":")[0]).suffix == ".py"
+        ):
+            arg = f"{arg}={OPTIONAL_VALUES[arg]}"
+        out.append(arg)
+    return out
+
 
 def main() -> None:
     """Console-script entry point."""
@@ -31,7 +56,7 @@ def main() -> None:
     _startup.started()
     code: int = 0
     try:
-        app()
+        app(args=optional_values(sys.argv[1:]))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except KeyboardInterrupt:  # between commands' own handlers: nothing was running

@@ -126,6 +126,24 @@ def check_command(
             min=0, metavar="MIN", help="Least minutes between checkpoints (0: every level)."
         ),
     ] = 10.0,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            is_flag=False,
+            flag_value="local",
+            metavar="[ADDRESS]",
+            help="Explore on a Ray cluster: alone, start a local instance with this machine's "
+            "cores; with the address `ray start --head` printed, join that cluster "
+            "(pip install 'modelcheck[ray]').",
+        ),
+    ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            min=1, metavar="N", help="Shards of the --ray search (default: the cluster's CPUs)."
+        ),
+    ] = None,
     resume: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
@@ -138,6 +156,13 @@ def check_command(
             raise ModelcheckError(
                 f"--workers {workers} with --engine python: the Python engine runs on one "
                 "core; use --engine compiled (or auto) for more, or drop --workers."
+            )
+        if ray is not None:
+            _refuse_ray_misuse(ray, engine, workers)
+        elif shards is not None:
+            raise ModelcheckError(
+                f"--shards {shards} without --ray: shards are the cluster search's; add --ray "
+                "(a local instance) or --ray ADDRESS."
             )
         if output_format not in FORMATS:
             raise ModelcheckError(
@@ -168,6 +193,8 @@ def check_command(
             checkpoint=None if checkpoint is None else str(checkpoint),
             checkpoint_every=checkpoint_every,
             resume=None if resume is None else str(resume),
+            ray=ray,
+            shards=shards,
         )
         if checkpoint is not None:
             # What `modelcheck resume` needs to run this command again from the checkpoint.
@@ -208,6 +235,24 @@ def check_command(
         write_ci_reports(result, model, junit_file, sarif_file)
         typer.echo(render(output_format, result, quiet, model))
     raise typer.Exit(int(result.exit_code))
+
+
+def _refuse_ray_misuse(ray: str, engine: str, workers: int) -> None:
+    if ray.endswith(".py") or Path(ray.partition(":")[0]).suffix == ".py":
+        raise ModelcheckError(
+            f"--ray {ray}: that is a spec file, not a cluster address. Put the spec before "
+            "--ray (modelcheck check SPEC --ray), or write --ray=ADDRESS."
+        )
+    if engine == "python":
+        raise ModelcheckError(
+            "--ray with --engine python: the cluster search runs the compiled engine's "
+            "kernel on every shard; drop --engine python (or --ray)."
+        )
+    if workers > 1:
+        raise ModelcheckError(
+            f"--ray with --workers {workers}: each shard runs on one core; ask for more "
+            "shards with --shards instead."
+        )
 
 
 @app.command("list")

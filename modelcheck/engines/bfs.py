@@ -88,11 +88,23 @@ class CheckOptions:
     checkpoint_every: float = 10.0
     #: A folder whose checkpoint this run continues (same spec, parameters, options).
     resume: str | None = None
+    #: Explore on a Ray cluster (:mod:`modelcheck.engines.cluster`): "local" starts an
+    #: instance on this machine, anything else is the address of one to join.
+    ray: str | None = None
+    #: Shards of the cluster search (default: one per CPU of the cluster).
+    shards: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
-        for name in ("max_states", "max_depth", "progress_every", "memory_limit", "workers"):
+        for name in (
+            "max_states",
+            "max_depth",
+            "progress_every",
+            "memory_limit",
+            "workers",
+            "shards",
+        ):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -100,6 +112,16 @@ class CheckOptions:
             raise ValueError(
                 f"workers={self.workers} with engine='python': the Python engine runs on one "
                 "core; use engine='compiled' (or 'auto') for more, or leave workers at 1"
+            )
+        if self.ray is not None and (self.engine == "python" or self.workers > 1):
+            raise ValueError(
+                "ray= runs the compiled engine's search on shards (one core each): leave "
+                "engine at 'auto' or 'compiled' and workers at 1"
+            )
+        if self.shards is not None and self.ray is None:
+            raise ValueError(
+                f"shards={self.shards} without ray=: shards are a cluster search's; pass "
+                "ray='local' (or a cluster's address) too"
             )
         if not self.checkpoint_every >= 0:
             raise ValueError(

@@ -28,7 +28,7 @@ import attrs
 from modelcheck.engines import bfs, checkpoints
 from modelcheck.engines.bfs import CheckOptions, ProgressCallback
 from modelcheck.engines.compiled import numba_missing
-from modelcheck.errors import CheckpointError
+from modelcheck.errors import CheckpointError, ModelcheckError
 from modelcheck.model import Model
 from modelcheck.result import CheckResult
 
@@ -41,6 +41,8 @@ def check(
 ) -> CheckResult:
     """Check ``model`` with the engine ``options.engine`` names (see the module docstring)."""
     options = options or CheckOptions()
+    if options.ray is not None:
+        return _on_cluster(model, options, progress)
     if options.resume is not None:  # the engine that wrote the checkpoint goes on with it
         engine = checkpoints.engine_of(options.resume)
         if engine == "python" or options.engine == "python":
@@ -100,3 +102,34 @@ def check(
     note = f"the compiled engine was not used: {reason}"
     result = bfs.check(model, options, progress)
     return attrs.evolve(result, engine_note=note)
+
+
+def _on_cluster(
+    model: Model, options: CheckOptions, progress: ProgressCallback | None
+) -> CheckResult:
+    """The cluster search on Ray; the Python engine, with a note, where it cannot run."""
+    from modelcheck.engines.cluster import ray_missing
+
+    missing = ray_missing()
+    if missing is not None:
+        raise ModelcheckError(f"--ray: {missing}; or run without --ray on this machine.")
+    live = [p.name for p in bfs.selected_properties(model, options.properties) if p.liveness]
+    reason = numba_missing()
+    if live:
+        reason = (
+            f"liveness properties ({', '.join(live)}) are checked by the Python engine's "
+            "fair-cycle search only"
+        )
+    if reason is None:
+        from modelcheck.engines.cluster import search
+        from modelcheck.symbolic.program import NotCompilable
+
+        try:
+            return search.check(model, options, progress, options.shards, options.ray)
+        except NotCompilable as exc:
+            reason = str(exc)
+    local = attrs.evolve(options, ray=None, shards=None, engine="python")
+    result = bfs.check(model, local, progress)
+    return attrs.evolve(
+        result, engine_note=f"the cluster search was not used ({reason}): one process ran it"
+    )

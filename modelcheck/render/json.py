@@ -35,6 +35,7 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             # Before the search: the compiled engine's extraction, generation and JIT.
             "compile_seconds": round(st.compile_seconds, 6),
             "workers": st.workers,
+            "shards": st.shards,
             "states_per_second": round(st.states_per_second, 1),
             "peak_memory_bytes": st.peak_memory_bytes,
             # Distinct states failing a @constraint (not counted in "states").

@@ -203,6 +203,8 @@ def engine_line(result: CheckResult) -> str:
     line = f"engine: {result.engine}"
     if result.statistics.workers > 1:
         line += f" on {result.statistics.workers} workers"
+    if result.statistics.shards:
+        line += f" on {result.statistics.shards} shards"
     if result.statistics.compile_seconds:
         line += (
             f" (compiled in {result.statistics.compile_seconds:.2f} s before the search: "

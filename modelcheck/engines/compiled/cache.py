@@ -68,7 +68,9 @@ def is_cached(source: str) -> bool:
     except OSError:
         return False
     caches = path.parent / "__pycache__"
-    return any(caches.glob(f"{path.stem}.*.nbi")) if caches.is_dir() else False
+    # The one-process search's function: a kernel can be cached in part (the cluster
+    # search compiles only the functions its shards call).
+    return any(caches.glob(f"{path.stem}.run-*.nbi")) if caches.is_dir() else False
 
 
 def load(source: str) -> ModuleType:

@@ -653,6 +653,94 @@ def generate(
     a.line(f"ctl[AT] = end; {_SAVE}")
     out.append("\n".join(a.lines))
 
+    # --- spread: a shard's states of one level and their successors (the cluster engine) ---
+    # No visited set here: the successors go to the shards that own them, which admit
+    # them (``place``).  Each state's and each step's property flags are kept; with
+    # ``settle`` an action property is judged only up to its first violation in the
+    # range (every step is taken), without it on every step (past --max-depth, where
+    # only the owner knows which steps are taken).
+    y = _Emitter(program, pre, post)
+    y.depth = 0
+    y.line("@njit(cache=True, nogil=True)")
+    y.line("def spread(states, lo, hi, found, settle, nb, bact, sstart, sflags, aflags, out):")
+    y.depth = 1
+    y.line("k = 0")
+    for p in range(len(names)):
+        y.line(f"d{p} = found[{p}] != -1")
+    y.line("out[O_STATUS] = DONE")
+    y.line("for i in range(lo, hi):")
+    y.depth = 2
+    y.line("s = i - lo")
+    y.line("sstart[s] = k")
+    _unpack_row(y, layout, "states[i, {j}]", "w", "p")
+    halt_spread = (
+        "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
+        "out[O_SUCC] = k; return"
+    )
+    action_inexact(y, halt_spread)
+    for p, name in judged:
+        y.line(f"sflags[s, {p}] = False")
+        invariant = kinds[name] == "invariant"
+        flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
+        evaluate(y, p, f"not d{p}", "not " if invariant else "", flag, halt_spread)
+    y.line("m0 = k")
+    _successors(
+        y, program, layout, halt_spread.format(status="OUTSIDE_TYPES", detail="{k}"), store(y, [])
+    )
+    if acting:
+        y.line("for j in range(m0, k):")
+        y.depth = 3
+        for p in acting:
+            y.line(f"aflags[j, {p}] = False")
+        _unpack_row(y, layout, "nb[j, {j}]", "u", "q")
+        for p in acting:
+            flag = [f"aflags[j, {p}] = True", "if settle:", f"    d{p} = True"]
+            evaluate(y, p, f"not d{p}", "not ", flag, halt_spread)
+        y.depth = 2
+    if terminals:
+
+        def spread_no_successors() -> None:
+            for p in terminals:
+                flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
+                evaluate(y, p, f"not d{p}", "not ", flag, halt_spread)
+
+        for p in terminals:
+            y.line(f"sflags[s, {p}] = False")
+        y.block("if k == m0:", spread_no_successors)
+    y.depth = 1
+    y.line("sstart[hi - lo] = k")
+    y.line("out[O_END] = hi; out[O_SUCC] = k")
+    out.append("\n".join(y.lines))
+
+    # --- place: rows sent to a shard, in the given order, into its visited set ---
+    z = _Emitter(program, pre, post)
+    z.depth = 0
+    z.line("@njit(cache=True, nogil=True)")
+    z.line("def place(states, table, tmask, count, nb, order, frontier, rows, fresh):")
+    z.depth = 1
+    z.line("tagmask = TAG_BITS & ~tmask")
+    z.line("for q in range(len(order)):")
+    z.depth = 2
+    z.line("j = order[q]")
+    _hash(z, words, "nb[j, {j}]")
+    z.line("idx = -1")
+    z.line("fresh[q] = False")
+    probe(z, "h & tmask", ["idx = r"])
+    z.line("if idx < 0:")
+    z.line("    if frontier:  # past --max-depth: not stored, and the step is not taken")
+    z.line("        rows[q] = -1")
+    z.line("        continue")
+    for j in range(words):
+        z.line(f"    states[count, {j}] = nb[j, {j}]")
+    z.line("    table[slot] = tag | (count + 1)")
+    z.line("    idx = count")
+    z.line("    fresh[q] = True")
+    z.line("    count += 1")
+    z.line("rows[q] = idx")
+    z.depth = 1
+    z.line("return count")
+    out.append("\n".join(z.lines))
+
     # --- find: the first state of a range that has a given row as a successor ---
     f = _Emitter(program, pre, None)
     f.depth = 0
