@@ -398,3 +398,14 @@ def test_a_driver_killed_after_a_checkpoint_is_resumed_by_the_cli_on_ray(ray_clu
     assert [len(v["counterexample"]["steps"]) - 1 for v in answer["verdicts"]] == [
         len(v.counterexample.steps) - 1 for v in alone.verdicts
     ]
+
+
+def test_shard_arrays_that_start_tiny_and_grow_give_the_same_answer(monkeypatch):
+    # Where the system refuses the large reservation, a shard's rows start small and
+    # double as they fill: the growth path must keep every row, number and parent.
+    import numpy as np
+
+    from modelcheck.engines.cluster import shard as shard_module
+
+    monkeypatch.setattr(shard_module, "reserve_rows", lambda words: np.empty((8, words), np.int64))
+    assert_same(check(DnsRace(), engine="python"), sharded(DnsRace(), 2))

@@ -30,6 +30,7 @@ import numpy as np
 
 from modelcheck.engines.compiled import cache
 from modelcheck.engines.compiled.codegen import DONE, O_DETAIL, O_END, O_STATUS, O_SUCC, OUT_SIZE
+from modelcheck.engines.compiled.search import reserve_rows
 
 #: Rows of a shard's arrays at the start (they double as they fill).
 START = 1 << 12
@@ -117,9 +118,11 @@ class Shard:
         self.words, self.kinds, self.buffer = words, kinds, buffer
         self.props = len(kinds)
         self.record = record
-        self.states = np.empty((START, words), np.int64)
-        self.number = np.empty(START, np.int64)
-        self.parent = np.empty(START, np.int64)
+        # Reserved once, as the one-process engine's rows are: only pages written become
+        # resident, and growing by copying would hold two copies at its peak.
+        self.states = reserve_rows(words)
+        self.number = reserve_rows(1).reshape(-1)
+        self.parent = reserve_rows(1).reshape(-1)
         self.table = np.zeros(2 * START, np.int32)
         self.count = 0
         # The rows of the level being expanded, and the successors each one made.
