@@ -6,8 +6,11 @@ snapshot, recover), but a shard holds the spec's own state objects in a list
 with a dict from each to its row, as the Python engine does, and expands
 them by calling the model's actions and properties
 (:mod:`modelcheck.model`), in the order the Python engine calls them.  A
-successor is sent, with its key, to the shard :func:`owner` names; batches
-are plain lists of states (pickled by Ray between processes).
+successor is sent, with its key, to the shard :func:`owner` names; a batch
+holds each distinct successor once, the spec's state records as plain tuples
+(which pickle at C speed: Ray pickles a record object through a Python
+callback, about 10 us each), and one row of key, parent reference and action
+per step.
 
 A shard reports any exception the spec's code raises (or a property's
 result that is not a bool) as a *problem* of the state it was expanding,
@@ -36,8 +39,9 @@ from modelcheck.spec import Choice, Spec
 
 #: The most successors one state may have: keys are parent number * PER + place.
 PER = 1 << 20
-#: A step on which an action property could not be judged (its column in a batch).
-_ERROR = 3
+#: Columns of a batch's steps beyond key, parent reference and action | flags: whether an
+#: action property could not be judged on the step, and which of the batch's states it made.
+_ERROR, _STATE = 3, 4
 
 
 def _text(value: Any) -> str:
@@ -193,6 +197,9 @@ class PythonShard(StoredStates):
         self.states: list[Any] = []
         self.rows: dict[Any, int] = {}
         self.owners = _Owners(shards)
+        # The spec's state class when it is a State record: its states travel as tuples.
+        first = self.model.initial_states[0]
+        self.record_class = type(first) if _is_record(first) else None
         # Each action instance as the Python engine's loop calls it: (index, function,
         # argument, whether it gives several successors, whether they may be Choices).
         self.calls = [
@@ -238,8 +245,9 @@ class PythonShard(StoredStates):
         step_checks = [(p, self.props[p].check) for p in open_props if self.kinds[p] == "action"]
         shards, index = self.shards, self.index
         owner_of = self.owners.of
-        batches: list[tuple[list[Any], list[tuple[int, int, int, int]]]] = [
-            ([], []) for _ in range(shards)
+        # Per owner: its distinct successors, their places, and the steps.
+        batches: list[tuple[list[Any], dict[Any, int], list[tuple[int, ...]]]] = [
+            ([], {}, []) for _ in range(shards)
         ]
         made = np.zeros(self.hi - self.lo, np.int64)
         states_first: dict[int, tuple[int, int]] = {}
@@ -285,9 +293,12 @@ class PythonShard(StoredStates):
                                 steps_first[p] = (key, ref, succ)
                             else:
                                 flags |= 1 << p
-                        batch = batches[owner_of(succ)]
-                        batch[0].append(succ)
-                        batch[1].append((key, ref, action | flags << ACT_BITS, error))
+                        sent, places, steps = batches[owner_of(succ)]
+                        at = places.get(succ)
+                        if at is None:
+                            at = places[succ] = len(sent)
+                            sent.append(succ)
+                        steps.append((key, ref, action | flags << ACT_BITS, error, at))
                 if place > PER:
                     raise ValueError(f"more than {PER} successors of one state")
                 if place == 0:
@@ -308,7 +319,32 @@ class PythonShard(StoredStates):
             "states": states_first,
             "steps": steps_first,
         }
-        return [summary, *((s, np.array(m, np.int64).reshape(-1, 4)) for s, m in batches)]
+        return [
+            summary,
+            *(
+                (self._packed(sent), np.array(steps, np.int64).reshape(-1, 5))
+                for sent, _, steps in batches
+            ),
+        ]
+
+    def _packed(self, states: list[Any]) -> tuple[int, list[Any]]:
+        """``states`` as sent: the records of the spec's state class as plain tuples, with
+        this process's tag of that class (the receiver puts its own back)."""
+        record = self.record_class
+        if record is None:
+            return -1, states
+        return record._tag, [tuple(s) if type(s) is record else s for s in states]
+
+    def _unpacked(self, packed: tuple[int, list[Any]]) -> list[Any]:
+        tag, states = packed
+        record = self.record_class
+        if record is None:
+            return states
+        new = tuple.__new__
+        if tag == record._tag:
+            return [new(record, s) if type(s) is tuple else s for s in states]
+        own = (record._tag,)
+        return [new(record, own + s[1:]) if type(s) is tuple else s for s in states]
 
     @staticmethod
     def _judge_state(
@@ -352,15 +388,22 @@ class PythonShard(StoredStates):
         (in order), whether a step past --max-depth was not taken, (past it) each action
         property's first violating step that was taken, and the least number of a state
         with a taken step no action property could be judged on (the owner's problem)."""
-        states = [s for b in batches for s in b[0]]
-        meta = np.concatenate([b[1] for b in batches]) if batches else np.zeros((0, 4), np.int64)
+        states: list[Any] = []
+        parts = []
+        for packed, steps in batches:
+            steps = steps.copy()
+            steps[:, _STATE] += len(states)
+            states += self._unpacked(packed)
+            parts.append(steps)
+        meta = np.concatenate(parts) if parts else np.zeros((0, 5), np.int64)
         order = np.argsort(meta[:, 0], kind="stable")
-        self._room(len(states))
+        self._room(len(meta))
         before = self.count
-        where = np.full(len(states), -1, np.int64)
+        where = np.full(len(meta), -1, np.int64)
         rows, stored = self.rows, self.states
+        made_by = meta[:, _STATE]
         for i, j in enumerate(order.tolist()):
-            succ = states[j]
+            succ = states[made_by[j]]
             row = rows.get(succ)
             if row is None:
                 if frontier:
@@ -371,7 +414,7 @@ class PythonShard(StoredStates):
             where[i] = row
         self.count = len(stored)
         sorted_meta = meta[order]
-        fresh = np.zeros(len(states), np.bool_)
+        fresh = np.zeros(len(meta), np.bool_)
         if not frontier:
             # A new state's first copy is the one whose row is past ``before`` and first seen.
             _, first_seen = np.unique(where, return_index=True)
@@ -391,7 +434,8 @@ class PythonShard(StoredStates):
                 hits = np.flatnonzero(taken & ((sorted_meta[:, 2] >> (ACT_BITS + p)) & 1 == 1))
                 if len(hits):
                     q = int(hits[0])
-                    steps[p] = (int(sorted_meta[q, 0]), int(sorted_meta[q, 1]), states[order[q]])
+                    succ = states[int(sorted_meta[q, _STATE])]
+                    steps[p] = (int(sorted_meta[q, 0]), int(sorted_meta[q, 1]), succ)
         if self.record:
             self.edges.append(
                 (
