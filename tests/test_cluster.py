@@ -34,7 +34,7 @@ from modelcheck import CheckResult, Status, check, compile_spec, replay
 from modelcheck.cli import app, optional_values
 from modelcheck.engines.bfs import CheckOptions
 from modelcheck.engines.cluster import Refused, search
-from modelcheck.engines.cluster.python_shard import owner, stable_hash
+from modelcheck.engines.cluster.owners import owner, stable_hash
 from modelcheck.engines.cluster.shard import owners
 from modelcheck.engines.cluster.transport import ShardLost
 from modelcheck.engines.compiled import cache
@@ -292,7 +292,7 @@ def test_the_owner_of_a_state_does_not_change_with_the_hash_seed(two_phase_commi
         "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
         "import toy_specs\n"
         "from modelcheck import compile_spec\n"
-        "from modelcheck.engines.cluster.python_shard import stable_hash\n"
+        "from modelcheck.engines.cluster.owners import stable_hash\n"
         "model = compile_spec(toy_specs.RichValues())\n"
         "states = [t for s in model.initial_states for _, t in model.successors(s)]\n"
         "print([stable_hash(s) for s in [*model.initial_states, *states]])\n"

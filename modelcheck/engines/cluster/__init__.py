@@ -5,8 +5,8 @@ asks whether Ray is there); :mod:`.search` is the driver, :mod:`.transport`
 how it talks to its shards (Ray actors, or plain objects in one process).
 A shard runs the compiled engine's kernel on packed rows (:mod:`.shard`,
 :mod:`.compiled_plan`) or, for any other spec, the spec's own Python code
-on its ``State`` objects (:mod:`.python_shard`, :mod:`.python_plan`);
-:mod:`.stored` is what both keep the same way.
+on its ``State`` objects (:mod:`.python_shard`, :mod:`.python_plan`, placed
+by :mod:`.owners`); :mod:`.stored` is what both keep the same way.
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ subset, or with ``engine="python"``): shards are
 :class:`~.python_shard.PythonShard` objects built from the spec itself (each
 compiles it into its model once), states are the spec's own objects (nothing
 to encode or decode), owners come from a hash that is the same in every
-process (:func:`.python_shard.owner`), and checkpoints are pickles, as the
+process (:mod:`.owners`), and checkpoints are pickles, as the
 Python engine's are (one file on the driver's machine: load only your own).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -18,7 +19,8 @@ from typing import Any, NoReturn
 from modelcheck.engines import checkpoints
 from modelcheck.engines.bfs import CheckOptions, _identity
 from modelcheck.engines.cluster import Refused
-from modelcheck.engines.cluster.python_shard import PER, PythonShard, owner, stable_hash
+from modelcheck.engines.cluster.owners import owner, stable_hash
+from modelcheck.engines.cluster.python_shard import PER, PythonShard
 from modelcheck.engines.iteration_order import probe_iteration_order
 from modelcheck.model import Model, PropertyDef
 
@@ -66,10 +68,9 @@ class PythonPlan:
         """The modules Ray must send by value: the spec's own (and its state classes'),
         which a worker may not be able to import (a file the CLI loaded, a test module)."""
         classes = [*type(self.model.spec).__mro__, *(type(s) for s in self.model.initial_states)]
-        names = {c.__module__ for c in classes}
-        return tuple(
-            sorted(n for n in names if n != "builtins" and n.partition(".")[0] != "modelcheck")
-        )
+        tops = {c.__module__: c.__module__.partition(".")[0] for c in classes}
+        ours = sys.stdlib_module_names | {"modelcheck"}  # importable everywhere, by name
+        return tuple(sorted(name for name, top in tops.items() if top not in ours))
 
     def identity(self, options: CheckOptions, shards: int) -> dict[str, Any]:
         """What a checkpoint must match to be resumed by this run."""

@@ -6,7 +6,7 @@ snapshot, recover), but a shard holds the spec's own state objects in a list
 with a dict from each to its row, as the Python engine does, and expands
 them by calling the model's actions and properties
 (:mod:`modelcheck.model`), in the order the Python engine calls them.  A
-successor is sent, with its key, to the shard :func:`owner` names; a batch
+successor is sent, with its key, to the shard that owns it (:mod:`.owners`); a batch
 holds each distinct successor once, the spec's state records as plain tuples
 (which pickle at C speed: Ray pickles a record object through a Python
 callback, about 10 us each), and one row of key, parent reference and action
@@ -23,15 +23,11 @@ This module imports neither numba nor Ray.
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from modelcheck.containers import Bag, FrozenMap, canonical_key
+from modelcheck.engines.cluster.owners import Owners, is_record, owner
 from modelcheck.engines.cluster.stored import ACT_BITS, SHIFT, StoredStates
 from modelcheck.errors import SpecError
 from modelcheck.model import compile_spec
@@ -42,134 +38,6 @@ PER = 1 << 20
 #: Columns of a batch's steps beyond key, parent reference and action | flags: whether an
 #: action property could not be judged on the step, and which of the batch's states it made.
 _ERROR, _STATE = 3, 4
-
-
-def _text(value: Any) -> str:
-    """A text of ``value`` that equal values share in every process (see :func:`stable_hash`).
-
-    Numbers are written as the value they are, an integral one as an int
-    (``1``, ``1.0`` and ``True`` are one state field, as they are one dict
-    key); a ``str`` subclass (a string-valued enum member) as its string;
-    frozensets with their elements' texts sorted; maps and bags in their
-    canonical order; records and attrs instances with their class's name.
-    """
-    kind = type(value)
-    if kind is int:
-        return str(value)
-    if kind is str:
-        return repr(value)
-    if kind is tuple:
-        return "(" + ",".join([_text(v) for v in value]) + ")"
-    if kind is bool:
-        return "1" if value else "0"
-    if value is None:
-        return "N"
-    if kind is frozenset:
-        return "{" + ",".join(sorted([_text(v) for v in value])) + "}"
-    if kind is FrozenMap:
-        return "M{" + ",".join([f"{_text(k)}:{_text(v)}" for k, v in value.items()]) + "}"
-    if kind is Bag:
-        return "B{" + ",".join([f"{_text(k)}:{n}" for k, n in value.items()]) + "}"
-    return _other_text(value)
-
-
-def _other_text(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(str(value))
-    if isinstance(value, int):  # bool, IntEnum members
-        return str(int(value))
-    if isinstance(value, enum.Enum):
-        return f"E{type(value).__qualname__}.{value.name}"
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if math.isfinite(number) and number == value and number.is_integer():
-            return str(int(number))
-        return repr(number) if number == value else repr(value)
-    if isinstance(value, bytes):
-        return repr(bytes(value))
-    if isinstance(value, tuple):
-        fields = getattr(value, "_fields", None)
-        if isinstance(fields, tuple) and hasattr(value, "replace"):  # a State record
-            return type(value).__qualname__ + "(" + ",".join([_text(v) for v in value[1:]]) + ")"
-        return "(" + ",".join([_text(v) for v in value]) + ")"
-    if isinstance(value, frozenset | set):
-        return "{" + ",".join(sorted([_text(v) for v in value])) + "}"
-    if isinstance(value, FrozenMap):
-        return "M{" + ",".join([f"{_text(k)}:{_text(v)}" for k, v in value.items()]) + "}"
-    if isinstance(value, Bag):
-        return "B{" + ",".join([f"{_text(k)}:{n}" for k, n in value.items()]) + "}"
-    attributes = getattr(type(value), "__attrs_attrs__", None)
-    if attributes is not None:
-        inner = ",".join([_text(getattr(value, a.name)) for a in attributes])
-        return f"A{type(value).__qualname__}({inner})"
-    canonical_key(value)  # raises TypeError, saying which values have an order
-    raise TypeError(f"{value!r} ({type(value).__name__}) has no stable text")
-
-
-def _digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-
-
-def stable_hash(state: Any) -> int:
-    """A 64-bit hash of ``state`` that is the same in every process and every run.
-
-    Python's ``hash`` of strings (and of tuples and states holding them)
-    changes with ``PYTHONHASHSEED``, which differs between Ray's workers, so
-    it cannot say which shard owns a state.  This hashes a text of the state
-    (:func:`_text`) with BLAKE2b: frozensets sorted, maps and bags in their
-    canonical order (:mod:`modelcheck.containers`), so equal states have one
-    text, one hash, one owner.  A value with no canonical order raises
-    :class:`TypeError`.
-    """
-    return _digest(_text(state))
-
-
-def owner(state: Any, shards: int) -> int:
-    """The shard that owns ``state``, of ``shards``."""
-    return stable_hash(state) % shards
-
-
-#: Field values whose text :class:`_Owners` keeps at most (then it starts again).
-MEMO = 1 << 16
-
-
-class _Owners:
-    """Owners of successors, with the texts of field values kept by value: a step
-    changes a field or two, and the values a field takes repeat from state to state.
-
-    Keyed by equality, a kept text is that of an *equal* value, which is the
-    text the value itself has (equal values have one text), so keeping them
-    changes no owner.
-    """
-
-    def __init__(self, shards: int) -> None:
-        self.shards = shards
-        self.texts: dict[Any, str] = {}
-        self.records: dict[type, str | None] = {}  # a record class's name, None: not one
-
-    def of(self, state: Any) -> int:
-        kind = type(state)
-        try:
-            name = self.records[kind]
-        except KeyError:
-            name = self.records[kind] = kind.__qualname__ if _is_record(state) else None
-        if name is None:
-            return stable_hash(state) % self.shards
-        texts = self.texts
-        if len(texts) > MEMO:
-            texts.clear()
-        parts = [texts.get(v) or self._text(v) for v in state[1:]]
-        return _digest(name + "(" + ",".join(parts) + ")") % self.shards
-
-    def _text(self, value: Any) -> str:
-        text = self.texts[value] = _text(value)
-        return text
-
-
-def _is_record(state: Any) -> bool:
-    return (
-        isinstance(state, tuple) and hasattr(type(state), "_fields") and hasattr(state, "replace")
-    )
 
 
 def _problem(number: int, what: str) -> tuple[int, int, str]:
@@ -196,10 +64,10 @@ class PythonShard(StoredStates):
         self.actions = self.model.actions
         self.states: list[Any] = []
         self.rows: dict[Any, int] = {}
-        self.owners = _Owners(shards)
+        self.owners = Owners(shards)
         # The spec's state class when it is a State record: its states travel as tuples.
         first = self.model.initial_states[0]
-        self.record_class = type(first) if _is_record(first) else None
+        self.record_class = type(first) if is_record(first) else None
         # Each action instance as the Python engine's loop calls it: (index, function,
         # argument, whether it gives several successors, whether they may be Choices).
         self.calls = [

@@ -9,7 +9,9 @@ but its compiled kernel, and keeps
   open-addressing visited table of row numbers as the one-process engine's;
 * per state, its global BFS number (``number``) and the shard and row of the
   state that discovered it (``parent``, 8 bytes each);
-* with a recoverability property, the reversed edges into its states.
+* with a recoverability property, the reversed edges into its states
+
+(the numbers, references and edges as every shard keeps them: :mod:`.stored`).
 
 Per level it expands its part of the frontier (``spread``) into successor
 batches, one per owning shard, each successor with its key: the parent's
