@@ -65,6 +65,10 @@ class CompiledPlan:
         cache_folder = os.environ.get(cache.CACHE_ENV)
         return (kernel.source, self.layout.words, self.kinds, kernel.buffer, record, cache_folder)
 
+    def pickled_by_value(self) -> tuple[str, ...]:
+        """No module: a compiled shard is sent the kernel's source, never the spec."""
+        return ()
+
     def identity(self, options: CheckOptions, shards: int) -> dict[str, Any]:
         """What a checkpoint must match to be resumed by this run."""
         identity = compiled._identity(self.model, options, self.prepared.kernel)

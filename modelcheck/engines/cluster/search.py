@@ -96,6 +96,8 @@ class Plan(Protocol):
 
     def shard_args(self) -> tuple[Any, ...]: ...
 
+    def pickled_by_value(self) -> tuple[str, ...]: ...
+
     def identity(self, options: CheckOptions, shards: int) -> dict[str, Any]: ...
 
     def initial(self) -> tuple[Any, int]: ...
@@ -200,7 +202,7 @@ def _search(
     if address is None:
         cluster = InProcess(plan.shard_class, shards or 1, *args)
     else:
-        by_value = getattr(plan, "pickled_by_value", lambda: ())()
+        by_value = plan.pickled_by_value()
         cluster = OnRay(plan.shard_class, address, shards, *args, by_value=by_value)
     try:
         return _Search(model, options, plan, cluster).run(progress, saved)
