@@ -30,7 +30,7 @@ import toy_specs
 from dns_race import DnsRace
 from typer.testing import CliRunner
 
-from modelcheck import CheckResult, Status, check, compile_spec, replay
+from modelcheck import CheckResult, Status, action_property, check, compile_spec, replay
 from modelcheck.cli import app, optional_values
 from modelcheck.engines.bfs import CheckOptions
 from modelcheck.engines.cluster import Refused, search
@@ -347,6 +347,28 @@ def test_a_spec_error_on_python_shards_is_reported_by_one_process_with_its_trace
     with pytest.raises(SpecError) as alone:
         check(spec, engine="python")
     assert str(on_cluster.value) == str(alone.value)
+
+
+class FussyCounter(toy_specs.Counter):
+    """A :class:`toy_specs.Counter` whose action property raises on the step into ``fuss``."""
+
+    fuss: int = 3
+
+    @action_property
+    def never_fussed(self, s, t) -> bool:
+        """Raises on the step into ``fuss``: a spec error wherever that step is judged."""
+        if t.value == self.fuss:
+            raise ValueError("fuss")
+        return True
+
+
+def test_past_max_depth_a_step_not_taken_is_not_judged_as_on_one_process():
+    # Depth 2: the frontier's step into 3 is not taken, so never judged (and never raises).
+    spec = FussyCounter(fuss=3)
+    assert_same(check(spec, engine="python", max_depth=2), python_sharded(spec, 2, max_depth=2))
+    # Depth 3: that step is taken, and raises; the shards hand the run to one process.
+    with pytest.raises(Refused, match="failed at a reachable state"):
+        python_sharded(spec, 2, max_depth=3)
 
 
 def test_a_spec_with_a_constraint_runs_on_one_process_and_says_why():
