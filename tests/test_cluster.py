@@ -30,7 +30,15 @@ import toy_specs
 from dns_race import DnsRace
 from typer.testing import CliRunner
 
-from modelcheck import CheckResult, Status, action_property, check, compile_spec, replay
+from modelcheck import (
+    CheckResult,
+    Status,
+    action_property,
+    check,
+    compile_spec,
+    reachable,
+    replay,
+)
 from modelcheck.cli import app, optional_values
 from modelcheck.engines.bfs import CheckOptions
 from modelcheck.engines.cluster import Refused, search
@@ -228,8 +236,23 @@ def two_phase_commit() -> type:
     return namespace["TwoPhaseCommit"]
 
 
+class Reaching(toy_specs.Counter):
+    """A :class:`toy_specs.Counter` with one state it can reach and one it cannot."""
+
+    @reachable
+    def reaches_n(self, s) -> bool:
+        """The counter reaches n (witnessed in n steps)."""
+        return s.value == self.n
+
+    @reachable
+    def reaches_past_n(self, s) -> bool:
+        """Never: the counter stops at n."""
+        return s.value > self.n
+
+
 PYTHON_SPECS = [
     toy_specs.Counter(n=5, bad=3),  # fields without declared types: outside the subset
+    Reaching(n=4),
     toy_specs.TwoProcessLock(broken=True),
     toy_specs.BoundedQueue(),
     toy_specs.RandomWalk(),  # nondeterministic actions
@@ -238,6 +261,7 @@ PYTHON_SPECS = [
     toy_specs.RichValues(),  # enums, frozensets of strings, nested records
     DnsRace(),
     DnsRace(check_at_apply=True, protect_active=True),
+    protocols.Peterson(broken=True),
 ]
 
 
@@ -253,6 +277,12 @@ def test_python_shards_give_the_python_engines_answer(spec):
         assert_same(python, result)
         assert result.engine == "python" and result.statistics.shards == shards
         assert "the spec's Python code on every shard" in result.engine_note
+
+
+def test_the_python_specs_cover_holding_and_failing_verdicts_of_every_kind():
+    seen = {(v.kind, v.status) for s in PYTHON_SPECS for v in check(s, engine="python").verdicts}
+    for kind in ("invariant", "action", "terminal", "recoverable", "reachable"):
+        assert (kind, Status.HOLDS) in seen and (kind, Status.VIOLATED) in seen, kind
 
 
 def test_a_spec_outside_the_subset_goes_to_the_python_shards_and_says_why():
