@@ -6,11 +6,11 @@ snapshot, recover), but a shard holds the spec's own state objects in a list
 with a dict from each to its row, as the Python engine does, and expands
 them by calling the model's actions and properties
 (:mod:`modelcheck.model`), in the order the Python engine calls them.  A
-successor is sent, with its key, to the shard that owns it (:mod:`.owners`); a batch
-holds each distinct successor once, the spec's state records as plain tuples
-(which pickle at C speed: Ray pickles a record object through a Python
-callback, about 10 us each), and one row of key, parent reference and action
-per step.
+successor is sent, with its key, to the shard that owns it
+(:mod:`.owners`); a batch holds each distinct successor once, the spec's
+state records as plain tuples (which pickle at C speed: Ray pickles a
+record object through a Python callback, about 10 us each), and one row of
+key, parent reference and action per step.
 
 A shard reports any exception the spec's code raises (or a property's
 result that is not a bool) as a *problem* of the state it was expanding,
@@ -95,8 +95,9 @@ class PythonShard(StoredStates):
 
     def expand(self, found: np.ndarray, settle: bool) -> list[Any]:
         """Expand this shard's part of the level: a summary, then one successor batch per
-        shard (``states``, ``meta`` with columns key, parent reference, action | flags
-        << 16, and whether an action property could not be judged on the step).
+        shard: its distinct successors (packed, :meth:`_packed`) and one row per step
+        (key, parent reference, action | flags << 16, whether an action property could
+        not be judged on the step, which of the batch's successors it made).
 
         The summary is the compiled shard's: ``made``, ``problem`` (None or (number, 0,
         what) of the first state whose expansion raised), ``states`` (per state property:
