@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 from typing import Any
 
 import numpy as np
@@ -79,13 +80,11 @@ class StoredStates:
     def memory(self) -> tuple[str, int, int]:
         """This shard's node, resident and peak resident memory in bytes."""
         node = os.uname().nodename
-        try:
-            import ray
-
-            if ray.is_initialized():
-                node = ray.get_runtime_context().get_node_id()
-        except ImportError:
-            pass
+        # Only where Ray is already imported (a shard in this process does not pay for
+        # importing it, about 0.4 s).
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            node = ray.get_runtime_context().get_node_id()
         rss = 0
         try:
             with open("/proc/self/statm", encoding="ascii") as statm:
