@@ -408,6 +408,8 @@ def test_a_spec_with_a_constraint_runs_on_one_process_and_says_why():
 
 
 def test_a_python_shard_search_resumed_from_its_checkpoint_gives_the_whole_answer(tmp_path):
+    from modelcheck.engines import selection
+
     spec = DnsRace()  # recoverability too: the recorded edges are in the checkpoint
     stopped = python_sharded(
         spec, 3, interrupted_at(7), checkpoint=str(tmp_path), checkpoint_every=0.0
@@ -416,6 +418,8 @@ def test_a_python_shard_search_resumed_from_its_checkpoint_gives_the_whole_answe
     assert (tmp_path / "checkpoint-cluster.pickle").is_file()
     with pytest.raises(CheckpointError, match="written by 3 shards"):
         python_sharded(spec, 2, resume=str(tmp_path))
+    with pytest.raises(CheckpointError, match="a cluster search's; resume it with --ray"):
+        selection.check(compile_spec(spec), CheckOptions(resume=str(tmp_path)))
     resumed = sharded(spec, 3, resume=str(tmp_path))  # the checkpoint says which shards
     assert_same(check(spec, engine="python"), resumed)
     assert resumed.engine == "python"
