@@ -13,6 +13,7 @@ Only this module and :mod:`modelcheck.engines.cluster` import ``ray``.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -94,16 +95,11 @@ class OnRay:
         *args: Any,
         by_value: Sequence[str] = (),
     ) -> None:
-        import sys
-
         import ray
 
         self.ray = ray
         self.shard = shard
         self.started = False
-        self.by_value = [sys.modules[name] for name in by_value if name in sys.modules]
-        for module in self.by_value:
-            ray.cloudpickle.register_pickle_by_value(module)
         if not ray.is_initialized():
             try:
                 if address == "local":
@@ -122,6 +118,9 @@ class OnRay:
                     "(the one `ray start --head` printed, e.g. 10.0.0.1:6379), or leave it "
                     "out to start a local instance."
                 ) from None
+        self.by_value = [sys.modules[name] for name in by_value if name in sys.modules]
+        for module in self.by_value:
+            ray.cloudpickle.register_pickle_by_value(module)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.count = count if count is not None else max(1, cpus)
         self.args = args
