@@ -156,7 +156,7 @@ def check_command(
                 "core; use --engine compiled (or auto) for more, or drop --workers."
             )
         if ray is not None:
-            _refuse_ray_misuse(ray, engine, workers)
+            _refuse_ray_misuse(ray, workers)
         elif shards is not None:
             raise ModelcheckError(
                 f"--shards {shards} without --ray: shards are the cluster search's; add --ray "
@@ -237,16 +237,11 @@ def check_command(
     raise typer.Exit(int(result.exit_code))
 
 
-def _refuse_ray_misuse(ray: str, engine: str, workers: int) -> None:
+def _refuse_ray_misuse(ray: str, workers: int) -> None:
     if ray.endswith(".py") or Path(ray.partition(":")[0]).suffix == ".py":
         raise ModelcheckError(
             f"--ray {ray}: that is a spec file, not a cluster address. Put the spec before "
             "--ray (modelcheck check SPEC --ray), or write --ray=ADDRESS."
-        )
-    if engine == "python":
-        raise ModelcheckError(
-            "--ray with --engine python: the cluster search runs the compiled engine's "
-            "kernel on every shard; drop --engine python (or --ray)."
         )
     if workers > 1:
         raise ModelcheckError(

@@ -89,7 +89,9 @@ class CheckOptions:
     #: A folder whose checkpoint this run continues (same spec, parameters, options).
     resume: str | None = None
     #: Explore on a Ray cluster (:mod:`modelcheck.engines.cluster`): "local" starts an
-    #: instance on this machine, anything else is the address of one to join.
+    #: instance on this machine, anything else is the address of one to join.  Its shards
+    #: run the compiled kernel, or (outside the subset, or with engine "python") the
+    #: spec's Python code.
     ray: str | None = None
     #: Shards of the cluster search (default: one per CPU of the cluster).
     shards: int | None = None
@@ -113,10 +115,10 @@ class CheckOptions:
                 f"workers={self.workers} with engine='python': the Python engine runs on one "
                 "core; use engine='compiled' (or 'auto') for more, or leave workers at 1"
             )
-        if self.ray is not None and (self.engine == "python" or self.workers > 1):
+        if self.ray is not None and self.workers > 1:
             raise ValueError(
-                "ray= runs the compiled engine's search on shards (one core each): leave "
-                "engine at 'auto' or 'compiled' and workers at 1"
+                "ray= runs the search on shards (one core each): leave workers at 1 and ask "
+                "for more shards"
             )
         if self.shards is not None and self.ray is None:
             raise ValueError(

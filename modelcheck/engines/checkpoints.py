@@ -27,6 +27,8 @@ FILES = {
     "compiled": "checkpoint.npz",
     "python": "checkpoint.pickle",
     "cluster": "checkpoint-cluster.npz",
+    # The cluster search of a spec outside the compiled subset: its shards' State objects.
+    "cluster-python": "checkpoint-cluster.pickle",
 }
 #: Testing hook: ``after-N`` or ``during-N`` kills the process with SIGKILL right
 #: after the N-th checkpoint of the run is in place, or halfway through writing it.
@@ -132,23 +134,32 @@ def refuse_mismatch(manifest: dict[str, Any], expected: dict[str, Any], folder: 
 PYTHON_FORMAT = 1
 
 
-def save_pickled(folder: str | Path, manifest: dict[str, Any], data: Any) -> None:
-    """Write the Python engine's checkpoint: the manifest, then the search's objects."""
+def save_pickled(
+    folder: str | Path, manifest: dict[str, Any], data: Any, engine: str = "python"
+) -> None:
+    """Write the Python engine's checkpoint (or ``engine``'s): the manifest, then the
+    search's objects."""
 
     def fill(out: BinaryIO) -> None:
         pickle.dump(manifest, out, protocol=pickle.HIGHEST_PROTOCOL)
         pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
 
-    write(folder, "python", fill)
+    write(folder, engine, fill)
 
 
-def load_pickled(folder: str | Path, expected: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """The manifest and objects of the Python engine's checkpoint in ``folder``, once its
-    manifest matches ``expected`` (a checkpoint is a pickle: load only your own)."""
-    path = Path(folder) / FILES["python"]
+def load_pickled(
+    folder: str | Path,
+    expected: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+    engine: str = "python",
+) -> tuple[dict[str, Any], Any]:
+    """The manifest and objects of the Python engine's checkpoint (or ``engine``'s) in
+    ``folder``, once its manifest matches ``expected`` (or what ``expected`` makes of the
+    manifest): a checkpoint is a pickle, load only your own."""
+    path = Path(folder) / FILES[engine]
     if not path.is_file():
+        whose = "the Python engine" if engine == "python" else "a cluster search (--ray)"
         raise CheckpointError(
-            f"no checkpoint of the Python engine in {folder}: a run writes one there with "
+            f"no checkpoint of {whose} in {folder}: a run writes one there with "
             f"check --checkpoint {folder}"
         )
     try:
@@ -156,7 +167,9 @@ def load_pickled(folder: str | Path, expected: dict[str, Any]) -> tuple[dict[str
             manifest = pickle.load(file)
             if not isinstance(manifest, dict):
                 raise ValueError("no manifest")
-            refuse_mismatch(manifest, expected, folder)
+            refuse_mismatch(
+                manifest, expected(manifest) if callable(expected) else expected, folder
+            )
             data = pickle.load(file)
     except CheckpointError:
         raise

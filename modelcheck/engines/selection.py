@@ -19,6 +19,12 @@ Every engine gives the same counts, verdicts and traces (differential
 tests hold them to it), so the choice changes only speed and memory.
 Liveness properties are checked by the Python engine only: a check that
 asks for one runs there, with a note when another engine was asked for.
+
+With ``ray``, the cluster search runs (:mod:`modelcheck.engines.cluster`):
+its shards run the compiled kernel where ``compiled`` would, and the spec's
+Python code otherwise (or with ``python``); what it cannot do (liveness,
+``coverage``, ``symmetry``, a ``@constraint``) runs on the Python engine in
+one process, with a note.
 """
 
 from __future__ import annotations
@@ -43,12 +49,12 @@ def check(
     options = options or CheckOptions()
     if options.resume is not None:
         engine = checkpoints.engine_of(options.resume)
-        if engine == "cluster" and options.ray is None:
+        if engine.startswith("cluster") and options.ray is None:
             raise CheckpointError(
                 f"the checkpoint in {options.resume} is a cluster search's; resume it with "
                 "--ray (a local instance) or --ray ADDRESS"
             )
-        if engine != "cluster" and options.ray is not None:
+        if not engine.startswith("cluster") and options.ray is not None:
             # The run that wrote it went to one process (its note said why): so does this.
             options = attrs.evolve(options, ray=None, shards=None)
     if options.ray is not None:
@@ -116,27 +122,20 @@ def check(
 def _on_cluster(
     model: Model, options: CheckOptions, progress: ProgressCallback | None
 ) -> CheckResult:
-    """The cluster search on Ray; the Python engine, with a note, where it cannot run."""
-    from modelcheck.engines.cluster import ray_missing
+    """The cluster search on Ray (its shards run the compiled kernel, or the spec's Python
+    code); the Python engine in one process, with a note, where it cannot run."""
+    from modelcheck.engines.cluster import Refused, ray_missing
 
     missing = ray_missing()
     if missing is not None:
         raise ModelcheckError(f"--ray: {missing}; or run without --ray on this machine.")
-    live = [p.name for p in bfs.selected_properties(model, options.properties) if p.liveness]
-    reason = numba_missing()
-    if live:
-        reason = (
-            f"liveness properties ({', '.join(live)}) are checked by the Python engine's "
-            "fair-cycle search only"
-        )
-    if reason is None:
-        from modelcheck.engines.cluster import search
-        from modelcheck.symbolic.program import NotCompilable
+    from modelcheck.engines.cluster import search
+    from modelcheck.symbolic.program import NotCompilable
 
-        try:
-            return search.check(model, options, progress, options.shards, options.ray)
-        except NotCompilable as exc:
-            reason = str(exc)
+    try:
+        return search.check(model, options, progress, options.shards, options.ray)
+    except (Refused, NotCompilable) as exc:
+        reason = str(exc)
     if options.resume is not None:
         raise CheckpointError(
             f"cannot resume the cluster search's checkpoint in {options.resume}: the cluster "

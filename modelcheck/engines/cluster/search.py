@@ -1,7 +1,11 @@
 """The cluster engine's driver: a level-synchronous BFS over hash-partitioned shards.
 
-The compiled engine's kernel runs in every shard (:mod:`.shard`); this
-driver holds no states.  Per BFS level:
+Every shard runs the compiled engine's kernel (:mod:`.shard`) or, for a spec
+outside the compiled subset, the spec's own Python code (:mod:`.python_shard`);
+a *plan* (:mod:`.compiled_plan`, :mod:`.python_plan`) is what differs between
+the two for the driver: how states are sent, decoded and placed, what is
+compiled first, how checkpoints are written.  This driver holds no states.
+Per BFS level:
 
 1. every shard expands its part of the level and sends each successor, with
    its key (parent's global number x most successors + its place among the
@@ -20,12 +24,18 @@ Where that engine would stop inside a level (``--max-states``,
 ``--stop-at-first``), the keys say exactly where: the counts are its counts.
 Traces follow the parent references from shard to shard, are decoded here
 and re-run by the spec's own code, so they replay.
+
+:func:`check` runs the compiled kernel where it can give the one-process
+answer and the Python shards otherwise; what neither can do exactly it
+refuses (:class:`~modelcheck.engines.cluster.Refused`), for the caller to run
+the Python engine in one process.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol
 
 import attrs
 import numpy as np
@@ -42,11 +52,11 @@ from modelcheck.engines.bfs import (
     selected_properties,
     violation_verdict,
 )
-from modelcheck.engines.checkpoints import clean
-from modelcheck.engines.cluster.shard import ROW_MASK, SHIFT, owners, warm_up
+from modelcheck.engines.checkpoints import clean, engine_of
+from modelcheck.engines.cluster import Refused
+from modelcheck.engines.cluster.stored import ROW_MASK, SHIFT
 from modelcheck.engines.cluster.transport import InProcess, OnRay, ShardLost, Shards
-from modelcheck.engines.compiled import cache, checkpoint, codegen
-from modelcheck.engines.compiled import search as compiled
+from modelcheck.engines.compiled import numba_missing
 from modelcheck.engines.parents import path_to
 from modelcheck.errors import CheckpointError
 from modelcheck.model import Model, PropertyDef
@@ -57,6 +67,58 @@ from modelcheck.symbolic.program import NotCompilable
 SETTLING = ("invariant", "action", "terminal")
 #: How often one run starts its shards again after losing one (with --checkpoint).
 MAX_RESTARTS = 3
+#: Action properties a step's flags have room for (above its action's 16 bits).
+MOST_ACTION_PROPERTIES = 47
+
+#: A checkpoint as a plan loads it: its manifest, the first violations, every shard's snapshot.
+Saved = tuple[dict[str, Any], dict[int, tuple[Any, ...]], list[dict[str, Any]]]
+
+
+class Plan(Protocol):
+    """What the driver needs of the kind of shard it runs (see the module docstring)."""
+
+    #: ``CheckResult.engine``: "compiled" or "python".
+    engine: str
+    #: The engine whose checkpoint file it writes (:data:`checkpoints.FILES`).
+    checkpoint_engine: str
+    #: The shard class, built as ``shard_class(index, count, *shard_args())``.
+    shard_class: type
+    #: The selected properties, in the order the shards number them, and their kinds.
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    #: The most successors of one state: keys are parent number * per + place.
+    per: int
+    #: Seconds spent compiling before the search; a note for the engine line.
+    seconds: float
+    note: str
+
+    def start(self) -> None: ...
+
+    def shard_args(self) -> tuple[Any, ...]: ...
+
+    def pickled_by_value(self) -> tuple[str, ...]: ...
+
+    def identity(self, options: CheckOptions, shards: int) -> dict[str, Any]: ...
+
+    def initial(self) -> tuple[Any, int]: ...
+
+    def decode(self, row: Any) -> Any: ...
+
+    def lookup(self, state: Any, shards: int) -> tuple[int, Any]: ...
+
+    def refuse(self, problem: Any, row_of_number: Callable[[int], Any]) -> NoReturn: ...
+
+    def recovery_failed(self, p: int) -> NoReturn: ...
+
+    def save(
+        self,
+        folder: str,
+        manifest: dict[str, Any],
+        found: dict[int, tuple[Any, ...]],
+        snapshots: list[dict[str, Any]],
+    ) -> None: ...
+
+    def load(self, folder: str, expected: Callable[[dict[str, Any]], dict[str, Any]]) -> Saved: ...
 
 
 def check(
@@ -69,41 +131,81 @@ def check(
     """Explore ``model`` on ``shards`` shards: on Ray at ``address`` ("local": start an
     instance here), or, with ``address`` None, as objects in this process.
 
-    Raises :class:`NotCompilable` where the compiled engine could not give the
-    one-process answer (the caller runs another engine).
+    The shards run the compiled kernel where the spec is in its subset (and
+    ``options.engine`` is not "python"), the spec's Python code otherwise.
+    Raises :class:`Refused` where neither can give the one-process answer
+    (the caller runs the Python engine in one process).
     """
     for name, on in (("--coverage", options.coverage), ("--symmetry", options.symmetry)):
         if on:
-            raise NotCompilable(f"{name} is not supported by the cluster search yet")
+            raise Refused(f"{name} is not supported by the cluster search yet")
     props = selected_properties(model, options.properties)
-    # The driver compiles no search of its own: only what the shards run, once, into
-    # the disk cache their processes load it from (on this machine).
-    started = time.perf_counter()
-    prepared = compiled.prepare(model, props, compile_now=False)
+    live = [p.name for p in props if p.liveness]
+    if live:
+        raise Refused(
+            f"liveness properties ({', '.join(live)}) are checked by the Python engine's "
+            "fair-cycle search only"
+        )
+    actions = sum(p.kind == "action" for p in props)
+    if actions > MOST_ACTION_PROPERTIES:
+        raise Refused(
+            f"more than {MOST_ACTION_PROPERTIES} action properties (the cluster search flags "
+            f"{MOST_ACTION_PROPERTIES})"
+        )
+    resumed = None if options.resume is None else engine_of(options.resume)
+    if options.engine == "python":
+        reason = "the Python engine was asked for"
+    else:
+        reason = numba_missing()
+    if resumed != "cluster-python" and reason is None:
+        from modelcheck.engines.cluster.compiled_plan import CompiledPlan  # imports numba
+
+        try:
+            return _search(model, options, progress, shards, address, CompiledPlan(model, props))
+        except NotCompilable as exc:
+            if resumed == "cluster":
+                raise
+            reason = str(exc)
+    if resumed == "cluster":
+        raise NotCompilable(reason or "the compiled engine cannot run")
+    from modelcheck.engines.cluster.python_plan import PythonPlan
+
+    plan = PythonPlan(model, props, options)
+    if reason is not None and options.engine != "python":
+        plan.note = f"the compiled kernel was not used ({reason})"
+    return _search(model, options, progress, shards, address, plan)
+
+
+def _search(
+    model: Model,
+    options: CheckOptions,
+    progress: ProgressCallback | None,
+    shards: int | None,
+    address: str | None,
+    plan: Plan,
+) -> CheckResult:
+    """Run the search of ``plan``'s shards (from its checkpoint with ``options.resume``)."""
     saved = None
     if options.resume is not None:  # refused before the JIT when it is not this run's
-        saved = checkpoint.load(options.resume, "cluster")
-        shards = _resumed_shards(saved[0], shards, options.resume)
-        checkpoint.refuse_mismatch(
-            saved[0], _identity(model, options, prepared, shards), options.resume
-        )
-    warm_up(
-        cache.load(prepared.kernel.source), prepared.layout.words, len(prepared.kernel.properties)
-    )
-    prepared = attrs.evolve(prepared, seconds=time.perf_counter() - started)
-    kinds = tuple(model.property(n).kind for n in prepared.kernel.properties)
-    if sum(k == "action" for k in kinds) > 47:
-        raise NotCompilable("more than 47 action properties (the cluster search flags 47)")
-    record = "recoverable" in kinds
-    args = (prepared.kernel.source, prepared.layout.words, kinds, prepared.kernel.buffer, record)
+        folder = options.resume
+        count: list[int] = []
+
+        def expected(manifest: dict[str, Any]) -> dict[str, Any]:
+            count.append(_resumed_shards(manifest, shards, folder))
+            return plan.identity(options, count[0])
+
+        saved = plan.load(folder, expected)
+        shards = count[0]
+    plan.start()
+    args = plan.shard_args()
     cluster: Shards
     if address is None:
-        cluster = InProcess(shards or 1, *args)
+        cluster = InProcess(plan.shard_class, shards or 1, *args)
     else:
-        cluster = OnRay(address, shards, *args)
+        by_value = plan.pickled_by_value()
+        cluster = OnRay(plan.shard_class, address, shards, *args, by_value=by_value)
     try:
-        search = _Search(model, options, props, prepared, kinds, cluster)
-        return search.run(progress, saved)
+        return _Search(model, options, plan, cluster).run(progress, saved)
     finally:
         cluster.close()
 
@@ -120,49 +222,29 @@ def _resumed_shards(manifest: dict[str, Any], asked: int | None, folder: str) ->
     return had
 
 
-def _identity(
-    model: Model, options: CheckOptions, prepared: compiled.Prepared, shards: int
-) -> dict[str, Any]:
-    """What a cluster checkpoint must match to be resumed by this run."""
-    identity = compiled._identity(model, options, prepared.kernel)
-    return dict(identity, engine="cluster", shards=shards)
-
-
 class _Search:
-    def __init__(
-        self,
-        model: Model,
-        options: CheckOptions,
-        props: list[PropertyDef],
-        prepared: compiled.Prepared,
-        kinds: tuple[str, ...],
-        cluster: Shards,
-    ) -> None:
-        self.model, self.options, self.props = model, options, props
-        self.prepared, self.layout = prepared, prepared.layout
-        self.names = prepared.kernel.properties
-        self.kinds = kinds
+    def __init__(self, model: Model, options: CheckOptions, plan: Plan, cluster: Shards) -> None:
+        self.model, self.options, self.plan = model, options, plan
+        self.props = [model.property(n) for n in plan.names]
+        self.names, self.kinds = plan.names, plan.kinds
         self.cluster = cluster
-        self.per = prepared.kernel.buffer  # keys: parent number * per + place
-        #: Per property: ("state", number, shard, row) or ("step", key, parent ref, row words).
+        self.per = plan.per  # keys: parent number * per + place
+        #: Per property: ("state", number, shard, row) or ("step", key, parent ref, successor).
         self.found: dict[int, tuple[Any, ...]] = {}
-        self.saver = _Saver(options, _identity(model, options, prepared, cluster.count), cluster)
+        self.saver = _Saver(options, plan.identity(options, cluster.count), plan, cluster)
 
-    def _restore(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    def _restore(self, saved: Saved) -> None:
         """Put every shard and the first violations back where the checkpoint has them."""
-        names = ("states", "number", "parent", "level", "edge_to", "edge_from", "edge_action")
-        self.cluster.each_with(
-            "restore",
-            [({n: arrays[f"s{i}_{n}"] for n in names},) for i in range(self.cluster.count)],
-        )
-        self.found = {int(p): _found_from_json(f) for p, f in manifest["found"].items()}
+        _, found, snapshots = saved
+        self.cluster.each_with("restore", [(snapshot,) for snapshot in snapshots])
+        self.found = dict(found)
 
     # --- the search ---
 
     def run(
         self,
         progress: ProgressCallback | None,
-        saved: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
+        saved: Saved | None = None,
     ) -> CheckResult:
         """The search, from the initial states or from the checkpoint ``saved``; where a
         shard is lost and this run has written a checkpoint (or asked for one), the shards
@@ -202,28 +284,22 @@ class _Search:
     def _run(
         self,
         progress: ProgressCallback | None,
-        saved: tuple[dict[str, Any], dict[str, np.ndarray]] | None,
+        saved: Saved | None,
     ) -> CheckResult:
-        model, options, layout, cluster = self.model, self.options, self.layout, self.cluster
+        model, options, cluster = self.model, self.options, self.cluster
         started = time.perf_counter()
         before = 0.0  # seconds spent before the checkpoint this run goes on from
         self.found = {}
         if saved is not None:
             manifest = saved[0]
-            self._restore(*saved)
+            self._restore(saved)
             count, level = int(manifest["count"]), int(manifest["level"])
             transitions, depth = int(manifest["transitions"]), int(manifest["depth"])
             truncated, before = bool(manifest["truncated"]), float(manifest["seconds"])
         else:
-            try:
-                initial = list(dict.fromkeys(layout.encode(s) for s in model.initial_states))
-            except ValueError as exc:
-                raise NotCompilable(
-                    f"an initial state is not of the declared types: {exc}"
-                ) from None
-            rows = np.array(initial, np.int64).reshape(len(initial), layout.words)
-            cluster.each("add_initial", rows, np.arange(len(rows), dtype=np.int64))
-            count, level, transitions, depth = len(rows), len(rows), 0, 0
+            initial, count = self.plan.initial()
+            cluster.each("add_initial", initial, np.arange(count, dtype=np.int64))
+            level, transitions, depth = count, 0, 0
             truncated = False
         stopped_by: str | None = None
         deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
@@ -247,7 +323,7 @@ class _Search:
                 heads, takes = cluster.exchange(
                     "expand", (settled, not frontier), "take", (frontier,)
                 )
-                self._refuse_problems(heads)
+                self._refuse_problems([*heads, *takes])
                 states, steps = self._candidates(heads, takes, frontier)
                 keys = [t["keys"] for t in takes]
                 new = sum(len(k) for k in keys)
@@ -303,7 +379,7 @@ class _Search:
             depth,
             seconds,
             self._peak(),
-            compile_seconds=self.prepared.seconds,
+            compile_seconds=self.plan.seconds,
             shards=cluster.count,
         )
         return CheckResult(
@@ -313,7 +389,7 @@ class _Search:
             statistics=stats,
             complete=complete,
             stopped_by=stopped_by,
-            engine="compiled",
+            engine=self.plan.engine,
             engine_note=self._note(),
         )
 
@@ -323,7 +399,10 @@ class _Search:
             where = f"on a Ray cluster of {nodes} node{'s' if nodes != 1 else ''}"
         else:
             where = "in this process"
-        return f"a level-synchronous BFS, hash-partitioned, {where}"
+        note = f"a level-synchronous BFS, hash-partitioned, {where}"
+        if self.plan.engine == "python":
+            note += ", the spec's Python code on every shard"
+        return f"{note}; {self.plan.note}" if self.plan.note else note
 
     def _memories(self) -> list[tuple[str, int, int]]:
         return list(self.cluster.each("memory"))
@@ -339,26 +418,16 @@ class _Search:
         """The largest peak resident memory of one shard."""
         return max(peak for _, _, peak in self._memories())
 
-    def _refuse_problems(self, heads: list[dict[str, Any]]) -> None:
-        problems = [h["problem"] for h in heads if h["problem"] is not None]
+    def _refuse_problems(self, replies: list[dict[str, Any]]) -> None:
+        problems = [r["problem"] for r in replies if r.get("problem") is not None]
         if not problems:
             return
         # The least-numbered problem is the one the one-process engine meets first
         # (where it meets one at all: it may stop before; the caller then runs the
         # Python engine, whose answer is the same).
-        number, status, detail = min(problems)
-        if status == codegen.OUTSIDE_TYPES:
-            row = self._row_of_number(number)
-            slot = self.layout.slots[detail]
-            raise NotCompilable(
-                f"a successor of the reachable state {self.layout.decode(row)!r} gives "
-                f"{slot.leaf.name} a value outside its declared type "
-                f"({compiled._type_text(slot.leaf.ftype)}); the Python engine does not hold "
-                "values to the declared types (declare a wider type to use the compiled engine)"
-            )
-        raise NotCompilable(compiled._inexact(self.prepared.program, self.names, detail))
+        self.plan.refuse(min(problems), self._row_of_number)
 
-    def _row_of_number(self, number: int) -> np.ndarray:
+    def _row_of_number(self, number: int) -> Any:
         for shard in range(self.cluster.count):
             hit = self.cluster.one(shard, "row_of_number", number)
             if hit is not None:
@@ -437,13 +506,13 @@ class _Search:
 
     # --- verdicts ---
 
-    def _fetch(self, ref: int) -> tuple[np.ndarray, int]:
+    def _fetch(self, ref: int) -> tuple[Any, int]:
         return self.cluster.one(ref >> SHIFT, "row", ref & ROW_MASK)
 
     def _chain(self, ref: int) -> tuple[Any, dict[Any, Any]]:
         """The state at ``ref`` and its ``state -> parent`` links back to an initial state."""
         words, parent = self._fetch(ref)
-        state = self.layout.decode(words)
+        state = self.plan.decode(words)
         links: dict[Any, Any] = {}
         current = state
         while True:
@@ -451,7 +520,7 @@ class _Search:
                 links[current] = None
                 return state, links
             words, grand = self._fetch(parent)
-            previous = self.layout.decode(words)
+            previous = self.plan.decode(words)
             links[current] = previous
             current, parent = previous, grand
 
@@ -469,7 +538,7 @@ class _Search:
                 state, links = self._chain((found[2] << SHIFT) | found[3])
                 return violation_verdict(model, prop, links, state, None)
             state, links = self._chain(found[2])
-            succ = self.layout.decode(found[3])
+            succ = self.plan.decode(found[3])
             return violation_verdict(model, prop, links, state, succ)
         if prop.kind == "recoverable":
             if not complete:
@@ -480,10 +549,7 @@ class _Search:
     def _recover(self, p: int, allowed: np.ndarray) -> None:
         failed = self.cluster.each("start_recovery", p, allowed)
         if any(f >= 0 for f in failed):
-            raise NotCompilable(
-                f"{self.model.name}.{self.names[p]} computes a value that does not fit the "
-                "compiled engine's integers in a reachable state"
-            )
+            self.plan.recovery_failed(p)
         while True:
             _, marked = self.cluster.exchange("spread_back", (), "mark", ())
             if not any(marked):
@@ -511,9 +577,8 @@ class _Search:
             stuck = sum(c[0] for c in self.cluster.each("unrecoverable"))
 
             def row_recovers(candidate: Any) -> bool:
-                words = np.array([self.layout.encode(candidate)], np.int64)
-                owner = int(owners(words, self.cluster.count)[0])
-                return bool(self.cluster.one(owner, "recovers_row", words[0]))
+                owner, row = self.plan.lookup(candidate, self.cluster.count)
+                return bool(self.cluster.one(owner, "recovers_row", row))
 
             escape = operator_escape(model, state, row_recovers, stuck)
         return recoverability_verdict(prop, trace, bad, count, escape)
@@ -523,10 +588,12 @@ class _Saver:
     """Writes the cluster's checkpoints, when asked for, at most every ``checkpoint_every``
     minutes: every shard's snapshot and the driver's counters, in one file."""
 
-    def __init__(self, options: CheckOptions, identity: dict[str, Any], cluster: Shards) -> None:
+    def __init__(
+        self, options: CheckOptions, identity: dict[str, Any], plan: Plan, cluster: Shards
+    ) -> None:
         self.folder, self.resumed = options.checkpoint, options.resume
         self.every = 60 * options.checkpoint_every
-        self.identity, self.cluster = identity, cluster
+        self.identity, self.plan, self.cluster = identity, plan, cluster
         self.written = False
         self.since = time.monotonic()
         if self.folder is not None:
@@ -539,34 +606,17 @@ class _Saver:
     def save(self, position: dict[str, Any], found: dict[int, Any]) -> None:
         if self.folder is None:
             return
-        manifest = dict(
-            self.identity,
-            **position,
-            found={str(p): _found_to_json(f) for p, f in found.items()},
-        )
-        arrays: dict[str, np.ndarray] = {}
-        for i, snapshot in enumerate(self.cluster.each("snapshot")):
-            arrays |= {f"s{i}_{name}": value for name, value in snapshot.items()}
-        checkpoint.save(self.folder, manifest, arrays, "cluster")
+        manifest = dict(self.identity, **position)
+        self.plan.save(self.folder, manifest, found, self.cluster.each("snapshot"))
         self.written = True
         self.since = time.monotonic()
 
-    def last(self) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    def last(self) -> Saved | None:
         """The checkpoint this run wrote last, or else the one it resumed (None: neither)."""
-        if self.folder is not None and self.written:
-            return checkpoint.load(self.folder, "cluster")
-        if self.resumed is not None:
-            return checkpoint.load(self.resumed, "cluster")
+        for folder in (self.folder if self.written else None, self.resumed):
+            if folder is not None:
+                return self.plan.load(folder, lambda _: self.identity)
         return None
-
-
-def _found_to_json(found: tuple[Any, ...]) -> list[Any]:
-    return [found[0], *(int(x) for x in found[1:3]), np.asarray(found[3]).tolist()]
-
-
-def _found_from_json(found: list[Any]) -> tuple[Any, ...]:
-    kind, a, b, c = found
-    return (kind, a, b, c) if kind == "state" else (kind, a, b, np.array(c, np.int64))
 
 
 def _ranks(mine: np.ndarray, every: list[np.ndarray]) -> np.ndarray:

@@ -9,7 +9,9 @@ but its compiled kernel, and keeps
   open-addressing visited table of row numbers as the one-process engine's;
 * per state, its global BFS number (``number``) and the shard and row of the
   state that discovered it (``parent``, 8 bytes each);
-* with a recoverability property, the reversed edges into its states.
+* with a recoverability property, the reversed edges into its states
+
+(the numbers, references and edges as every shard keeps them: :mod:`.stored`).
 
 Per level it expands its part of the frontier (``spread``) into successor
 batches, one per owning shard, each successor with its key: the parent's
@@ -23,26 +25,18 @@ and numbers its new states in key order.
 from __future__ import annotations
 
 import os
-import resource
 from typing import Any
 
 import numpy as np
 
+from modelcheck.engines.cluster.stored import ACT_BITS, SHIFT, START, StoredStates, grown
 from modelcheck.engines.compiled import cache
 from modelcheck.engines.compiled.codegen import DONE, O_DETAIL, O_END, O_STATUS, O_SUCC, OUT_SIZE
-from modelcheck.engines.compiled.search import reserve_rows
 
-#: Rows of a shard's arrays at the start (they double as they fill).
-START = 1 << 12
 #: States expanded per kernel call (its buffers hold their successors).
 CHUNK = 1 << 13
 #: The visited table grows (doubling) when it is this full.
 LOAD = 0.7
-#: A global reference to a stored state: shard number << SHIFT | row.
-SHIFT = 40
-ROW_MASK = (1 << SHIFT) - 1
-#: Bits of a successor's ``extra`` word below its action-property flags: its action.
-ACT_BITS = 16
 #: The multiplier and shift of the kernel's hash (``_mix`` in the generated code).
 _MIX = np.int64(-7046029254386353131)
 
@@ -85,18 +79,7 @@ def warm_up(module: Any, words: int, props: int) -> None:
     module.good(states, 0, -1, np.zeros(1, np.bool_))
 
 
-def _grown(array: np.ndarray, need: int) -> np.ndarray:
-    if need <= len(array):
-        return array
-    size = len(array)
-    while size < need:
-        size *= 2
-    bigger = np.empty((size, *array.shape[1:]), array.dtype)
-    bigger[: len(array)] = array
-    return bigger
-
-
-class Shard:
+class Shard(StoredStates):
     """The states of one part of the hash space (see the module docstring)."""
 
     def __init__(
@@ -112,35 +95,20 @@ class Shard:
     ) -> None:
         if cache_folder is not None:
             os.environ[cache.CACHE_ENV] = cache_folder
-        self.index, self.shards = index, shards
+        super().__init__(index, shards, record)
         self.module = cache.load(source)
         warm_up(self.module, words, len(kinds))
         self.words, self.kinds, self.buffer = words, kinds, buffer
         self.props = len(kinds)
-        self.record = record
-        # Reserved once, as the one-process engine's rows are: only pages written become
-        # resident, and growing by copying would hold two copies at its peak.
-        self.states = reserve_rows(words)
-        self.number = reserve_rows(1).reshape(-1)
-        self.parent = reserve_rows(1).reshape(-1)
+        self.states = np.empty((START, words), np.int64)
         self.table = np.zeros(2 * START, np.int32)
-        self.count = 0
-        # The rows of the level being expanded, and the successors each one made.
-        self.lo = self.hi = 0
-        self.made = np.zeros(0, np.int64)
-        # The new states of the level being admitted: their keys, in order.
-        self.keys = np.zeros(0, np.int64)
-        self.edges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.recovers = np.zeros(0, np.bool_)
-        self.reached = np.zeros(0, np.int64)
 
     # --- the search ---
 
     def _room(self, more: int) -> None:
         need = self.count + more
-        self.states = _grown(self.states, need)
-        self.number = _grown(self.number, need)
-        self.parent = _grown(self.parent, need)
+        self.states = grown(self.states, need)
+        self._room_for_numbers(need)
         if need > LOAD * len(self.table):
             size = len(self.table)
             while need > LOAD * size:
@@ -327,27 +295,6 @@ class Shard:
             self.edges.append((saved["edge_to"], saved["edge_from"], saved["edge_action"]))
         return n
 
-    def _edge_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The recorded steps into this shard's states: target rows, source refs, actions."""
-        if not self.edges:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16)
-        return (
-            np.concatenate([e[0] for e in self.edges]),
-            np.concatenate([e[1] for e in self.edges]),
-            np.concatenate([e[2] for e in self.edges]),
-        )
-
-    def number_level(self, numbers: np.ndarray) -> None:
-        """Give the level just admitted its global numbers; it is the next to expand."""
-        self.lo, self.hi = self.count - len(numbers), self.count
-        self.number[self.lo : self.hi] = numbers
-
-    def made_before(self, number: int, inclusive: bool) -> int:
-        """Steps made by this level's states numbered below ``number`` (or up to it)."""
-        numbers = self.number[self.lo : self.lo + len(self.made)]
-        upto = int(np.searchsorted(numbers, number, side="right" if inclusive else "left"))
-        return int(self.made[:upto].sum())
-
     def row(self, row: int) -> tuple[np.ndarray, int]:
         """A stored state's words and its parent's reference (-1 for an initial state)."""
         return self.states[row].copy(), int(self.parent[row])
@@ -357,74 +304,11 @@ class Shard:
         hits = np.flatnonzero(self.number[: self.hi] == number)
         return self.states[int(hits[0])].copy() if len(hits) else None
 
-    def memory(self) -> tuple[str, int, int]:
-        """This shard's node, resident and peak resident memory in bytes."""
-        node = os.uname().nodename
-        try:
-            import ray
-
-            if ray.is_initialized():
-                node = ray.get_runtime_context().get_node_id()
-        except ImportError:
-            pass
-        rss = 0
-        try:
-            with open("/proc/self/statm", encoding="ascii") as statm:
-                rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        return node, rss, peak
-
     # --- recoverability: backwards from the good states over the reversed edges ---
 
-    def start_recovery(self, prop: int, allowed: np.ndarray) -> int:
-        """Mark this shard's good states (-1, or the row whose property is not exact)."""
+    def _good(self, prop: int) -> tuple[np.ndarray, int]:
         good = np.zeros(self.count, np.bool_)
-        failed = int(self.module.good(self.states, self.count, prop, good))
-        if failed >= 0:
-            return failed
-        dst, src, act = self._edge_arrays()
-        keep = allowed[act]
-        dst, src = dst[keep], src[keep]
-        order = np.argsort(dst, kind="stable")
-        self.sources = src[order]
-        self.offsets = np.zeros(self.count + 1, np.int64)
-        np.cumsum(np.bincount(dst, minlength=self.count), out=self.offsets[1:])
-        self.recovers = good
-        self.reached = np.flatnonzero(good)
-        return -1
-
-    def spread_back(self) -> list[Any]:
-        """How many states newly found to recover this shard looks back from, then the rows,
-        per shard, of the states with a step into one of them."""
-        rows = self.reached
-        lo, hi = self.offsets[rows], self.offsets[rows + 1]
-        lens = hi - lo
-        total = int(lens.sum())
-        pos = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(total)
-        src = self.sources[pos]
-        shard = src >> SHIFT
-        return [len(rows), *(src[shard == s] & ROW_MASK for s in range(self.shards))]
-
-    def mark(self, *incoming: np.ndarray) -> int:
-        """Mark the rows sent back as recovering; how many of them are new."""
-        rows = np.unique(np.concatenate(incoming)) if incoming else np.zeros(0, np.int64)
-        rows = rows[~self.recovers[rows]]
-        self.recovers[rows] = True
-        self.reached = rows
-        return len(rows)
-
-    def unrecoverable(self) -> tuple[int, int, int]:
-        """How many states cannot recover, and the global number and row of the first."""
-        bad = np.flatnonzero(~self.recovers)
-        if len(bad) == 0:
-            return 0, -1, -1
-        return len(bad), int(self.number[bad[0]]), int(bad[0])
-
-    def actions_taken(self) -> set[int]:
-        """The action instances of the steps into this shard's states."""
-        return {int(a) for e in self.edges for a in np.unique(e[2])}
+        return good, int(self.module.good(self.states, self.count, prop, good))
 
     def recovers_row(self, row: np.ndarray) -> bool:
         """Whether the stored state ``row`` recovers (in the last recovery computed)."""

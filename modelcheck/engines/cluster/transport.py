@@ -13,12 +13,11 @@ Only this module and :mod:`modelcheck.engines.cluster` import ``ray``.
 
 from __future__ import annotations
 
-import os
+import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from modelcheck.engines.cluster.shard import Shard
 from modelcheck.errors import ModelcheckError
 
 
@@ -49,14 +48,15 @@ class Shards(Protocol):
 
 
 class InProcess:
-    """Shards as plain objects in this process (for tests and for one machine without Ray)."""
+    """Shards as plain objects in this process (for tests and for one machine without Ray):
+    ``shard(index, count, *args)`` each."""
 
-    def __init__(self, count: int, *args: Any) -> None:
-        self.count, self.args = count, args
-        self.shards = [Shard(i, count, *args) for i in range(count)]
+    def __init__(self, shard: type, count: int, *args: Any) -> None:
+        self.shard, self.count, self.args = shard, count, args
+        self.shards = [shard(i, count, *args) for i in range(count)]
 
     def restart(self) -> None:
-        self.shards = [Shard(i, self.count, *self.args) for i in range(self.count)]
+        self.shards = [self.shard(i, self.count, *self.args) for i in range(self.count)]
 
     def each(self, method: str, *args: Any) -> list[Any]:
         return [getattr(s, method)(*args) for s in self.shards]
@@ -83,12 +83,22 @@ class InProcess:
 
 
 class OnRay:
-    """Shards as Ray actors, spread over the cluster's nodes."""
+    """Shards as Ray actors, spread over the cluster's nodes: ``shard(index, count, *args)``
+    each.  The modules named in ``by_value`` travel by value in what Ray pickles (a spec
+    file the CLI loaded is not importable by name in a worker)."""
 
-    def __init__(self, address: str, count: int | None, *args: Any) -> None:
+    def __init__(
+        self,
+        shard: type,
+        address: str,
+        count: int | None,
+        *args: Any,
+        by_value: Sequence[str] = (),
+    ) -> None:
         import ray
 
         self.ray = ray
+        self.shard = shard
         self.started = False
         if not ray.is_initialized():
             try:
@@ -108,6 +118,9 @@ class OnRay:
                     "(the one `ray start --head` printed, e.g. 10.0.0.1:6379), or leave it "
                     "out to start a local instance."
                 ) from None
+        self.by_value = [sys.modules[name] for name in by_value if name in sys.modules]
+        for module in self.by_value:
+            ray.cloudpickle.register_pickle_by_value(module)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.count = count if count is not None else max(1, cpus)
         self.args = args
@@ -115,14 +128,13 @@ class OnRay:
         self._start()
 
     def _start(self) -> None:
-        actor = self.ray.remote(num_cpus=0, scheduling_strategy="SPREAD", max_restarts=0)(Shard)
-        cache_folder = os.environ.get("MODELCHECK_CACHE_DIR")
+        actor = self.ray.remote(num_cpus=0, scheduling_strategy="SPREAD", max_restarts=0)(
+            self.shard
+        )
         # Named, so that an operator (or a test) can find a run's shards in the cluster.
         run = uuid.uuid4().hex[:12]
         self.actors = [
-            actor.options(name=f"modelcheck-{run}-shard-{i}").remote(
-                i, self.count, *self.args, cache_folder
-            )
+            actor.options(name=f"modelcheck-{run}-shard-{i}").remote(i, self.count, *self.args)
             for i in range(self.count)
         ]
         self.each("memory")  # wait until every shard has loaded its kernel
@@ -174,6 +186,8 @@ class OnRay:
 
     def close(self) -> None:
         self._kill()
+        for module in self.by_value:
+            self.ray.cloudpickle.unregister_pickle_by_value(module)
         if self.started:
             self.ray.shutdown()
 

@@ -1,0 +1,159 @@
+"""What every shard keeps the same way, whatever expands its states.
+
+A shard (:mod:`.shard` runs the compiled kernel on packed rows,
+:mod:`.python_shard` the spec's own Python code on ``State`` objects) stores
+its states in discovery order, so in BFS order, and beside them, per state,
+its global BFS number and the reference (shard << :data:`SHIFT` | row) of
+the state that discovered it; with a recoverability property, the reversed
+edges into its states.  This module holds that bookkeeping and the backward
+search of recoverability over the reversed edges, which need neither numba
+nor the spec.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from typing import Any
+
+import numpy as np
+
+#: Rows of a shard's arrays at the start (they double as they fill).
+START = 1 << 12
+#: A global reference to a stored state: shard number << SHIFT | row.
+SHIFT = 40
+ROW_MASK = (1 << SHIFT) - 1
+#: Bits of a successor's ``extra`` word below its action-property flags: its action.
+ACT_BITS = 16
+
+
+def grown(array: np.ndarray, need: int) -> np.ndarray:
+    """``array``, or a copy twice (or more) as long when it has fewer than ``need`` rows."""
+    if need <= len(array):
+        return array
+    size = len(array)
+    while size < need:
+        size *= 2
+    bigger = np.empty((size, *array.shape[1:]), array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+class StoredStates:
+    """A shard's numbers, parent references, level bounds and reversed edges.
+
+    Subclasses store the states themselves and give :meth:`_good` (which of
+    them satisfy a property) for the recoverability search.
+    """
+
+    def __init__(self, index: int, shards: int, record: bool) -> None:
+        self.index, self.shards = index, shards
+        self.record = record
+        self.number = np.empty(START, np.int64)
+        self.parent = np.empty(START, np.int64)
+        self.count = 0
+        # The rows of the level being expanded, and the successors each one made.
+        self.lo = self.hi = 0
+        self.made = np.zeros(0, np.int64)
+        # The new states of the level being admitted: their keys, in order.
+        self.keys = np.zeros(0, np.int64)
+        self.edges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.recovers = np.zeros(0, np.bool_)
+        self.reached = np.zeros(0, np.int64)
+
+    def _room_for_numbers(self, need: int) -> None:
+        self.number = grown(self.number, need)
+        self.parent = grown(self.parent, need)
+
+    def number_level(self, numbers: np.ndarray) -> None:
+        """Give the level just admitted its global numbers; it is the next to expand."""
+        self.lo, self.hi = self.count - len(numbers), self.count
+        self.number[self.lo : self.hi] = numbers
+
+    def made_before(self, number: int, inclusive: bool) -> int:
+        """Steps made by this level's states numbered below ``number`` (or up to it)."""
+        numbers = self.number[self.lo : self.lo + len(self.made)]
+        upto = int(np.searchsorted(numbers, number, side="right" if inclusive else "left"))
+        return int(self.made[:upto].sum())
+
+    def memory(self) -> tuple[str, int, int]:
+        """This shard's node, resident and peak resident memory in bytes."""
+        node = os.uname().nodename
+        # Only where Ray is already imported (a shard in this process does not pay for
+        # importing it, about 0.4 s).
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            node = ray.get_runtime_context().get_node_id()
+        rss = 0
+        try:
+            with open("/proc/self/statm", encoding="ascii") as statm:
+                rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return node, rss, peak
+
+    def _edge_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The recorded steps into this shard's states: target rows, source refs, actions."""
+        if not self.edges:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16)
+        return (
+            np.concatenate([e[0] for e in self.edges]),
+            np.concatenate([e[1] for e in self.edges]),
+            np.concatenate([e[2] for e in self.edges]),
+        )
+
+    # --- recoverability: backwards from the good states over the reversed edges ---
+
+    def _good(self, prop: int) -> tuple[np.ndarray, int]:
+        """Which stored states satisfy property ``prop``, and -1 (or the first row where
+        it could not be judged)."""
+        raise NotImplementedError
+
+    def start_recovery(self, prop: int, allowed: np.ndarray) -> int:
+        """Mark this shard's good states (-1, or the row whose property could not be judged)."""
+        good, failed = self._good(prop)
+        if failed >= 0:
+            return failed
+        dst, src, act = self._edge_arrays()
+        keep = allowed[act]
+        dst, src = dst[keep], src[keep]
+        order = np.argsort(dst, kind="stable")
+        self.sources = src[order]
+        self.offsets = np.zeros(self.count + 1, np.int64)
+        np.cumsum(np.bincount(dst, minlength=self.count), out=self.offsets[1:])
+        self.recovers = good
+        self.reached = np.flatnonzero(good)
+        return -1
+
+    def spread_back(self) -> list[Any]:
+        """How many states newly found to recover this shard looks back from, then the rows,
+        per shard, of the states with a step into one of them."""
+        rows = self.reached
+        lo, hi = self.offsets[rows], self.offsets[rows + 1]
+        lens = hi - lo
+        total = int(lens.sum())
+        pos = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(total)
+        src = self.sources[pos]
+        shard = src >> SHIFT
+        return [len(rows), *(src[shard == s] & ROW_MASK for s in range(self.shards))]
+
+    def mark(self, *incoming: np.ndarray) -> int:
+        """Mark the rows sent back as recovering; how many of them are new."""
+        rows = np.unique(np.concatenate(incoming)) if incoming else np.zeros(0, np.int64)
+        rows = rows[~self.recovers[rows]]
+        self.recovers[rows] = True
+        self.reached = rows
+        return len(rows)
+
+    def unrecoverable(self) -> tuple[int, int, int]:
+        """How many states cannot recover, and the global number and row of the first."""
+        bad = np.flatnonzero(~self.recovers)
+        if len(bad) == 0:
+            return 0, -1, -1
+        return len(bad), int(self.number[bad[0]]), int(bad[0])
+
+    def actions_taken(self) -> set[int]:
+        """The action instances of the steps into this shard's states."""
+        return {int(a) for e in self.edges for a in np.unique(e[2])}
