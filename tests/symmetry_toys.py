@@ -189,7 +189,7 @@ class TypedLock(Spec):
         return s.owner == NOBODY or t.owner == NOBODY or t.owner == s.owner
 
     @reachable
-    def everyone_visited_twice(self, s: TypedLockState) -> bool:
+    def every_round_done(self, s: TypedLockState) -> bool:
         return all(v == self.rounds for v in s.visits)
 
     @terminal

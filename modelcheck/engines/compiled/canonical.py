@@ -41,7 +41,7 @@ from typing import Any
 import attrs
 
 from modelcheck.engines.compiled.layout import WORD_BITS, Layout, Slot
-from modelcheck.symbolic import BitsType, BoolType, EnumType, IntType, MapType, TupleType
+from modelcheck.symbolic import BagType, BitsType, BoolType, EnumType, IntType, MapType, TupleType
 from modelcheck.symbolic.program import NotCompilable
 from modelcheck.symmetry import SymmetryDef, order_key
 
@@ -60,7 +60,7 @@ def _leaf_count(ftype: Any) -> int:
         return ftype.length * _leaf_count(ftype.element)
     if isinstance(ftype, MapType):
         return len(ftype.keys) * (_leaf_count(ftype.value) + (0 if ftype.total else 1))
-    if hasattr(ftype, "elements"):  # a bag: one count per element
+    if isinstance(ftype, BagType):  # one count per element
         return len(ftype.elements)
     return 1
 
@@ -186,7 +186,8 @@ def generate(symmetry: SymmetryDef, layout: Layout) -> Canonicaliser:
     id_mask = (1 << id_bits) - 1
     for p in range(n):
         line(1, f"sc[{order + p}] = c{p} & {id_mask}")
-        line(1, f"sc[{keys + p}] = c{p} >> {id_bits}")
+        if holds:  # the keys tell tied processes apart
+            line(1, f"sc[{keys + p}] = c{p} >> {id_bits}")
     if holds:
         values = [f"h{h}" for h in range(len(holds))]
         for h, slot in enumerate(holds):

@@ -8,6 +8,9 @@ predicates, walks each action instance's decision tree to the successors
 at its end, and admits them in order to the visited set, evaluating action
 properties per step and terminal properties where nothing was enabled.
 ``good`` evaluates one property over all stored states (recoverability).
+Under symmetry reduction each successor is also canonicalised
+(:mod:`modelcheck.engines.compiled.canonical`) and the representative is
+what the visited set sees.
 It is the same order of work as the Python engine's loop
 (:mod:`modelcheck.engines.expand`), so the states get the same numbers.
 
@@ -344,9 +347,7 @@ def _pack(e: _Emitter, slot: Slot, value: str, fail: str) -> str:
 class Kernel:
     """The generated source and what the driver needs to know about it."""
 
-    def __init__(
-        self, source: str, buffer: int, properties: tuple[str, ...], width: int = 0
-    ) -> None:
+    def __init__(self, source: str, buffer: int, properties: tuple[str, ...], width: int) -> None:
         self.source = source
         #: The most successors one state can have (the kernel's successor buffer).
         self.buffer = buffer

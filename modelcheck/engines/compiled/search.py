@@ -17,10 +17,13 @@ the Python engine's.  Between chunks this driver grows the arrays, reports
 progress and checks limits; Ctrl-C ends the search with what was found.
 
 Traces are rebuilt from the parent rows, decoded into states and re-run by
-the spec's own code (so they replay).  A successor outside the declared
-field types, or an operation whose fixed-width value is not Python's, ends
-the compiled run with :class:`NotCompilable`: the caller runs the Python
-engine instead and says why.
+the spec's own code (so they replay).  Under symmetry reduction the rows
+are the Python engine's orbit representatives, and the traces are made
+concrete runs of the unreduced spec as the Python engine makes them.
+A successor outside the declared field types, or an operation whose
+fixed-width value is not Python's, ends the compiled run with
+:class:`NotCompilable`: the caller runs the Python engine instead and says
+why.
 """
 
 from __future__ import annotations
@@ -126,9 +129,11 @@ def prepare(
     props: list[PropertyDef],
     compile_now: bool = True,
     symmetry: SymmetryDef | None = None,
+    workers: int = 1,
 ) -> Prepared:
     """Extract, generate and (with ``compile_now``) load and JIT the kernel for ``model``
-    (with ``symmetry``, one that stores one representative per orbit)."""
+    (with ``symmetry``, one that stores one representative per orbit; with several
+    ``workers``, the functions they run are compiled too)."""
     started = time.perf_counter()
     if model.constraints:
         raise NotCompilable("the spec has a @constraint, which the compiled engine does not run")
@@ -167,16 +172,18 @@ def prepare(
         header += f"# symmetry: {symmetry.description}\n"
     kernel = codegen.generate(program, layout, {p.name: p.kind for p in props}, header, canon)
     cached = cache.is_cached(kernel.source)
-    module = _load(kernel) if compile_now else None
+    module = _load(kernel, workers) if compile_now else None
     return Prepared(layout, kernel, module, program, time.perf_counter() - started, cached)
 
 
-def _load(kernel: codegen.Kernel) -> Any:
+def _load(kernel: codegen.Kernel, workers: int = 1) -> Any:
     """The kernel module with its functions compiled (a warm-up call on empty arrays)."""
     for attempt in (1, 2):
         try:
             module = cache.load(kernel.source)
             _warm_up(module, kernel.width, len(kernel.properties))
+            if workers > 1:
+                _warm_up_workers(module, kernel.width, len(kernel.properties))
             return module
         except Exception:
             if attempt == 2:
@@ -196,15 +203,26 @@ def _warm_up(module: Any, width: int, props: int) -> None:
     found_succ = np.zeros((max(props, 1), words), np.int64)
     offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
     module.run(states, table, ctl, found, found_succ, offsets, targets, acts)
+    module.find(states, 0, 0, 0)
+    module.good(states, 0, -1, np.zeros(1, np.bool_))
+    module.rehash(states, 0, table, 1)
+    recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
+
+
+def _warm_up_workers(module: Any, width: int, props: int) -> None:
+    """Compile what several workers run (``expand``, ``admit``): about a third of a cold
+    JIT, paid only by a search with ``--workers`` above one."""
+    states = np.zeros((1, width), np.int64)
+    ctl = np.zeros(CONTROL_SIZE, np.int64)
+    table = np.zeros(2, np.int32)
+    found = np.full(max(props, 1), -2, np.int64)
+    found_succ = np.zeros((max(props, 1), width), np.int64)
+    offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
     part = _Part(width, props, 1, 1)
     module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
     module.admit(
         states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
     )
-    module.find(states, 0, 0, 0)
-    module.good(states, 0, -1, np.zeros(1, np.bool_))
-    module.rehash(states, 0, table, 1)
-    recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
 
 
 class _Part:
@@ -347,7 +365,7 @@ def check(
         checkpoint.refuse_mismatch(
             manifest, _identity(model, options, unloaded.kernel), options.resume
         )
-    prepared = prepared or prepare(model, props, symmetry=symmetry)
+    prepared = prepared or prepare(model, props, symmetry=symmetry, workers=options.workers)
     layout, kernel, module = prepared.layout, prepared.kernel, prepared.module
     names = kernel.properties
     record = any(p.kind == "recoverable" for p in props)
@@ -533,6 +551,9 @@ class _Workers:
     def __init__(self, module: Any, arrays: _Arrays, ctl: np.ndarray, kernel: Any, n: int) -> None:
         self.module, self.arrays, self.ctl = module, arrays, ctl
         self.n = n
+        # (Compiled already where ``prepare`` knew of the workers; a kernel prepared for
+        # one gets them here, before any thread runs them.)
+        _warm_up_workers(module, kernel.width, len(kernel.properties))
         per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
         props = len(kernel.properties)
         # Two sets of buffers: one batch is admitted while the next is expanded.
