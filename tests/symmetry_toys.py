@@ -123,7 +123,7 @@ class TypedLockState(State):
     # Declared in the order "idle", "waiting", "critical", which is not the order
     # symmetry sorts rows by ("critical" < "idle" < "waiting").
     pc: Annotated[tuple[str, ...], Each("n", OneOf(IDLE, WAITING, CRITICAL))]
-    visits: Annotated[tuple[int, ...], Each("n", Range(0, "rounds"))]
+    visits: Annotated[tuple[int, ...], Each("n", Range(0, lambda spec: spec.visits_high))]
     # the process in its critical section, or NOBODY: an int holding an id
     owner: Annotated[int, Range(NOBODY, lambda spec: spec.n - 1)]
     # the last process to leave, or NOBODY: a OneOf holding an id
@@ -134,7 +134,12 @@ class TypedLockState(State):
 
 class TypedLock(Spec):
     """:class:`SharedLock` in the symbolic subset (``n`` at most 4), with id-holding fields
-    of each kind the compiled engine renames: a ``Range``, a ``OneOf`` and a tuple."""
+    of each kind the compiled engine renames: a ``Range``, a ``OneOf`` and a tuple.
+
+    ``visit_bits`` declares ``visits`` over that many bits instead of ``0..rounds``: the
+    same states, packed over two 63-bit words from 11 bits on (with ``n=4``; from 14
+    bits on, one process's row has leaves in both).
+    """
 
     symmetry: ClassVar[Symmetry] = Symmetry(
         "n", per_id=("pc", "visits"), holds_id=("owner", "last", "recent")
@@ -143,6 +148,11 @@ class TypedLock(Spec):
     n: int = 3
     rounds: int = 2
     broken: bool = False
+    visit_bits: int = 0
+
+    @property
+    def visits_high(self) -> int:
+        return (1 << self.visit_bits) - 1 if self.visit_bits else self.rounds
 
     def initial_states(self) -> TypedLockState:
         return TypedLockState(

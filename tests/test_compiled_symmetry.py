@@ -63,8 +63,9 @@ DNS = [
     # (A fix that does not fix: every property violated at E=3 too.)
     DnsRace(enactors=3, endpoints=1, generations=4, protect_active=True),
 ]
-# Four processes that tie often (all idle, all done), and a broken lock: violations.
-LOCK = TypedLock(n=4, rounds=1, broken=True)
+# Four processes that tie often (all idle, all done), a broken lock (violations), and
+# states over two words (the last process's row in both).
+LOCK = TypedLock(n=4, rounds=1, broken=True, visit_bits=14)
 
 
 # --- the representative is the Python engine's ---------------------------------------------
