@@ -161,6 +161,15 @@ def test_every_compiled_counterexample_replays_as_a_run_of_the_unreduced_spec(sp
     assert lengths == {v.property: (v.status, len(v.counterexample or ())) for v in plain.verdicts}
 
 
+def test_auto_goes_on_compiled_with_the_reduction_past_its_python_trial(monkeypatch):
+    from modelcheck.engines import selection
+
+    monkeypatch.setattr(selection, "TRIAL_STATES", 100)  # dns-race E=2 has 862 orbits
+    result = check(DNS[0], engine="auto", symmetry=True)
+    assert result.engine == "compiled", result.engine_note
+    assert_same(check(DNS[0], engine="python", symmetry=True), result)
+
+
 # --- it can fail: a canonicalisation that does not sort is caught ---------------------------
 
 
