@@ -193,15 +193,7 @@ def _load(kernel: codegen.Kernel, workers: int = 1) -> Any:
 
 
 def _warm_up(module: Any, width: int, props: int) -> None:
-    # (The stored states are narrower than the successor rows under symmetry; an array
-    # of either shape has the one numba type.)
-    words = width
-    states = np.zeros((1, words), np.int64)
-    ctl = np.zeros(CONTROL_SIZE, np.int64)
-    table = np.zeros(2, np.int32)
-    found = np.full(max(props, 1), -2, np.int64)
-    found_succ = np.zeros((max(props, 1), words), np.int64)
-    offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
+    states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
     module.run(states, table, ctl, found, found_succ, offsets, targets, acts)
     module.find(states, 0, 0, 0)
     module.good(states, 0, -1, np.zeros(1, np.bool_))
@@ -212,16 +204,27 @@ def _warm_up(module: Any, width: int, props: int) -> None:
 def _warm_up_workers(module: Any, width: int, props: int) -> None:
     """Compile what several workers run (``expand``, ``admit``): about a third of a cold
     JIT, paid only by a search with ``--workers`` above one."""
-    states = np.zeros((1, width), np.int64)
-    ctl = np.zeros(CONTROL_SIZE, np.int64)
-    table = np.zeros(2, np.int32)
-    found = np.full(max(props, 1), -2, np.int64)
-    found_succ = np.zeros((max(props, 1), width), np.int64)
-    offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
+    states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
     part = _Part(width, props, 1, 1)
     module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
     module.admit(
         states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
+    )
+
+
+def _empty(width: int, props: int) -> tuple[np.ndarray, ...]:
+    """Arrays of the types the kernel's functions take, for warm-up calls that do nothing
+    (``width`` columns, a successor row's: the stored states are narrower under symmetry,
+    and an array of either shape has the one numba type)."""
+    return (
+        np.zeros((1, width), np.int64),
+        np.zeros(CONTROL_SIZE, np.int64),
+        np.zeros(2, np.int32),
+        np.full(max(props, 1), -2, np.int64),
+        np.zeros((max(props, 1), width), np.int64),
+        np.zeros(2, np.int64),
+        np.zeros(1, np.int32),
+        np.zeros(1, np.int16),
     )
 
 
