@@ -18,7 +18,9 @@ def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: An
     ``options`` are the fields of :class:`CheckOptions` (``properties``,
     ``max_states``, ``max_depth``, ``time_limit``, ``stop_at_first``,
     ``engine="auto" | "python" | "compiled"``, ``symmetry=True`` to explore one
-    state per orbit of the spec's :class:`~modelcheck.spec.Symmetry`)::
+    state per orbit of the spec's :class:`~modelcheck.spec.Symmetry`,
+    ``ray="local"`` or ``ray="HOST:PORT"`` with ``shards=N`` for the cluster
+    search on Ray)::
 
         result = check(DnsRace(check_at_apply=True))
         assert result.ok
