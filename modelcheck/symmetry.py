@@ -19,7 +19,10 @@ representative, because the order is total on the orbit and compares only
 what permutations change.
 
 Values are compared through :func:`order_key` (the containers' total
-order), so that no comparison can depend on hash seeds.
+order), so that no comparison can depend on hash seeds.  The compiled
+engine picks the very same representative over packed states
+(:mod:`modelcheck.engines.compiled.canonical`), so both engines number the
+states alike.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def check_command(
         typer.Option(
             "--symmetry",
             help="Explore one state per orbit of the spec's declared symmetry (interchangeable "
-            "ids); counts are then orbits. Python engine only.",
+            "ids); counts are then orbits. Both engines reduce.",
         ),
     ] = False,
     checkpoint: Annotated[

@@ -79,8 +79,8 @@ class CheckOptions:
     #: same for any number; the Python engine runs on one).
     workers: int = 1
     #: Symmetry reduction: explore one state per orbit of the spec's declared
-    #: :class:`~modelcheck.spec.Symmetry` (the Python engine only; counts are
-    #: then orbits, and the result says so).
+    #: :class:`~modelcheck.spec.Symmetry` (both engines, to the same
+    #: representatives; counts are then orbits, and the result says so).
     symmetry: bool = False
     #: A folder to write checkpoints to, and the least minutes between two of them
     #: (0: at every BFS level); see :mod:`modelcheck.engines.checkpoints`.

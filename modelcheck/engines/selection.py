@@ -12,8 +12,10 @@
   count of states, not a time, so which engine runs does not depend on the
   machine.
 
-With ``symmetry``, the Python engine runs whatever the choice, and the
-result's ``engine_note`` says so: the compiled engine does not reduce.
+With ``symmetry``, both engines reduce, to the same representatives (the
+compiled kernel canonicalises packed states, see
+:mod:`modelcheck.engines.compiled.canonical`); a declaration the kernel
+cannot rename exactly sends the run to the Python engine, which says why.
 
 Every engine gives the same counts, verdicts and traces (differential
 tests hold them to it), so the choice changes only speed and memory.
@@ -69,15 +71,6 @@ def check(
             return bfs.check(model, options, progress)
     elif options.engine == "python":
         return bfs.check(model, options, progress)
-    if options.symmetry:
-        # The compiled engine does not canonicalise states: rather than give
-        # unreduced counts under a "reduced" label, the Python engine runs.
-        result = bfs.check(model, attrs.evolve(options, engine="python", workers=1), progress)
-        return attrs.evolve(
-            result,
-            engine_note="symmetry reduction runs on the Python engine (the compiled engine "
-            "does not reduce by symmetry yet)",
-        )
     live = [p.name for p in bfs.selected_properties(model, options.properties) if p.liveness]
     if live and options.resume is None:
         # The compiled engine does not check liveness (it would hand the whole

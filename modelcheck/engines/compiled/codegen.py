@@ -8,6 +8,9 @@ predicates, walks each action instance's decision tree to the successors
 at its end, and admits them in order to the visited set, evaluating action
 properties per step and terminal properties where nothing was enabled.
 ``good`` evaluates one property over all stored states (recoverability).
+Under symmetry reduction each successor is also canonicalised
+(:mod:`modelcheck.engines.compiled.canonical`) and the representative is
+what the visited set sees.
 It is the same order of work as the Python engine's loop
 (:mod:`modelcheck.engines.expand`), so the states get the same numbers.
 
@@ -32,13 +35,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from modelcheck.engines.compiled.canonical import Canonicaliser
 from modelcheck.engines.compiled.layout import Layout, Slot
 from modelcheck.symbolic import BitsType, BoolType, EnumType, IntType
 from modelcheck.symbolic.program import Branch, End, Program, Tree
 
 #: Status codes ``run`` and ``admit`` leave in ``ctl[STATUS]`` and ``expand`` in
 #: ``out[O_STATUS]``.
-DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT = range(6)
+DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT, RENAMED_OUTSIDE = range(7)
 #: Slots of the control array shared by the driver, ``run`` and ``admit``.
 (
     COUNT,
@@ -343,12 +347,15 @@ def _pack(e: _Emitter, slot: Slot, value: str, fail: str) -> str:
 class Kernel:
     """The generated source and what the driver needs to know about it."""
 
-    def __init__(self, source: str, buffer: int, properties: tuple[str, ...]) -> None:
+    def __init__(self, source: str, buffer: int, properties: tuple[str, ...], width: int) -> None:
         self.source = source
         #: The most successors one state can have (the kernel's successor buffer).
         self.buffer = buffer
         #: The properties in the order of the kernel's ``found`` array.
         self.properties = properties
+        #: Columns of a successor row in ``nb``: the state's words, and under symmetry
+        #: reduction its representative's words after them.
+        self.width = width
 
 
 def generate(
@@ -356,9 +363,18 @@ def generate(
     layout: Layout,
     kinds: dict[str, str],
     header: str,
+    canon: Canonicaliser | None = None,
 ) -> Kernel:
-    """The kernel module for ``program`` (``kinds``: property name -> kind, in found order)."""
+    """The kernel module for ``program`` (``kinds``: property name -> kind, in found order).
+
+    With ``canon`` (symmetry reduction) each successor row of ``nb`` holds the
+    concrete successor and then its representative (``key`` columns on): the
+    visited set looks up and stores the representative, action properties
+    judge the concrete step.
+    """
     words = layout.words
+    key = words if canon is not None else 0
+    width = words + key
     names = tuple(kinds)
     pre = [f"p{i}" for i in range(len(layout.slots))]
     post = [f"q{i}" for i in range(len(layout.slots))]
@@ -409,17 +425,25 @@ def generate(
         if trusted:
             em.line(f"        if not ({trusted}):")
             em.line("            break")
-        same = " and ".join(f"states[r, {j}] == nb[j, {j}]" for j in range(words))
+        same = " and ".join(f"states[r, {j}] == nb[j, {key + j}]" for j in range(words))
         em.line(f"        if {same}:")
         for text in found_lines:
             em.line(f"            {text}")
         em.line("            break")
         em.line("    slot = (slot + 1) & tmask")
 
-    def store(em: _Emitter, extra: list[str]) -> Callable[[list[str], int], None]:
+    def store(
+        em: _Emitter, extra: list[str], renamed: str = ""
+    ) -> Callable[[list[str], int], None]:
+        """A sink writing each successor into ``nb[k]`` (and with ``renamed``, the line
+        run where its renaming leaves the declared types, its representative after it)."""
+
         def sink(words_of: list[str], index: int) -> None:
             for j, text in enumerate(words_of):
                 em.line(f"nb[k, {j}] = {text}")
+            if canon is not None and renamed:
+                em.line("if _canon(nb, k, sc) != 0:")
+                em.line(f"    {renamed}")
             em.line(f"bact[k] = {index}")
             for text in extra:
                 em.line(text)
@@ -432,8 +456,10 @@ def generate(
     e.line("@njit(cache=True)")
     e.line("def run(states, table, ctl, found, found_succ, offsets, targets, acts):")
     e.depth = 1
-    e.line(f"nb = np.empty(({buffer}, {words}), np.int64)")
+    e.line(f"nb = np.empty(({buffer}, {width}), np.int64)")
     e.line(f"bact = np.empty({buffer}, np.int64)")
+    if canon is not None:
+        e.line(f"sc = np.empty({canon.scratch}, np.int64)")
     _admission_locals(e)
     e.line("for i in range(ctl[AT], ctl[END]):")
     e.depth = 2
@@ -451,16 +477,23 @@ def generate(
     e.line("if record:")
     e.line("    offsets[i] = edges")
     e.line("k = 0")
-    _successors(e, program, layout, stop.format(status="OUTSIDE_TYPES", detail="{k}"), store(e, []))
+    renamed = stop.format(status="RENAMED_OUTSIDE", detail="0")
+    _successors(
+        e,
+        program,
+        layout,
+        stop.format(status="OUTSIDE_TYPES", detail="{k}"),
+        store(e, [], renamed),
+    )
     e.line("for j in range(k):")
     e.depth = 3
     e.line("n += 1")
-    _hash(e, words, "nb[j, {j}]")
+    _hash(e, words, "nb[j, {j}]", key)
     e.line("idx = -1")
     probe(e, "h & tmask", ["idx = r"])
     e.line("if idx < 0:")
     e.depth = 4
-    _insert(e, words, "i")
+    _insert(e, words, "i", key=key)
     e.depth = 3
     if acting:
         _unpack_row(e, layout, "nb[j, {j}]", "u", "q")
@@ -484,10 +517,11 @@ def generate(
     e.line(_SAVE)
     out.append("\n".join(e.lines))
 
-    def each_state(em: _Emitter, halt: str) -> None:
+    def each_state(em: _Emitter, halt: str, canonicalise: bool = False) -> None:
         """The loop over states ``lo..hi`` of a part, up to its successors in ``nb``: each
         state's properties flagged in ``sflags`` (``d<p>``: property p settled, by the
-        search so far or in this part), each state's first successor in ``sstart``."""
+        search so far or in this part), each state's first successor in ``sstart``; with
+        ``canonicalise`` (and symmetry reduction), each successor's representative."""
         for p in range(len(names)):
             em.line(f"d{p} = found[{p}] != -1")
         em.line("out[O_STATUS] = DONE")
@@ -504,7 +538,8 @@ def generate(
             evaluate(em, p, f"not d{p}", "not " if invariant else "", flag, halt)
         em.line("m0 = k")
         outside = halt.format(status="OUTSIDE_TYPES", detail="{k}")
-        _successors(em, program, layout, outside, store(em, []))
+        renamed = halt.format(status="RENAMED_OUTSIDE", detail="0") if canonicalise else ""
+        _successors(em, program, layout, outside, store(em, [], renamed))
 
     # --- expand: one part of a level, for one of several workers ---
     # It reads the states, the table and ``found`` and writes only its own buffers:
@@ -520,6 +555,8 @@ def generate(
     x.depth = 1
     x.line("tagmask = TAG_BITS & ~tmask")
     x.line("lmask = len(local) - 1")
+    if canon is not None:
+        x.line(f"sc = np.empty({canon.scratch}, np.int64)")
     x.line("for q in range(out[O_LOCAL]):  # the part's own set, emptied of the last part")
     x.line("    local[used[q]] = 0")
     x.line("nl = 0")
@@ -530,10 +567,10 @@ def generate(
         "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
         "out[O_SUCC] = k; out[O_NEW] = fresh; return"
     )
-    each_state(x, halt)
+    each_state(x, halt, canonicalise=True)
     x.line("for j in range(m0, k):")
     x.depth = 3
-    _hash(x, words, "nb[j, {j}]")
+    _hash(x, words, "nb[j, {j}]", key)
     # Most successors already made in this part (sibling states reach the same
     # successor by two orders of two steps) are found in the part's own small set,
     # in the cache: only the first occurrence is looked up in the visited set.
@@ -543,7 +580,7 @@ def generate(
     x.line("    v = local[ls]")
     x.line("    if v == 0:")
     x.line("        break")
-    same_local = " and ".join(f"nb[v - 1, {j}] == nb[j, {j}]" for j in range(words))
+    same_local = " and ".join(f"nb[v - 1, {key + j}] == nb[j, {key + j}]" for j in range(words))
     x.line(f"    if {same_local}:")
     x.line("        first = v - 1")
     x.line("        break")
@@ -629,7 +666,7 @@ def generate(
     a.line("    idx = rowof[-idx - LOCAL]")
     a.line("else:")
     a.depth = 5
-    _hash(a, words, "nb[j, {j}]")
+    _hash(a, words, "nb[j, {j}]", key)
     # ``expand`` ended this probe at an empty slot or at a row admitted since it began;
     # the slots before it on the path were full with other states, and a full slot
     # never changes, so (with no rehash since) the probe goes on from there.
@@ -637,7 +674,7 @@ def generate(
     probe(a, "-res[j] - 1 if resume else h & tmask", ["idx = r"])
     a.line("if idx < 0:")
     a.depth = 6
-    _insert(a, words, "i", frontier=False)
+    _insert(a, words, "i", frontier=False, key=key)
     a.depth = 3
     a.line("rowof[j] = idx")
     for p in acting:
@@ -736,11 +773,20 @@ def generate(
     f.line("@njit(cache=True, nogil=True)")
     f.line("def find(states, row, lo, hi):")
     f.depth = 1
+    if canon is not None:
+        f.line(f"nb = np.empty((1, {width}), np.int64)")
+        f.line(f"sc = np.empty({canon.scratch}, np.int64)")
     f.line("for i in range(lo, hi):")
     f.depth = 2
     _unpack_row(f, layout, "states[i, {j}]", "w", "p")
 
     def compare(words_of: list[str], index: int) -> None:
+        if canon is not None:  # the stored row is a representative: compare with one
+            for j, text in enumerate(words_of):
+                f.line(f"nb[0, {j}] = {text}")
+            f.line("if _canon(nb, 0, sc) != 0:")
+            f.line("    return -2")
+            words_of = [f"nb[0, {key + j}]" for j in range(words)]
         hit = " and ".join(f"states[row, {j}] == {text}" for j, text in enumerate(words_of))
         f.line(f"if {hit}:")
         f.line("    return i")
@@ -802,6 +848,7 @@ def generate(
             "FIRST_VIOLATION",
             "OUTSIDE_TYPES",
             "INEXACT",
+            "RENAMED_OUTSIDE",
             "COUNT",
             "TRANSITIONS",
             "STATUS",
@@ -829,7 +876,9 @@ def generate(
     )
     constants += "\nTAG_BITS = np.int64(0x7FFFFFFF)"
     out.insert(2, constants + "\n")
-    return Kernel("\n\n\n".join(out) + "\n", buffer, names)
+    if canon is not None:
+        out.insert(3, canon.source)
+    return Kernel("\n\n\n".join(out) + "\n", buffer, names, width)
 
 
 #: Lines that hand the admission's running totals back in ``ctl``.
@@ -849,8 +898,9 @@ def _admission_locals(e: _Emitter) -> None:
     e.line("ctl[STATUS] = DONE")
 
 
-def _insert(e: _Emitter, words: int, at: str, frontier: bool = True) -> None:
-    """Lines that store ``nb[j]`` as a new state at ``slot`` (the probe missed)."""
+def _insert(e: _Emitter, words: int, at: str, frontier: bool = True, key: int = 0) -> None:
+    """Lines that store ``nb[j]`` (its columns from ``key``) as a new state at ``slot``
+    (the probe missed)."""
     if frontier:
         e.line("if frontier:  # past --max-depth: not stored, and the step is not taken")
         e.line("    truncated = 1")
@@ -859,7 +909,7 @@ def _insert(e: _Emitter, words: int, at: str, frontier: bool = True) -> None:
     e.line(f"    ctl[STATUS] = MAX_STATES; ctl[AT] = {at}; {_SAVE}")
     e.line("    return")
     for j in range(words):
-        e.line(f"states[count, {j}] = nb[j, {j}]")
+        e.line(f"states[count, {j}] = nb[j, {key + j}]")
     e.line("table[slot] = tag | (count + 1)")
     e.line("idx = count")
     e.line("count += 1")
@@ -896,11 +946,12 @@ def _unpack_row(e: _Emitter, layout: Layout, word: str, w: str, leaf: str) -> No
         e.line(f"{leaf}{i} = {_unpack(slot, f'{w}{slot.word}')}")
 
 
-def _hash(e: _Emitter, words: int, word: str) -> None:
-    """Lines that hash a row into ``h`` and take its tag (``tagmask`` must be set)."""
+def _hash(e: _Emitter, words: int, word: str, key: int = 0) -> None:
+    """Lines that hash a row (its columns from ``key``) into ``h`` and take its tag
+    (``tagmask`` must be set)."""
     e.line("h = np.int64(0)")
     for j in range(words):
-        e.line(f"h = _mix(h, {word.format(j=j)})")
+        e.line(f"h = _mix(h, {word.format(j=key + j)})")
     e.line("tag = (h >> 32) & tagmask")
 
 

@@ -17,10 +17,13 @@ the Python engine's.  Between chunks this driver grows the arrays, reports
 progress and checks limits; Ctrl-C ends the search with what was found.
 
 Traces are rebuilt from the parent rows, decoded into states and re-run by
-the spec's own code (so they replay).  A successor outside the declared
-field types, or an operation whose fixed-width value is not Python's, ends
-the compiled run with :class:`NotCompilable`: the caller runs the Python
-engine instead and says why.
+the spec's own code (so they replay).  Under symmetry reduction the rows
+are the Python engine's orbit representatives, and the traces are made
+concrete runs of the unreduced spec as the Python engine makes them.
+A successor outside the declared field types, or an operation whose
+fixed-width value is not Python's, ends the compiled run with
+:class:`NotCompilable`: the caller runs the Python engine instead and says
+why.
 """
 
 from __future__ import annotations
@@ -47,11 +50,12 @@ from modelcheck.engines.bfs import (
     peak_memory_bytes,
     possibility_verdict,
     recoverability_verdict,
+    reduction,
     resident_memory_bytes,
     selected_properties,
     violation_verdict,
 )
-from modelcheck.engines.compiled import cache, checkpoint, codegen
+from modelcheck.engines.compiled import cache, canonical, checkpoint, codegen
 from modelcheck.engines.compiled.codegen import (
     AT,
     CONTROL_SIZE,
@@ -86,6 +90,7 @@ from modelcheck.model import Model, PropertyDef
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic import IntType, SubsetError, field_types
 from modelcheck.symbolic.program import NotCompilable
+from modelcheck.symmetry import SymmetryDef
 
 #: Progress, the time limit and the memory limit are looked at after about this
 #: many expanded states (and Ctrl-C is felt between kernel calls).
@@ -119,8 +124,16 @@ class Prepared:
     cached: bool
 
 
-def prepare(model: Model, props: list[PropertyDef], compile_now: bool = True) -> Prepared:
-    """Extract, generate and (with ``compile_now``) load and JIT the kernel for ``model``."""
+def prepare(
+    model: Model,
+    props: list[PropertyDef],
+    compile_now: bool = True,
+    symmetry: SymmetryDef | None = None,
+    workers: int = 1,
+) -> Prepared:
+    """Extract, generate and (with ``compile_now``) load and JIT the kernel for ``model``
+    (with ``symmetry``, one that stores one representative per orbit; with several
+    ``workers``, the functions they run are compiled too)."""
     started = time.perf_counter()
     if model.constraints:
         raise NotCompilable("the spec has a @constraint, which the compiled engine does not run")
@@ -154,18 +167,23 @@ def prepare(model: Model, props: list[PropertyDef], compile_now: bool = True) ->
         f"# modelcheck compiled kernel for {model.name}{dict(model.parameters)!r}\n"
         f"# state layout:\n" + "".join(f"#   {line}\n" for line in layout.describe().splitlines())
     )
-    kernel = codegen.generate(program, layout, {p.name: p.kind for p in props}, header)
+    canon = None if symmetry is None else canonical.generate(symmetry, layout)
+    if canon is not None:
+        header += f"# symmetry: {symmetry.description}\n"
+    kernel = codegen.generate(program, layout, {p.name: p.kind for p in props}, header, canon)
     cached = cache.is_cached(kernel.source)
-    module = _load(kernel, layout.words) if compile_now else None
+    module = _load(kernel, workers) if compile_now else None
     return Prepared(layout, kernel, module, program, time.perf_counter() - started, cached)
 
 
-def _load(kernel: codegen.Kernel, words: int) -> Any:
+def _load(kernel: codegen.Kernel, workers: int = 1) -> Any:
     """The kernel module with its functions compiled (a warm-up call on empty arrays)."""
     for attempt in (1, 2):
         try:
             module = cache.load(kernel.source)
-            _warm_up(module, words, len(kernel.properties))
+            _warm_up(module, kernel.width, len(kernel.properties))
+            if workers > 1:
+                _warm_up_workers(module, kernel.width, len(kernel.properties))
             return module
         except Exception:
             if attempt == 2:
@@ -174,23 +192,40 @@ def _load(kernel: codegen.Kernel, words: int) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _warm_up(module: Any, words: int, props: int) -> None:
-    states = np.zeros((1, words), np.int64)
-    ctl = np.zeros(CONTROL_SIZE, np.int64)
-    table = np.zeros(2, np.int32)
-    found = np.full(max(props, 1), -2, np.int64)
-    found_succ = np.zeros((max(props, 1), words), np.int64)
-    offsets, targets, acts = np.zeros(2, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int16)
+def _warm_up(module: Any, width: int, props: int) -> None:
+    states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
     module.run(states, table, ctl, found, found_succ, offsets, targets, acts)
-    part = _Part(words, props, 1, 1)
-    module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
-    module.admit(
-        states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
-    )
     module.find(states, 0, 0, 0)
     module.good(states, 0, -1, np.zeros(1, np.bool_))
     module.rehash(states, 0, table, 1)
     recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
+
+
+def _warm_up_workers(module: Any, width: int, props: int) -> None:
+    """Compile what several workers run (``expand``, ``admit``): about a third of a cold
+    JIT, paid only by a search with ``--workers`` above one."""
+    states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
+    part = _Part(width, props, 1, 1)
+    module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
+    module.admit(
+        states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
+    )
+
+
+def _empty(width: int, props: int) -> tuple[np.ndarray, ...]:
+    """Arrays of the types the kernel's functions take, for warm-up calls that do nothing
+    (``width`` columns, a successor row's: the stored states are narrower under symmetry,
+    and an array of either shape has the one numba type)."""
+    return (
+        np.zeros((1, width), np.int64),
+        np.zeros(CONTROL_SIZE, np.int64),
+        np.zeros(2, np.int32),
+        np.full(max(props, 1), -2, np.int64),
+        np.zeros((max(props, 1), width), np.int64),
+        np.zeros(2, np.int64),
+        np.zeros(1, np.int32),
+        np.zeros(1, np.int16),
+    )
 
 
 class _Part:
@@ -321,17 +356,19 @@ def check(
     cannot give the Python engine's answer; nothing else differs.
     """
     props = selected_properties(model, options.properties)
+    # The Python engine's checks of the declaration (and its refusals), before anything.
+    symmetry = reduction(model, options)
     if options.coverage:
         raise NotCompilable("--coverage is counted by the Python engine only")
     probe_iteration_order(model, options.max_states)
     if options.resume is not None and prepared is None:
         # Refuse a checkpoint that is not this run's before paying for the JIT.
-        unloaded = prepare(model, props, compile_now=False)
+        unloaded = prepare(model, props, compile_now=False, symmetry=symmetry)
         manifest, _ = checkpoint.load(options.resume)
         checkpoint.refuse_mismatch(
             manifest, _identity(model, options, unloaded.kernel), options.resume
         )
-    prepared = prepared or prepare(model, props)
+    prepared = prepared or prepare(model, props, symmetry=symmetry, workers=options.workers)
     layout, kernel, module = prepared.layout, prepared.kernel, prepared.module
     names = kernel.properties
     record = any(p.kind == "recoverable" for p in props)
@@ -346,9 +383,12 @@ def check(
     identity = _identity(model, options, kernel)
     restored = _restore(options.resume, identity, arrays, ctl, kernel, module)
     if restored is None:
-        # Initial states, in order, once each.
+        # Initial states, in order, once each (their representatives, under symmetry).
+        starting = model.initial_states
+        if symmetry is not None:
+            starting = tuple(map(symmetry.canonical, starting))
         try:
-            initial = list(dict.fromkeys(layout.encode(init) for init in model.initial_states))
+            initial = list(dict.fromkeys(layout.encode(init) for init in starting))
         except ValueError as exc:
             raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
         count = len(initial)
@@ -445,18 +485,20 @@ def check(
     if record:
         arrays.offsets[count] = ctl[EDGES]
 
-    search = _Decoded(model, layout, arrays, module, starts)
+    search = _Decoded(model, layout, arrays, module, starts, symmetry)
 
     def verdict(p: int, prop: PropertyDef) -> Verdict:
         at = int(arrays.found[p])
         if prop.kind == "reachable":
             witness = search.state(at) if at >= 0 else None
-            return possibility_verdict(model, prop, search.parents_of(at), witness, complete)
+            links = search.parents_of(at)
+            return possibility_verdict(model, prop, links, witness, complete, symmetry)
         if at >= 0:
             succ = None
-            if prop.kind == "action":
+            if prop.kind == "action":  # the concrete step, as the Python engine keeps it
                 succ = layout.decode(arrays.found_succ[p])
-            return violation_verdict(model, prop, search.parents_of(at), search.state(at), succ)
+            links, state = search.parents_of(at), search.state(at)
+            return violation_verdict(model, prop, links, state, succ, symmetry)
         if prop.kind == "recoverable":
             if not complete:
                 return Verdict(prop.name, prop.kind, Status.UNKNOWN)
@@ -493,6 +535,7 @@ def check(
         engine_note=(
             f"the kernel came from the disk cache ({cache.cache_dir()})" if prepared.cached else ""
         ),
+        symmetry="" if symmetry is None else symmetry.description,
     )
 
 
@@ -511,11 +554,17 @@ class _Workers:
     def __init__(self, module: Any, arrays: _Arrays, ctl: np.ndarray, kernel: Any, n: int) -> None:
         self.module, self.arrays, self.ctl = module, arrays, ctl
         self.n = n
+        # (Compiled already where ``prepare`` knew of the workers; a kernel prepared for
+        # one gets them here, before any thread runs them.)
+        _warm_up_workers(module, kernel.width, len(kernel.properties))
         per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
-        words, props = arrays.words, len(kernel.properties)
+        props = len(kernel.properties)
         # Two sets of buffers: one batch is admitted while the next is expanded.
         self.buffers = [
-            [_Part(words, props, per_part, kernel.buffer) for _ in range(PARTS_PER_WORKER * n)]
+            [
+                _Part(kernel.width, props, per_part, kernel.buffer)
+                for _ in range(PARTS_PER_WORKER * n)
+            ]
             for _ in range(2)
         ]
         self.per_part = per_part
@@ -655,6 +704,8 @@ def _identity(model: Model, options: CheckOptions, kernel: codegen.Kernel) -> di
             "max_states": options.max_states,
             "max_depth": options.max_depth,
             "stop_at_first": options.stop_at_first,
+            # A reduced search stores orbit representatives: never resume across.
+            "symmetry": options.symmetry,
         },
     }
 
@@ -748,6 +799,13 @@ def _problem(
     """Why the compiled engine cannot give the Python engine's answer (a kernel's stop)."""
     if status == codegen.OUTSIDE_TYPES:
         return _outside(model, prepared.layout, arrays, at, detail)
+    if status == codegen.RENAMED_OUTSIDE:
+        state = prepared.layout.decode(arrays.states[at])
+        return (
+            f"symmetry: renaming the ids in a successor of the reachable state {state!r} gives "
+            "an id-holding field a value outside its declared type (the Python engine does "
+            "not hold values to the declared types)"
+        )
     return _inexact(prepared.program, prepared.kernel.properties, detail)
 
 
@@ -770,7 +828,7 @@ def _run(
         return "max_states"
     if status == codegen.FIRST_VIOLATION:
         return "first_violation"
-    if status in (codegen.OUTSIDE_TYPES, codegen.INEXACT):
+    if status in (codegen.OUTSIDE_TYPES, codegen.INEXACT, codegen.RENAMED_OUTSIDE):
         return "problem"
     return None
 
@@ -779,10 +837,19 @@ class _Decoded:
     """Stored rows as states, and the parent links traces are built from."""
 
     def __init__(
-        self, model: Model, layout: Layout, arrays: _Arrays, module: Any, starts: list[int]
+        self,
+        model: Model,
+        layout: Layout,
+        arrays: _Arrays,
+        module: Any,
+        starts: list[int],
+        symmetry: SymmetryDef | None = None,
     ) -> None:
         self.model, self.layout, self.arrays = model, layout, arrays
         self.module, self.starts = module, starts
+        #: Under symmetry reduction the rows are orbit representatives (and the kernel's
+        #: ``find`` compares representatives), so traces are made concrete runs.
+        self.symmetry = symmetry
 
     def state(self, row: int) -> Any:
         return self.layout.decode(self.arrays.states[row])
@@ -849,7 +916,8 @@ def _recoverability(
     if len(bad) == 0:
         return Verdict(prop.name, prop.kind, Status.HOLDS)
     first = int(bad[0])
-    trace = path_to(model, search.parents_of(first), search.state(first))
+    symmetry = search.symmetry
+    trace = path_to(model, search.parents_of(first), search.state(first), symmetry)
     escape = None
     operators = excluded_operators(model, prop)
     taken = np.unique(arrays.acts[:edges]) if operators else ()
@@ -866,6 +934,8 @@ def _recoverability(
         stored = arrays.states[:count]
 
         def row_recovers(state: Any) -> bool:
+            if symmetry is not None:  # stored as its orbit's representative
+                state = symmetry.canonical(state)
             rows = np.flatnonzero((stored == prepared.layout.encode(state)).all(axis=1))
             return bool(len(rows)) and bool(recovers[int(rows[0])])
 
