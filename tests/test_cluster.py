@@ -27,6 +27,7 @@ import compiled_protocols as protocols
 import constraint_toys
 import symbolic_toys as toys
 import toy_specs
+from agreement import assert_same
 from dns_race import DnsRace
 from typer.testing import CliRunner
 
@@ -64,15 +65,6 @@ def _kernels_in_one_folder(tmp_path_factory):
 
 def sharded(spec, shards: int, progress=None, **options) -> CheckResult:
     return search.check(compile_spec(spec), CheckOptions(**options), progress, shards=shards)
-
-
-def assert_same(python: CheckResult, cluster: CheckResult) -> None:
-    p, c = python.statistics, cluster.statistics
-    assert (c.states, c.transitions, c.depth) == (p.states, p.transitions, p.depth)
-    assert cluster.stopped_by == python.stopped_by
-    assert cluster.complete == python.complete
-    for mine, theirs in zip(cluster.verdicts, python.verdicts, strict=True):
-        assert mine == theirs, mine.property  # status, and the very same first-found trace
 
 
 SPECS = [

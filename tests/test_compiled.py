@@ -20,6 +20,7 @@ pytest.importorskip("numba")
 
 import compiled_protocols as protocols
 import symbolic_toys as toys
+from agreement import assert_same
 from dns_race import DnsRace
 from typer.testing import CliRunner
 
@@ -47,15 +48,6 @@ def both(spec, **options) -> tuple[CheckResult, CheckResult]:
     compiled = check(spec, engine="compiled", **options)
     assert compiled.engine == "compiled", compiled.engine_note
     return python, compiled
-
-
-def assert_same(python: CheckResult, compiled: CheckResult) -> None:
-    p, c = python.statistics, compiled.statistics
-    assert (c.states, c.transitions, c.depth) == (p.states, p.transitions, p.depth)
-    assert compiled.stopped_by == python.stopped_by
-    assert compiled.complete == python.complete
-    for mine, theirs in zip(compiled.verdicts, python.verdicts, strict=True):
-        assert mine == theirs, mine.name  # status, and the very same first-found trace
 
 
 # --- the packed layout ----------------------------------------------------------------------
