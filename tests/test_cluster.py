@@ -175,6 +175,20 @@ def test_what_the_cluster_search_refuses_runs_on_one_process_and_says_why(monkey
     )
 
 
+def test_symmetry_with_ray_runs_on_one_process_with_the_engine_asked_for(monkeypatch):
+    from modelcheck.engines import selection
+
+    monkeypatch.setattr("modelcheck.engines.cluster.ray_missing", lambda: None)
+    # auto stays on the Python engine for a model this small, as without --ray
+    result = selection.check(compile_spec(DnsRace()), CheckOptions(ray="local", symmetry=True))
+    alone = selection.check(compile_spec(DnsRace()), CheckOptions(symmetry=True))
+    assert_same(alone, result)
+    assert result.symmetry and result.engine == alone.engine
+    assert result.engine_note.startswith(
+        "the cluster search was not used (--symmetry is not supported by the cluster search"
+    )
+
+
 def test_ray_options_are_refused_with_what_to_do_instead():
     runner = CliRunner()
     for args, words in (

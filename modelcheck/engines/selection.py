@@ -134,8 +134,9 @@ def _on_cluster(
             f"cannot resume the cluster search's checkpoint in {options.resume}: the cluster "
             f"search cannot run here ({reason}); start the run again without resuming"
         )
-    local = attrs.evolve(options, ray=None, shards=None, engine="python")
-    result = bfs.check(model, local, progress)
-    return attrs.evolve(
-        result, engine_note=f"the cluster search was not used ({reason}): one process ran it"
-    )
+    # One process, with the engine the options ask for (--symmetry, say, runs compiled).
+    result = check(model, attrs.evolve(options, ray=None, shards=None), progress)
+    note = f"the cluster search was not used ({reason}): one process ran it"
+    if result.engine_note:
+        note += f"; {result.engine_note}"
+    return attrs.evolve(result, engine_note=note)
