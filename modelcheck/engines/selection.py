@@ -12,6 +12,10 @@
   count of states, not a time, so which engine runs does not depend on the
   machine.
 
+With ``store="fingerprints"`` the Python engine runs, with the fingerprint
+store (:mod:`modelcheck.engines.fingerprint_search`); the compiled engine is
+refused with it (it already stores whole states in about 14 bytes).
+
 With ``symmetry``, the Python engine runs whatever the choice, and the
 result's ``engine_note`` says so: the compiled engine does not reduce.
 
@@ -41,6 +45,10 @@ def check(
 ) -> CheckResult:
     """Check ``model`` with the engine ``options.engine`` names (see the module docstring)."""
     options = options or CheckOptions()
+    if options.store == "fingerprints":  # the Python engine only (CheckOptions refuses others)
+        from modelcheck.engines import fingerprint_search
+
+        return fingerprint_search.check(model, options, progress)
     if options.ray is not None:
         return _on_cluster(model, options, progress)
     if options.resume is not None:  # the engine that wrote the checkpoint goes on with it

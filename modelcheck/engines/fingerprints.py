@@ -1,0 +1,265 @@
+"""The fingerprint store's parts: stable state fingerprints, a compact visited table, packed levels.
+
+``check --store fingerprints`` (:mod:`modelcheck.engines.fingerprint_search`)
+keeps a 64-bit fingerprint per visited state instead of the state itself, so
+a state costs a few bytes where the exact store's dict entry, tuple and
+field values cost about 300 (dns-race).  The price is that two distinct
+states with the same fingerprint are taken for one: the second is never
+explored.  :func:`collision_probability` estimates how likely that was.
+
+**Fingerprints** must be the same on every run and machine (counts and
+traces may not depend on ``PYTHONHASHSEED``), so Python's ``hash()`` is out:
+a state is serialised and hashed with BLAKE2b (8-byte digest).  The fast
+serialisation is ``marshal`` (format 2: no references, no interning flags,
+so equal values give equal bytes) of the record's tuple — about 0.5 µs for a
+dns-race state, and the hash another 0.5.  It applies when the record holds
+only ints, strings, bytes, floats, booleans, None and tuples of them;
+anything else (nested records, frozen attrs states, maps, bags, enums) is
+serialised from :func:`~modelcheck.containers.canonical_key`, about ten
+times slower.  Frozensets go the slow way too (their iteration order is not
+a function of their contents): marshal marks them with a ``>`` byte, and a
+record whose bytes contain one is re-encoded canonically.  That test can
+also send a record without frozensets the slow way, which costs time, never
+correctness: each state always takes the same way.
+
+Known weakness: values of different types that Python calls equal (``1``,
+``True`` and ``1.0``; a ``StrEnum`` member and its string) get different
+fingerprints, so a spec mixing them in one field would count such states
+twice where the exact store counts them once.
+
+**The visited table** is open addressing with linear probing over numpy
+``uint64`` arrays (0 marks a free slot; a fingerprint of 0 is stored as 1),
+cut into :data:`SEGMENTS` segments by the fingerprint's top bits.  Each
+segment grows on its own by 1.25x past a load of 0.75, so the table costs
+8 / 0.6-0.75 bytes per state and a growth never holds a second copy of the
+whole table (which would be the peak of the run).  Scalar reads and writes go
+through a ``memoryview`` (a Python int per read, ~40 ns); growth re-inserts a
+segment with numpy.
+
+**Levels** waiting to be expanded are kept as blocks of pickled states
+compressed with zlib (about 10 bytes a dns-race state instead of ~200 as
+objects); a block is unpacked when its turn comes.  A spec whose states
+cannot be pickled (a class defined inside a function) keeps its blocks as
+lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import pickle
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from modelcheck.containers import canonical_key
+from modelcheck.errors import SpecError
+
+#: Segments of the visited table (a power of two): chosen by the top bits.
+SEGMENTS = 256
+_SEGMENT_SHIFT = 64 - 8
+#: A segment grows past this load, by :data:`_GROWTH`.
+_MAX_LOAD = 0.75
+_GROWTH = 1.25
+_FIRST_CAPACITY = 64
+
+
+def fingerprint_function(bits: int = 64) -> Callable[[Any], int]:
+    """The function giving a state's fingerprint, an int in ``1 .. 2**64 - 1``.
+
+    ``bits`` below 64 keeps only the top ``bits`` bits: a test hook that makes
+    collisions frequent, to show that they lose states and that the estimate
+    of their probability means something.
+    """
+    if not 1 <= bits <= 64:
+        raise ValueError(f"fingerprint bits must be 1..64, not {bits}")
+    dumps = marshal.dumps
+    blake2b = hashlib.blake2b
+    from_bytes = int.from_bytes
+    drop = 64 - bits
+
+    def slow(state: Any) -> bytes:
+        try:
+            key = canonical_key(state)
+        except TypeError as exc:
+            raise SpecError(
+                f"--store fingerprints cannot fingerprint {state!r}: {exc} Use the exact "
+                "store (--store exact) for this spec."
+            ) from None
+        # A leading 1 keeps the two encodings apart.
+        return b"\x01" + dumps(key, 2)
+
+    def fingerprint(state: Any) -> int:
+        try:
+            data = dumps(tuple(state), 2)
+        except (ValueError, TypeError):  # not a tuple of plain values
+            data = slow(state)
+        else:
+            if b">" in data:  # maybe a frozenset, whose bytes follow its hash order
+                data = slow(state)
+        x = from_bytes(blake2b(data, digest_size=8).digest(), "little") >> drop
+        return x or 1
+
+    return fingerprint
+
+
+def collision_probability(states: int, bits: int = 64) -> float:
+    """The chance that two of ``states`` distinct states share a fingerprint.
+
+    The birthday bound ``n**2 / 2**(bits + 1)`` (TLC's "optimistic" estimate
+    is of the same kind), assuming fingerprints behave as uniformly random
+    values; capped at 1.  A collision hides the later state and everything
+    reachable only through it, so this is the probability that the search
+    may have missed something, not that it did.
+    """
+    return min(1.0, states * states / 2.0 ** (bits + 1))
+
+
+class FingerprintTable:
+    """A set of fingerprints (ints in ``1 .. 2**64 - 1``) in about 11-13 bytes each."""
+
+    def __init__(self) -> None:
+        self._arrays = [np.zeros(_FIRST_CAPACITY, np.uint64) for _ in range(SEGMENTS)]
+        #: Per segment: a memoryview of its array (scalar access as Python ints).
+        self.views: list[memoryview] = [memoryview(a) for a in self._arrays]
+        self.counts = [0] * SEGMENTS
+        self.limits = [int(_FIRST_CAPACITY * _MAX_LOAD)] * SEGMENTS
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the slots."""
+        return sum(a.nbytes for a in self._arrays)
+
+    def add(self, x: int) -> bool:
+        """Put ``x`` in the table; False if it was there already."""
+        g = x >> _SEGMENT_SHIFT
+        view = self.views[g]
+        size = len(view)
+        i = x % size
+        while True:
+            y = view[i]
+            if y == x:
+                return False
+            if not y:
+                view[i] = x
+                self.counts[g] += 1
+                if self.counts[g] > self.limits[g]:
+                    self._grow(g)
+                return True
+            i += 1
+            if i == size:
+                i = 0
+
+    def __contains__(self, x: int) -> bool:
+        view = self.views[x >> _SEGMENT_SHIFT]
+        size = len(view)
+        i = x % size
+        while True:
+            y = view[i]
+            if y == x:
+                return True
+            if not y:
+                return False
+            i += 1
+            if i == size:
+                i = 0
+
+    def _grow(self, g: int) -> None:
+        old = self._arrays[g]
+        size = int(len(old) * _GROWTH) + 1
+        new = np.zeros(size, np.uint64)
+        pending = old[old != 0]
+        slots = pending % np.uint64(size)
+        # Linear probing, a round at a time: at each free slot the first item
+        # aiming at it lands, the rest move on one slot.  An item only passes
+        # slots that are taken, which is what a lookup relies on.
+        while pending.size:
+            free = np.flatnonzero(new[slots] == 0)
+            targets, first = np.unique(slots[free], return_index=True)
+            landed = free[first]
+            new[targets] = pending[landed]
+            keep = np.ones(pending.size, bool)
+            keep[landed] = False
+            pending = pending[keep]
+            slots = slots[keep] + np.uint64(1)
+            slots[slots == size] = 0
+        self._arrays[g] = new
+        self.views[g] = memoryview(new)
+        self.limits[g] = int(size * _MAX_LOAD)
+
+
+class Parents:
+    """Per admitted state, in discovery order: its parent's number and its place among the
+    parent's steps (1 for the first; an initial state: no parent, its place among the
+    initial states).  Two compact arrays, 6 bytes a state."""
+
+    ROOT = 0xFFFFFFFF
+
+    def __init__(self) -> None:
+        import array
+
+        self.parents = array.array("I")
+        self.places = array.array("H")
+
+    def __len__(self) -> int:
+        return len(self.parents)
+
+    def chain(self, number: int) -> list[tuple[int, int]]:
+        """``(parent number, place)`` from the initial state down to state ``number``."""
+        out = []
+        while True:
+            parent, place = self.parents[number], self.places[number]
+            out.append((parent, place))
+            if parent == self.ROOT:
+                break
+            number = parent
+        out.reverse()
+        return out
+
+
+class PackedLevel:
+    """One BFS level's states in discovery order, in compressed blocks of ``block`` states."""
+
+    def __init__(self, block: int) -> None:
+        self.block = block
+        self._blocks: deque[bytes | list[Any]] = deque()
+        self._pending: list[Any] = []
+        self.size = 0
+        self.pack = True
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the packed blocks (states still waiting as objects not counted)."""
+        return sum(len(b) for b in self._blocks if isinstance(b, bytes))
+
+    def append(self, state: Any) -> None:
+        """Add the next state of the level."""
+        self._pending.append(state)
+        self.size += 1
+        if len(self._pending) >= self.block:
+            self._seal()
+
+    def _seal(self) -> None:
+        if not self._pending:
+            return
+        states, self._pending = self._pending, []
+        if self.pack:
+            try:
+                self._blocks.append(zlib.compress(pickle.dumps(states, 5), 1))
+                return
+            except (pickle.PicklingError, AttributeError, TypeError):
+                self.pack = False  # e.g. a state class defined inside a function
+        self._blocks.append(states)
+
+    def blocks(self) -> Iterator[list[Any]]:
+        """The level's states, a block at a time, each block dropped once handed out."""
+        self._seal()
+        while self._blocks:
+            block = self._blocks.popleft()
+            yield pickle.loads(zlib.decompress(block)) if isinstance(block, bytes) else block
