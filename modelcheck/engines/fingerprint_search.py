@@ -182,14 +182,18 @@ def check(
         if options.stop_at_first and len(found) != settled:
             raise StopSearch("first_violation")
 
-    def loop(frontier: bool, next_level: PackedLevel) -> ChunkFunction:
+    # The level being found: the loop appends to it, and it is handed over whole
+    # once the level before is expanded (so the loop need not be generated again).
+    next_level = PackedLevel(every)
+
+    def loop(frontier: bool) -> ChunkFunction:
         def live(group: list[PropertyDef]) -> list[tuple[str, Any]]:
             return [(p.name, p.check) for p in group if p.name not in found]
 
         store: dict[str, Any] = {
             "_fp": fingerprint,
             "_add": table.add,
-            "_has": table.__contains__,
+            "_has": table.contains,
             "_next_append": next_level.append,
             "_parents": parents.parents,
             "_parents_append": parents.parents.append,
@@ -197,7 +201,7 @@ def check(
         }
         if outside_table is not None:
             store.update(
-                _outside_has=outside_table.__contains__,
+                _outside_has=outside_table.contains,
                 _outside_add=outside_table.add,
                 _outside_append=outside.append,
             )
@@ -230,7 +234,8 @@ def check(
     level_start = 0  # the number of the current level's first state
     truncated_depth = False
     stopped_by: str | None = None
-    next_level = PackedLevel(every)
+    loops: dict[bool, ChunkFunction] = {}
+    known = (0, 0)
     block: list[Any] = []
     started = time.perf_counter() - model.compile_seconds
     collecting = gc.isenabled()
@@ -239,14 +244,14 @@ def check(
         check_outside()
         while current.size:
             frontier = depth >= max_depth
-            next_level = PackedLevel(every)
-            expand: ChunkFunction | None = None
-            known = (-1, -1)
             for block in current.blocks():
-                if expand is None or known != (len(found), len(witnessed)):
+                if known != (len(found), len(witnessed)) or frontier not in loops:
+                    # A property settled by its first violation or witness is not
+                    # checked again.
                     known = (len(found), len(witnessed))
-                    expand = loop(frontier, next_level)
-                n, truncated = expand(block, done - 1)
+                    loops.clear()
+                    loops[frontier] = loop(frontier)
+                n, truncated = loops[frontier](block, done - 1)
                 chunk_end = done + len(block)
                 transitions += n
                 truncated_depth = truncated_depth or truncated
@@ -272,7 +277,7 @@ def check(
             block = []
             check_outside()
             level_start += current.size
-            current = next_level
+            current = next_level.handover()
             if current.size:
                 depth += 1
     except ChunkAborted as aborted:
@@ -309,8 +314,7 @@ def check(
         stopped_by = "max_depth"
     complete = stopped_by is None
     states = len(parents)
-    # The table's peak, before the levels are let go.
-    del current, next_level, block
+    block = []  # the states of a level cut short are not needed for the verdicts
 
     def verdict(prop: PropertyDef) -> Verdict:
         if prop.name in found:
