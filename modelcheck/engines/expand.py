@@ -339,7 +339,8 @@ def _fingerprint_admission(
     (``_next_append``), its parent's number to ``_parents_append`` and its
     place among the parent's steps (1 for the first) to ``_places_append``,
     which is how its trace is rebuilt; a state outside the constraint goes
-    to ``_outside_append`` as ``(state, parent number, place)``.
+    to ``_outside_append`` (the list of ``generate``'s ``outside``) as
+    ``(state, parent number, place)``.
     """
     emit(depth, f"x = _fp({u})")
     if shape.frontier:

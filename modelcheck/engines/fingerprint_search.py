@@ -203,7 +203,6 @@ def check(
             store.update(
                 _outside_has=outside_table.contains,
                 _outside_add=outside_table.add,
-                _outside_append=outside.append,
             )
         shape = LoopShape(
             frontier=frontier,
@@ -223,7 +222,7 @@ def check(
             witnesses=[(p.name, p.check) for p in reachables if p.name not in witnessed],
             witnessed=witnessed,
             constraints=constraints,
-            outside=({}, []),
+            outside=({}, outside),  # type: ignore[arg-type]  # (state, parent, place) here
             canonical=canonical,
             store=store,
         )
