@@ -33,7 +33,7 @@ from toy_specs import (
 )
 from typer.testing import CliRunner
 
-from modelcheck import CheckOptions, SpecRuntimeError, check, compile_spec
+from modelcheck import CheckOptions, Spec, SpecRuntimeError, State, action, check, compile_spec
 from modelcheck.cli import app
 from modelcheck.engines import fingerprint_search
 from modelcheck.engines.fingerprints import (
@@ -288,7 +288,7 @@ def test_reports_say_the_search_is_not_exact_with_the_estimate():
     spec = DnsRace()
     result = check(spec, store="fingerprints", properties=DNS_PROPERTIES)
     text = render_result(result)
-    assert "store: fingerprints - NOT an exact search" in text
+    assert "store: fingerprints, NOT an exact search" in text
     assert summary_line(result).endswith(" store=fingerprints collision=7.1e-14")
     data = result_to_json(result)
     assert data["store"] == "fingerprints"
@@ -338,3 +338,26 @@ def test_bad_combinations_are_one_clear_error_and_exit_2(tmp_path, extra, messag
 def test_an_unknown_store_is_a_clear_error():
     run = runner.invoke(app, ["check", str(ROOT / "specs" / "dns_race.py"), "--store", "bloom"])
     assert run.exit_code == 2 and "unknown store; choose one of exact, fingerprints" in run.output
+
+
+class Wide(State):
+    value: int
+
+
+class Fan(Spec):
+    """One initial state with ``width`` successors (the last steps number past 16 bits)."""
+
+    width: int = 70_000
+
+    def initial_states(self) -> Wide:
+        return Wide(-1)
+
+    @action(nondeterministic=True)
+    def pick(self, s: Wide):
+        return [Wide(v) for v in range(self.width)] if s.value < 0 else []
+
+
+def test_a_state_with_more_steps_than_16_bits_can_number_is_a_clear_error():
+    with pytest.raises(ModelcheckError, match="more than 65,535 successors"):
+        check(Fan(), engine="python", store="fingerprints")
+    assert check(Fan(width=1000), engine="python", store="fingerprints").statistics.states == 1001

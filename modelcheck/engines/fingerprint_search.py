@@ -105,10 +105,10 @@ def check(
 
     table = FingerprintTable()
     outside_table = FingerprintTable() if constraints else None
-    parents = Parents()
     initial = model.initial_states
     if canonical is not None:
         initial = tuple(dict.fromkeys(map(canonical, initial)))
+    parents = Parents(wide=len(initial) > 0xFFFF)
     current = PackedLevel(every)
     # States outside the constraint found since the last check: (state, parent, place).
     outside: list[tuple[Any, int, int]] = []

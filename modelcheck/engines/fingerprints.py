@@ -46,6 +46,7 @@ lists.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import marshal
 import pickle
@@ -86,8 +87,10 @@ def fingerprint_function(bits: int = 64) -> Callable[[Any], int]:
         try:
             key = canonical_key(state)
         except TypeError as exc:
+            shown = repr(state)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
             raise SpecError(
-                f"--store fingerprints cannot fingerprint {state!r}: {exc} Use the exact "
+                f"--store fingerprints cannot fingerprint {shown}: {exc} Use the exact "
                 "store (--store exact) for this spec."
             ) from None
         # A leading 1 keeps the two encodings apart.
@@ -216,15 +219,14 @@ def _rebuilt(old: Any, size: int) -> Any:
 class Parents:
     """Per admitted state, in discovery order: its parent's number and its place among the
     parent's steps (1 for the first; an initial state: no parent, its place among the
-    initial states).  Two compact arrays, 6 bytes a state."""
+    initial states).  Two compact arrays, 6 bytes a state; ``wide`` places (for more than
+    65,535 initial states) take 8."""
 
     ROOT = 0xFFFFFFFF
 
-    def __init__(self) -> None:
-        import array
-
+    def __init__(self, wide: bool = False) -> None:
         self.parents = array.array("I")
-        self.places = array.array("H")
+        self.places = array.array("I" if wide else "H")
 
     def __len__(self) -> int:
         return len(self.parents)

@@ -219,9 +219,9 @@ def store_line(result: CheckResult) -> str:
     """What the fingerprint store means for the result: not exact, and how likely a miss is."""
     chance = result.statistics.collision_probability or 0.0
     return (
-        "store: fingerprints - NOT an exact search: states were told apart by 64-bit "
-        f"fingerprints, and the probability that a collision hid a state is about {chance:.1e} "
-        "(the birthday bound n^2/2^65 for n states; rerun with the exact store to be sure)"
+        "store: fingerprints, NOT an exact search: states were told apart by 64-bit "
+        f"fingerprints; the chance that a collision hid a state is about {chance:.1e} "
+        "(n^2/2^65 for n states, the birthday bound)"
     )
 
 
