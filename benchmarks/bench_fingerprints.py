@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "specs"))
 import numpy  # noqa: F401  # in the baseline: the fingerprint store imports it
 
 from modelcheck import CheckOptions, compile_spec
-from modelcheck.engines.bfs import peak_memory_bytes, resident_memory_bytes
+from modelcheck.engines.bfs import Progress, peak_memory_bytes, resident_memory_bytes
 from modelcheck.engines.selection import check
 
 
@@ -46,7 +46,23 @@ def main() -> None:
     )
     baseline = resident_memory_bytes()
     started = time.perf_counter()
-    result = check(model, options)
+    last = [started]
+
+    def progress(p: Progress) -> None:
+        # A line on stderr every 30 s, so that a run stopped early still gives a rate.
+        now = time.perf_counter()
+        if now - last[0] >= 30:
+            last[0] = now
+            rss = resident_memory_bytes()
+            print(
+                f"progress states={p.states} depth={p.depth} seconds={p.seconds:.0f} "
+                f"rss_mib={rss / 2**20:.0f} "
+                f"bytes_per_state={(rss - baseline) / max(p.states, 1):.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    result = check(model, options, progress)
     wall = time.perf_counter() - started
     st = result.statistics
     peak = peak_memory_bytes()

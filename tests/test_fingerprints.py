@@ -33,7 +33,16 @@ from toy_specs import (
 )
 from typer.testing import CliRunner
 
-from modelcheck import CheckOptions, Spec, SpecRuntimeError, State, action, check, compile_spec
+from modelcheck import (
+    CheckOptions,
+    Spec,
+    SpecError,
+    SpecRuntimeError,
+    State,
+    action,
+    check,
+    compile_spec,
+)
 from modelcheck.cli import app
 from modelcheck.engines import fingerprint_search
 from modelcheck.engines.fingerprints import (
@@ -361,3 +370,35 @@ def test_a_state_with_more_steps_than_16_bits_can_number_is_a_clear_error():
     with pytest.raises(ModelcheckError, match="more than 65,535 successors"):
         check(Fan(), engine="python", store="fingerprints")
     assert check(Fan(width=1000), engine="python", store="fingerprints").statistics.states == 1001
+
+
+class Opaque:
+    """Hashable, but neither a record, an attrs class nor a plain value: no canonical form."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque)
+
+    def __hash__(self) -> int:
+        return 1
+
+
+class Holder(State):
+    thing: object
+
+
+class HoldsOpaque(Spec):
+    """Its one step makes a state holding an :class:`Opaque` value."""
+
+    def initial_states(self) -> Holder:
+        return Holder(0)
+
+    @action
+    def hide(self, s: Holder) -> Holder | None:
+        return Holder(Opaque()) if s.thing == 0 else None
+
+
+def test_a_state_with_a_value_that_has_no_canonical_form_is_a_clear_error():
+    with pytest.raises(SpecError, match="cannot fingerprint Holder"):
+        check(HoldsOpaque(), engine="python", store="fingerprints")
+    run = runner.invoke(app, ["check", __file__ + ":HoldsOpaque", "--store", "fingerprints"])
+    assert run.exit_code == 2 and "Use the exact store" in run.output, run.output

@@ -51,6 +51,7 @@ from modelcheck.engines.fingerprints import (
     FingerprintTable,
     PackedLevel,
     Parents,
+    UnfingerprintableState,
     collision_probability,
     fingerprint_function,
 )
@@ -293,6 +294,8 @@ def check(
                 "--store fingerprints numbers a state's steps in 16 bits, and a state of "
                 f"{model.name} has more than 65,535 successors; use the exact store."
             ) from cause
+        elif isinstance(cause, UnfingerprintableState):
+            raise cause from None  # about a value of the state, not an action that failed
         elif isinstance(cause, Exception):
             number = done + next(i for i, s in enumerate(block) if s == aborted.state)
             links = parent_links(aborted.state, number)

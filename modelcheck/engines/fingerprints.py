@@ -69,6 +69,10 @@ _GROWTH = 1.25
 _FIRST_CAPACITY = 64
 
 
+class UnfingerprintableState(SpecError):
+    """A state holds a value with no canonical serialisation (so no stable fingerprint)."""
+
+
 def fingerprint_function(bits: int = 64) -> Callable[[Any], int]:
     """The function giving a state's fingerprint, an int in ``1 .. 2**64 - 1``.
 
@@ -89,7 +93,7 @@ def fingerprint_function(bits: int = 64) -> Callable[[Any], int]:
         except TypeError as exc:
             shown = repr(state)
             shown = shown if len(shown) <= 200 else shown[:200] + "..."
-            raise SpecError(
+            raise UnfingerprintableState(
                 f"--store fingerprints cannot fingerprint {shown}: {exc} Use the exact "
                 "store (--store exact) for this spec."
             ) from None
