@@ -24,6 +24,7 @@ import numpy  # noqa: F401  # in the baseline: the fingerprint store imports it
 
 from modelcheck import CheckOptions, compile_spec
 from modelcheck.engines.bfs import Progress, peak_memory_bytes, resident_memory_bytes
+from modelcheck.engines.fingerprints import PackedLevel
 from modelcheck.engines.selection import check
 
 
@@ -33,10 +34,15 @@ def main() -> None:
     parser.add_argument("-p", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--property", default="active_plan_never_deleted")
     parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument(
+        "--objects", action="store_true", help="keep levels as objects (no packing), to compare"
+    )
     args = parser.parse_args()
     from dns_race import DnsRace
 
     params = {k: int(v) for k, v in (p.split("=") for p in args.p)}
+    if args.objects:
+        PackedLevel.pack = False
     model = compile_spec(DnsRace(**params))
     options = CheckOptions(
         properties=(args.property,),
@@ -67,7 +73,8 @@ def main() -> None:
     st = result.statistics
     peak = peak_memory_bytes()
     print(
-        f"store={args.store} params={','.join(args.p)} states={st.states} "
+        f"store={args.store}{'/objects' if args.objects else ''} params={','.join(args.p)} "
+        f"states={st.states} "
         f"transitions={st.transitions} depth={st.depth} complete={result.complete} "
         f"verdict={result.verdicts[0].status.value} seconds={st.seconds:.1f} wall={wall:.1f} "
         f"baseline_mib={baseline / 2**20:.1f} peak_mib={peak / 2**20:.1f} "

@@ -251,12 +251,15 @@ class Parents:
 class PackedLevel:
     """One BFS level's states in discovery order, in compressed blocks of ``block`` states."""
 
+    #: Whether blocks are compressed (False: kept as lists of objects; a benchmark
+    #: switches it off to measure what packing saves).
+    pack: bool = True
+
     def __init__(self, block: int) -> None:
         self.block = block
         self._blocks: deque[tuple[Any, Any]] = deque()
         self._pending: list[Any] = []
         self.size = 0
-        self.pack = True
 
     @property
     def nbytes(self) -> int:
