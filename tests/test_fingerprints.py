@@ -402,3 +402,29 @@ def test_a_state_with_a_value_that_has_no_canonical_form_is_a_clear_error():
         check(HoldsOpaque(), engine="python", store="fingerprints")
     run = runner.invoke(app, ["check", __file__ + ":HoldsOpaque", "--store", "fingerprints"])
     assert run.exit_code == 2 and "Use the exact store" in run.output, run.output
+
+
+def test_progress_is_reported_and_time_and_memory_limits_stop_the_search_cleanly():
+    spec = DnsRace(enactors=3, endpoints=2, generations=3)
+    seen = []
+    full = check(
+        spec,
+        engine="python",
+        store="fingerprints",
+        properties=DNS_PROPERTIES,
+        progress_every=64,
+        progress=seen.append,
+    )
+    assert len(seen) > 10
+    assert [p.states for p in seen] == sorted(p.states for p in seen)
+    assert seen[-1].states <= full.statistics.states
+    for limit, reason in (
+        ({"memory_limit": 1}, "memory_limit"),
+        ({"time_limit": 1e-9}, "time_limit"),
+    ):
+        stopped = check(
+            spec, engine="python", store="fingerprints", properties=DNS_PROPERTIES, **limit
+        )
+        assert (stopped.stopped_by, stopped.complete) == (reason, False)
+        assert 0 < stopped.statistics.states < full.statistics.states
+        assert all(v.status.value != "holds" for v in stopped.verdicts)
