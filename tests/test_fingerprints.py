@@ -52,6 +52,7 @@ from modelcheck.engines.fingerprints import (
     fingerprint_function,
 )
 from modelcheck.errors import ModelcheckError
+from modelcheck.model import Model
 from modelcheck.render.html import render_html
 from modelcheck.render.json import result_to_json
 from modelcheck.render.text import render_result, summary_line
@@ -428,3 +429,13 @@ def test_progress_is_reported_and_time_and_memory_limits_stop_the_search_cleanly
         assert (stopped.stopped_by, stopped.complete) == (reason, False)
         assert 0 < stopped.statistics.states < full.statistics.states
         assert all(v.status.value != "holds" for v in stopped.verdicts)
+
+
+def test_a_trace_that_cannot_be_rebuilt_names_a_spec_that_is_not_deterministic(monkeypatch):
+    # The search runs the generated loop; rebuilding a trace asks Model.successors
+    # again.  Were a spec to give its steps in another order the second time, the
+    # recorded places would lead elsewhere: simulate that by reversing them.
+    successors = Model.successors
+    monkeypatch.setattr(Model, "successors", lambda self, s: successors(self, s)[::-1])
+    with pytest.raises(SpecError, match=r"could not rebuild a trace.*not deterministic"):
+        check(DnsRace(), engine="python", store="fingerprints", properties=DNS_PROPERTIES)

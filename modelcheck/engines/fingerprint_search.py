@@ -364,8 +364,8 @@ def check(
 
 def _not_deterministic(model: Model, state: Any, place: int = 0, steps: int = 0) -> SpecError:
     what = (
-        f"re-running {model.name} from an initial state along the recorded steps gives "
-        f"{steps} steps where the search took step {place}"
+        f"re-running {model.name} from an initial state along the recorded steps reaches "
+        f"{state!r}, which has {steps} steps where the search took step {place}"
         if place
         else f"re-running {model.name} along the recorded steps does not reach {state!r}"
     )
