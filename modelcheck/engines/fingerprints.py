@@ -18,9 +18,9 @@ anything else (nested records, frozen attrs states, maps, bags, enums) is
 serialised from :func:`~modelcheck.containers.canonical_key`, about ten
 times slower.  Frozensets go the slow way too (their iteration order is not
 a function of their contents): marshal marks them with a ``>`` byte, and a
-record whose bytes contain one is re-encoded canonically.  That test can
-also send a record without frozensets the slow way, which costs time, never
-correctness: each state always takes the same way.  marshal's format 2 is
+record whose bytes contain one is searched for a frozenset (the byte also
+occurs inside ints: 62 is a common plan-store mask) and, holding one, is
+re-encoded canonically.  Each state always takes the same way.  marshal's format 2 is
 the same on every platform (little-endian, UTF-8) and has not changed since
 Python 2.5; were it to change, only which collisions occur would, never a
 count without one.
@@ -72,6 +72,17 @@ _GROWTH = 1.25
 _FIRST_CAPACITY = 64
 
 
+def _holds_set(value: Any) -> bool:
+    """Whether a tuple that marshal accepted has a frozenset (or set) inside."""
+    for item in value:
+        kind = type(item)
+        if kind is frozenset or kind is set:
+            return True
+        if kind is tuple and _holds_set(item):
+            return True
+    return False
+
+
 class UnfingerprintableState(SpecError):
     """A state holds a value with no canonical serialisation (so no stable fingerprint)."""
 
@@ -109,7 +120,9 @@ def fingerprint_function(bits: int = 64) -> Callable[[Any], int]:
         except (ValueError, TypeError):  # not a tuple of plain values
             data = slow(state)
         else:
-            if b">" in data:  # maybe a frozenset, whose bytes follow its hash order
+            # ">" is marshal's frozenset code, whose elements come in hash-table
+            # order; the byte also turns up inside ints (62 is common), so look.
+            if b">" in data and _holds_set(state):
                 data = slow(state)
         x = from_bytes(blake2b(data, digest_size=8).digest(), "little") >> drop
         return x or 1
