@@ -163,7 +163,7 @@ class NlbFailover(Spec):
 
     # --- the operator (never fair: no run is forced to call for help) --------------------
 
-    @action(actor="Operator")
+    @action(actor="Operator", operator=True)
     def disable_automation(self, s: NlbState) -> NlbState | None:
         """An engineer turns automatic failover off and returns every target to DNS."""
         if not s.automation:

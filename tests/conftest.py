@@ -28,3 +28,19 @@ def _traces_in_tmp_path(tmp_path_factory, monkeypatch):
     """The Hypothesis bridge saves failing runs to MODELCHECK_TRACE_DIR, else a fixed
     folder under /tmp shared by every run on the machine; tests keep theirs apart."""
     monkeypatch.setenv("MODELCHECK_TRACE_DIR", str(tmp_path_factory.mktemp("traces")))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster for the whole session (started on first use): its
+    address, for commands that join it; this process is connected to it."""
+    ray = pytest.importorskip("ray")
+    patch = pytest.MonkeyPatch()
+    # A cluster of our own: no token to share with the commands that join it.
+    patch.setenv("RAY_AUTH_MODE", "disabled")
+    context = ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
+    )
+    yield context.address_info["gcs_address"]
+    ray.shutdown()
+    patch.undo()

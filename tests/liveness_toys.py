@@ -204,3 +204,58 @@ class BoundedLoop(LoopingCounter):
     @constraint
     def small(self, s):
         return s.x < 2
+
+
+class Machine(State):
+    mode: str  # "ok", "stuck" or "fixed"
+
+
+class JammingMachine(Spec):
+    """A machine that works ("ok"), may jam ("stuck") and then spins there; operators
+    can ``reset`` it (back to "ok", where it may jam again) or ``repair`` it ("fixed",
+    where it can no longer jam).  Worked out by hand for ``healthy_again_and_again``
+    (``[]<> mode != "stuck"``), with ``spin`` and ``work`` weakly fair:
+
+    * the automation alone violates it from "ok" (jam, then spin forever) and from
+      "stuck": 2 of the 3 states are trapped; "fixed" is not (it only works);
+    * from the loop (stuck, spinning), ``reset()`` leads to "ok", which is still
+      trapped, and ``repair()`` to "fixed", which is not: the way out is ``repair()``.
+
+    With ``sabotage=True`` the machine cannot jam by itself; only the operator action
+    ``sabotage`` sends it to "stuck": the automation alone satisfies the property.
+    With ``no_repair=True`` "fixed" is unreachable and neither operator leads out.
+    """
+
+    sabotage: bool = False
+    no_repair: bool = False
+
+    def initial_states(self):
+        return [Machine("ok")]
+
+    @action(fair="weak")
+    def work(self, s):
+        return s if s.mode in ("ok", "fixed") else None
+
+    @action
+    def jam(self, s):
+        return Machine("stuck") if s.mode == "ok" and not self.sabotage else None
+
+    @action(fair="weak")
+    def spin(self, s):
+        return s if s.mode == "stuck" else None
+
+    @action(operator=True)
+    def reset(self, s):
+        return Machine("ok") if s.mode == "stuck" else None
+
+    @action(operator=True)
+    def repair(self, s):
+        return Machine("fixed") if s.mode == "stuck" and not self.no_repair else None
+
+    @action(operator=True)
+    def jolt(self, s):
+        return Machine("stuck") if s.mode == "ok" and self.sabotage else None
+
+    @always_eventually
+    def healthy_again_and_again(self, s):
+        return s.mode != "stuck"

@@ -341,7 +341,7 @@ def test_the_arrays_grow_from_a_tiny_start_without_changing_any_answer(monkeypat
 
     monkeypatch.setattr(search, "START", 8)
     tiny = lambda words: np.empty((8, words), np.int64)  # noqa: E731
-    monkeypatch.setattr(search, "_reserve_rows", tiny)
+    monkeypatch.setattr(search, "reserve_rows", tiny)
     assert_same(*both(DnsRace()))
     assert_same(*both(protocols.TokenRing()))  # 27 initial states: more than the start
 
@@ -401,7 +401,7 @@ def test_several_workers_grow_the_arrays_between_rounds_without_changing_any_ans
     from modelcheck.engines.compiled import search
 
     monkeypatch.setattr(search, "START", 8)
-    monkeypatch.setattr(search, "_reserve_rows", lambda words: np.empty((8, words), np.int64))
+    monkeypatch.setattr(search, "reserve_rows", lambda words: np.empty((8, words), np.int64))
     one = check(DnsRace(), engine="compiled")
     assert_same(one, check(DnsRace(), engine="compiled", workers=2))
 

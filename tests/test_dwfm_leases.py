@@ -134,3 +134,17 @@ def test_the_trap_report_names_the_operator_actions_that_get_out():
     assert "(16 of 70 reachable states are unrecoverable)" in reason
     assert "an operator can: throttle(), restart() from the last state" in reason
     assert "(8 of the 16 cannot recover even with operators)" in reason
+
+
+def test_the_readme_shows_what_check_prints_and_what_mermaid_draws(tmp_path):
+    from test_readme_outputs import BLOCKS, block_after, cli, normal
+
+    command = (
+        "modelcheck check specs/dwfm_leases.py --property leases_recover "
+        "--property recoverable_by_automation"
+    )
+    shown = normal(block_after(command)).splitlines()
+    assert normal(cli(command, tmp_path)).splitlines()[: len(shown)] == shown
+    (diagram,) = [b for kind, b, _, _ in BLOCKS if kind == "mermaid" and "DwfmLeases(" in b]
+    drawn = "modelcheck check specs/dwfm_leases.py -q --format mermaid --property leases_recover"
+    assert cli(drawn, tmp_path).strip() == diagram.strip()

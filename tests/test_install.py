@@ -61,13 +61,25 @@ def test_the_scan_finds_the_engines_third_party_imports():
     assert any("engines/z3/" in where for where in imports["z3"])
 
 
+#: Modules an extra installs, and the one package allowed to import each (lazily:
+#: the option that needs it says what to install when it is missing).
+OPTIONAL = {"ray": ("ray", "modelcheck/engines/cluster/")}
+
+
 def test_every_module_the_package_imports_is_a_default_dependency():
     owners = packages_distributions()
     wanted = default_dependencies()
+    extras = project()["optional-dependencies"]
     missing = []
     for module, where in sorted(third_party_imports().items()):
         if module == "pytest" and all("pytest_plugin.py" in w for w in where):
             continue  # the pytest plugin is only ever imported by pytest itself
+        if module in OPTIONAL:
+            extra, package = OPTIONAL[module]
+            assert module in {_requirement_name(r) for r in extras[extra]}, extra
+            outside = [w for w in where if not w.startswith(package)]
+            assert not outside, f"{module} is an extra's, imported outside {package}: {outside}"
+            continue
         distributions = {_normalise(d) for d in owners.get(module, [])}
         assert distributions, f"{module} (imported at {where[0]}) is not installed here"
         if not distributions & wanted:

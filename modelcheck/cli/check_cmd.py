@@ -130,8 +130,6 @@ def check_command(
         str | None,
         typer.Option(
             "--ray",
-            is_flag=False,
-            flag_value="local",
             metavar="[ADDRESS]",
             help="Explore on a Ray cluster: alone, start a local instance with this machine's "
             "cores; with the address `ray start --head` printed, join that cluster "
@@ -231,6 +229,8 @@ def check_command(
                     "stop_at_first": stop_at_first,
                     "engine": engine,
                     "symmetry": symmetry,
+                    "ray": ray,
+                    "shards": shards,
                 },
             )
         with ProgressLine(enabled=not quiet) as progress:
@@ -345,6 +345,15 @@ def resume_command(
     ] = None,
     junit_file: JunitOpt = None,
     sarif_file: SarifOpt = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="A cluster search's Ray cluster, where it is not the one the run had "
+            "(alone: a local instance).",
+        ),
+    ] = None,
 ) -> None:
     """Go on with a check from its last checkpoint (same answer as an uninterrupted run)."""
     import json
@@ -382,6 +391,8 @@ def resume_command(
         engine=run["engine"],
         symmetry=run.get("symmetry", False),  # absent in runs written before --symmetry
         workers=workers,
+        ray=run.get("ray") if ray is None else ray,  # absent before --ray
+        shards=run.get("shards"),
         checkpoint=folder,
         checkpoint_every=checkpoint_every,
         resume=folder,

@@ -23,7 +23,11 @@ from typing import Any, BinaryIO
 from modelcheck.errors import CheckpointError
 
 #: The checkpoint file of each engine.
-FILES = {"compiled": "checkpoint.npz", "python": "checkpoint.pickle"}
+FILES = {
+    "compiled": "checkpoint.npz",
+    "python": "checkpoint.pickle",
+    "cluster": "checkpoint-cluster.npz",
+}
 #: Testing hook: ``after-N`` or ``during-N`` kills the process with SIGKILL right
 #: after the N-th checkpoint of the run is in place, or halfway through writing it.
 KILL_ENV = "MODELCHECK_CHECKPOINT_TEST_KILL"

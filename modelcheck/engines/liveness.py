@@ -23,6 +23,7 @@ shortest run to the cycle, then the cycle, found nearest-goal-first.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -116,8 +117,113 @@ def liveness_verdict(
         reason += "; the loop is fair: " + "; ".join(notes)
     elif not model.fairness:
         reason += " (no action is declared fair, so any loop counts)"
+    if model.operators:
+        looped = [s for _, s in loop] or [entry]
+        reason += _by_automation(model, prop, graph, region, trigger, accepting, looped, initial)
     trace = attrs.evolve(trace, violates=prop.name, kind=prop.kind, reason=reason, fairness=notes)
     return Verdict(prop.name, prop.kind, Status.VIOLATED, trace, reason), warnings
+
+
+def _by_automation(
+    model: Model,
+    prop: PropertyDef,
+    graph: Graph,
+    region: list[bool],
+    trigger: list[bool] | None,
+    accepting: list[bool] | None,
+    looped: list[int],
+    initial: Sequence[int],
+) -> str:
+    """What the automation alone does about a violated liveness property, and the operator
+    actions that end it: a sentence to add to the violation's reason.
+
+    The automation is every action but the operators'.  A state is *trapped* when a fair
+    run of the automation alone from it violates the property (a state where only
+    operators can act stutters: without them nothing happens).  An operator action
+    *ends* the violation when, from a state of the counterexample's loop, it leads to a
+    state that is not trapped.
+    """
+    operators = {i for i, a in enumerate(model.actions) if a.family in model.operators}
+    offsets, targets, actions = [0], [], []
+    for n in range(graph.count):
+        for p in graph.edges(n):
+            if graph.actions[p] not in operators:
+                targets.append(graph.targets[p])
+                actions.append(graph.actions[p])
+        offsets.append(len(targets))
+    automation = Graph(graph.count, offsets, targets, actions)
+    fairness = [(k, a - operators) for k, a in fairness_conditions(model) if a - operators]
+    goal = [False] * graph.count
+    for component in fair_components(automation, region, fairness):
+        if accepting is None or any(accepting[n] for n in component):
+            for n in component:
+                goal[n] = True
+    # Backwards over the automation's steps: the states that reach the bad cycles inside
+    # the region (a run through a state outside it satisfies the property there) ...
+    trapped = _reaching(automation, goal, region)
+    if prop.kind == "leads_to" and trigger is not None:
+        # ... entered at a trigger, from anywhere before it;
+        start = [t and r for t, r in zip(trigger, trapped, strict=True)]
+        trapped = _reaching(automation, start, None)
+    elif prop.kind != "eventually":
+        # ... from anywhere before them ([]<> and <>[] may be violated later on).
+        trapped = _reaching(automation, goal, None)
+    count = sum(trapped)
+    if not any(trapped[n] for n in initial):
+        return (
+            "; the automation alone satisfies it: every violating run takes an operator "
+            f"action ({', '.join(sorted(model.operators))})"
+        )
+    text = (
+        f"; by automation alone it is trapped: from {count} of {graph.count} reachable "
+        f"states a fair run of the automation violates {prop.name}"
+    )
+    way_out = _shortest_way_out(graph, looped, trapped)
+    if way_out is None:
+        return text + "; not even operators lead out of the trap from the loop"
+    labels = [model.actions[a].label for a in way_out]
+    return text + (
+        f"; an operator can end it: {' then '.join(labels)} from a state of the loop leads to "
+        "a state from which every fair run of the automation satisfies it"
+    )
+
+
+def _shortest_way_out(graph: Graph, looped: list[int], trapped: list[bool]) -> list[int] | None:
+    """The actions of a shortest path from a state of ``looped`` to one not ``trapped`` (it
+    takes an operator action: the automation alone never leaves the trapped states)."""
+    came: dict[int, tuple[int, int] | None] = dict.fromkeys(looped)
+    work = deque(looped)
+    while work:
+        n = work.popleft()
+        if not trapped[n]:
+            path = []
+            while came[n] is not None:
+                n, act = came[n]  # type: ignore[misc]
+                path.append(act)
+            return path[::-1]
+        for p in graph.edges(n):
+            m = graph.targets[p]
+            if m not in came:
+                came[m] = (n, graph.actions[p])
+                work.append(m)
+    return None
+
+
+def _reaching(graph: Graph, goal: list[bool], within: list[bool] | None) -> list[bool]:
+    """The states with a path to a ``goal`` state (through ``within`` states only)."""
+    back: list[list[int]] = [[] for _ in range(graph.count)]
+    for n in range(graph.count):
+        for p in graph.edges(n):
+            back[graph.targets[p]].append(n)
+    reached = list(goal)
+    work = [n for n in range(graph.count) if goal[n]]
+    while work:
+        n = work.pop()
+        for m in back[n]:
+            if not reached[m] and (within is None or within[m]):
+                reached[m] = True
+                work.append(m)
+    return reached
 
 
 def _reason(prop: PropertyDef, trace: Any) -> str:

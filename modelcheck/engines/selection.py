@@ -49,10 +49,19 @@ def check(
         from modelcheck.engines import fingerprint_search
 
         return fingerprint_search.check(model, options, progress)
+    if options.resume is not None:
+        engine = checkpoints.engine_of(options.resume)
+        if engine == "cluster" and options.ray is None:
+            raise CheckpointError(
+                f"the checkpoint in {options.resume} is a cluster search's; resume it with "
+                "--ray (a local instance) or --ray ADDRESS"
+            )
+        if engine != "cluster" and options.ray is not None:
+            # The run that wrote it went to one process (its note said why): so does this.
+            options = attrs.evolve(options, ray=None, shards=None)
     if options.ray is not None:
         return _on_cluster(model, options, progress)
     if options.resume is not None:  # the engine that wrote the checkpoint goes on with it
-        engine = checkpoints.engine_of(options.resume)
         if engine == "python" or options.engine == "python":
             if engine != "python":
                 raise CheckpointError(
@@ -136,6 +145,11 @@ def _on_cluster(
             return search.check(model, options, progress, options.shards, options.ray)
         except NotCompilable as exc:
             reason = str(exc)
+    if options.resume is not None:
+        raise CheckpointError(
+            f"cannot resume the cluster search's checkpoint in {options.resume}: the cluster "
+            f"search cannot run here ({reason}); start the run again without resuming"
+        )
     local = attrs.evolve(options, ray=None, shards=None, engine="python")
     result = bfs.check(model, local, progress)
     return attrs.evolve(

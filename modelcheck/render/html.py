@@ -364,6 +364,7 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
         ("engine", result.engine + (f" ({result.engine_note})" if result.engine_note else "")),
         *([("compile seconds", f"{st.compile_seconds:.3f}")] if st.compile_seconds else []),
         *([("workers", str(st.workers))] if st.workers > 1 else []),
+        *([("shards", str(st.shards))] if st.shards else []),
     ]
     stats_rows = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in stats)
     stats_rows += "".join(

@@ -42,17 +42,21 @@ from modelcheck.engines.bfs import (
     selected_properties,
     violation_verdict,
 )
+from modelcheck.engines.checkpoints import clean
 from modelcheck.engines.cluster.shard import ROW_MASK, SHIFT, owners, warm_up
-from modelcheck.engines.cluster.transport import InProcess, OnRay, Shards
-from modelcheck.engines.compiled import cache, codegen
+from modelcheck.engines.cluster.transport import InProcess, OnRay, ShardLost, Shards
+from modelcheck.engines.compiled import cache, checkpoint, codegen
 from modelcheck.engines.compiled import search as compiled
 from modelcheck.engines.parents import path_to
+from modelcheck.errors import CheckpointError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic.program import NotCompilable
 
 #: What stops the one-process engine at the end of the state that violates it.
 SETTLING = ("invariant", "action", "terminal")
+#: How often one run starts its shards again after losing one (with --checkpoint).
+MAX_RESTARTS = 3
 
 
 def check(
@@ -68,12 +72,7 @@ def check(
     Raises :class:`NotCompilable` where the compiled engine could not give the
     one-process answer (the caller runs another engine).
     """
-    for name, on in (
-        ("--coverage", options.coverage),
-        ("--symmetry", options.symmetry),
-        ("--checkpoint", options.checkpoint is not None),
-        ("resume", options.resume is not None),
-    ):
+    for name, on in (("--coverage", options.coverage), ("--symmetry", options.symmetry)):
         if on:
             raise NotCompilable(f"{name} is not supported by the cluster search yet")
     props = selected_properties(model, options.properties)
@@ -81,6 +80,13 @@ def check(
     # the disk cache their processes load it from (on this machine).
     started = time.perf_counter()
     prepared = compiled.prepare(model, props, compile_now=False)
+    saved = None
+    if options.resume is not None:  # refused before the JIT when it is not this run's
+        saved = checkpoint.load(options.resume, "cluster")
+        shards = _resumed_shards(saved[0], shards, options.resume)
+        checkpoint.refuse_mismatch(
+            saved[0], _identity(model, options, prepared, shards), options.resume
+        )
     warm_up(
         cache.load(prepared.kernel.source), prepared.layout.words, len(prepared.kernel.properties)
     )
@@ -96,9 +102,30 @@ def check(
     else:
         cluster = OnRay(address, shards, *args)
     try:
-        return _Search(model, options, props, prepared, kinds, cluster).run(progress)
+        search = _Search(model, options, props, prepared, kinds, cluster)
+        return search.run(progress, saved)
     finally:
         cluster.close()
+
+
+def _resumed_shards(manifest: dict[str, Any], asked: int | None, folder: str) -> int:
+    """The shard count of a resumed run: the checkpoint's (states are placed by it)."""
+    had = int(manifest.get("shards", 0))
+    if asked is not None and asked != had:
+        raise CheckpointError(
+            f"the checkpoint in {folder} was written by {had} shards, and this run asks for "
+            f"{asked}: each shard's states are its part of the hash space, so a resumed run "
+            f"has the same number of shards; resume with --shards {had} (or leave it out)"
+        )
+    return had
+
+
+def _identity(
+    model: Model, options: CheckOptions, prepared: compiled.Prepared, shards: int
+) -> dict[str, Any]:
+    """What a cluster checkpoint must match to be resumed by this run."""
+    identity = compiled._identity(model, options, prepared.kernel)
+    return dict(identity, engine="cluster", shards=shards)
 
 
 class _Search:
@@ -119,22 +146,98 @@ class _Search:
         self.per = prepared.kernel.buffer  # keys: parent number * per + place
         #: Per property: ("state", number, shard, row) or ("step", key, parent ref, row words).
         self.found: dict[int, tuple[Any, ...]] = {}
+        self.saver = _Saver(options, _identity(model, options, prepared, cluster.count), cluster)
+
+    def _restore(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Put every shard and the first violations back where the checkpoint has them."""
+        names = ("states", "number", "parent", "level", "edge_to", "edge_from", "edge_action")
+        self.cluster.each_with(
+            "restore",
+            [({n: arrays[f"s{i}_{n}"] for n in names},) for i in range(self.cluster.count)],
+        )
+        self.found = {int(p): _found_from_json(f) for p, f in manifest["found"].items()}
 
     # --- the search ---
 
-    def run(self, progress: ProgressCallback | None) -> CheckResult:
+    def run(
+        self,
+        progress: ProgressCallback | None,
+        saved: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
+    ) -> CheckResult:
+        """The search, from the initial states or from the checkpoint ``saved``; where a
+        shard is lost and this run has written a checkpoint (or asked for one), the shards
+        are started again and the search goes on from its last checkpoint."""
+        restarts: list[str] = []
+        while True:
+            try:
+                result = self._run(progress, saved)
+            except ShardLost as exc:
+                if self.options.checkpoint is None:
+                    raise ShardLost(
+                        f"{exc} With --checkpoint DIR, the run starts its shards again and "
+                        "goes on from its last checkpoint."
+                    ) from None
+                if len(restarts) == MAX_RESTARTS:
+                    raise ShardLost(
+                        f"{exc} The shards were started again {MAX_RESTARTS} times in this "
+                        "run; it stops here. Its last checkpoint stays in "
+                        f"{self.options.checkpoint} (modelcheck resume goes on from it)."
+                    ) from None
+                self.cluster.restart()
+                saved = self.saver.last()
+                restarts.append(
+                    "a shard was lost; the shards were started again and the search went on "
+                    + (
+                        f"from its checkpoint at {saved[0]['count']:,} states"
+                        if saved is not None
+                        else "from the initial states (no checkpoint had been written yet)"
+                    )
+                )
+                continue
+            if restarts:
+                note = "; ".join([result.engine_note or "", *restarts])
+                result = attrs.evolve(result, engine_note=note)
+            return result
+
+    def _run(
+        self,
+        progress: ProgressCallback | None,
+        saved: tuple[dict[str, Any], dict[str, np.ndarray]] | None,
+    ) -> CheckResult:
         model, options, layout, cluster = self.model, self.options, self.layout, self.cluster
         started = time.perf_counter()
-        try:
-            initial = list(dict.fromkeys(layout.encode(s) for s in model.initial_states))
-        except ValueError as exc:
-            raise NotCompilable(f"an initial state is not of the declared types: {exc}") from None
-        rows = np.array(initial, np.int64).reshape(len(initial), layout.words)
-        cluster.each("add_initial", rows, np.arange(len(rows), dtype=np.int64))
-        count, level, transitions, depth = len(rows), len(rows), 0, 0
-        truncated = False
+        before = 0.0  # seconds spent before the checkpoint this run goes on from
+        self.found = {}
+        if saved is not None:
+            manifest = saved[0]
+            self._restore(*saved)
+            count, level = int(manifest["count"]), int(manifest["level"])
+            transitions, depth = int(manifest["transitions"]), int(manifest["depth"])
+            truncated, before = bool(manifest["truncated"]), float(manifest["seconds"])
+        else:
+            try:
+                initial = list(dict.fromkeys(layout.encode(s) for s in model.initial_states))
+            except ValueError as exc:
+                raise NotCompilable(
+                    f"an initial state is not of the declared types: {exc}"
+                ) from None
+            rows = np.array(initial, np.int64).reshape(len(initial), layout.words)
+            cluster.each("add_initial", rows, np.arange(len(rows), dtype=np.int64))
+            count, level, transitions, depth = len(rows), len(rows), 0, 0
+            truncated = False
         stopped_by: str | None = None
         deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
+
+        def position() -> dict[str, Any]:
+            return {
+                "count": count,
+                "level": level,
+                "transitions": transitions,
+                "depth": depth,
+                "truncated": truncated,
+                "seconds": before + time.perf_counter() - started,
+            }
+
         try:
             while level:
                 frontier = options.max_depth is not None and depth >= options.max_depth
@@ -175,15 +278,17 @@ class _Search:
                             transitions,
                             depth,
                             new,
-                            time.perf_counter() - started,
+                            before + time.perf_counter() - started,
                             self._peak(),
                         )
                     )
                 if stopped_by is not None:
+                    self.saver.save(position(), self.found)  # where a limit stopped it
                     break
+                self.saver.between_levels(position(), self.found)
         except KeyboardInterrupt:
             stopped_by = "interrupted"
-        seconds = time.perf_counter() - started
+        seconds = before + time.perf_counter() - started
         if stopped_by is None and truncated:
             stopped_by = "max_depth"
         complete = stopped_by is None
@@ -412,6 +517,56 @@ class _Search:
 
             escape = operator_escape(model, state, row_recovers, stuck)
         return recoverability_verdict(prop, trace, bad, count, escape)
+
+
+class _Saver:
+    """Writes the cluster's checkpoints, when asked for, at most every ``checkpoint_every``
+    minutes: every shard's snapshot and the driver's counters, in one file."""
+
+    def __init__(self, options: CheckOptions, identity: dict[str, Any], cluster: Shards) -> None:
+        self.folder, self.resumed = options.checkpoint, options.resume
+        self.every = 60 * options.checkpoint_every
+        self.identity, self.cluster = identity, cluster
+        self.written = False
+        self.since = time.monotonic()
+        if self.folder is not None:
+            clean(self.folder)
+
+    def between_levels(self, position: dict[str, Any], found: dict[int, Any]) -> None:
+        if self.folder is not None and time.monotonic() - self.since >= self.every:
+            self.save(position, found)
+
+    def save(self, position: dict[str, Any], found: dict[int, Any]) -> None:
+        if self.folder is None:
+            return
+        manifest = dict(
+            self.identity,
+            **position,
+            found={str(p): _found_to_json(f) for p, f in found.items()},
+        )
+        arrays: dict[str, np.ndarray] = {}
+        for i, snapshot in enumerate(self.cluster.each("snapshot")):
+            arrays |= {f"s{i}_{name}": value for name, value in snapshot.items()}
+        checkpoint.save(self.folder, manifest, arrays, "cluster")
+        self.written = True
+        self.since = time.monotonic()
+
+    def last(self) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+        """The checkpoint this run wrote last, or else the one it resumed (None: neither)."""
+        if self.folder is not None and self.written:
+            return checkpoint.load(self.folder, "cluster")
+        if self.resumed is not None:
+            return checkpoint.load(self.resumed, "cluster")
+        return None
+
+
+def _found_to_json(found: tuple[Any, ...]) -> list[Any]:
+    return [found[0], *(int(x) for x in found[1:3]), np.asarray(found[3]).tolist()]
+
+
+def _found_from_json(found: list[Any]) -> tuple[Any, ...]:
+    kind, a, b, c = found
+    return (kind, a, b, c) if kind == "state" else (kind, a, b, np.array(c, np.int64))
 
 
 def _ranks(mine: np.ndarray, every: list[np.ndarray]) -> np.ndarray:

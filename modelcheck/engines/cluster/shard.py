@@ -30,6 +30,7 @@ import numpy as np
 
 from modelcheck.engines.compiled import cache
 from modelcheck.engines.compiled.codegen import DONE, O_DETAIL, O_END, O_STATUS, O_SUCC, OUT_SIZE
+from modelcheck.engines.compiled.search import reserve_rows
 
 #: Rows of a shard's arrays at the start (they double as they fill).
 START = 1 << 12
@@ -117,9 +118,11 @@ class Shard:
         self.words, self.kinds, self.buffer = words, kinds, buffer
         self.props = len(kinds)
         self.record = record
-        self.states = np.empty((START, words), np.int64)
-        self.number = np.empty(START, np.int64)
-        self.parent = np.empty(START, np.int64)
+        # Reserved once, as the one-process engine's rows are: only pages written become
+        # resident, and growing by copying would hold two copies at its peak.
+        self.states = reserve_rows(words)
+        self.number = reserve_rows(1).reshape(-1)
+        self.parent = reserve_rows(1).reshape(-1)
         self.table = np.zeros(2 * START, np.int32)
         self.count = 0
         # The rows of the level being expanded, and the successors each one made.
@@ -292,6 +295,48 @@ class Shard:
             "steps": steps,
         }
 
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """What a checkpoint keeps of this shard between levels (the table is rebuilt)."""
+        n = self.count
+        where, src, act = self._edge_arrays()
+        return {
+            "states": self.states[:n].copy(),
+            "number": self.number[:n].copy(),
+            "parent": self.parent[:n].copy(),
+            "level": np.array([self.lo, self.hi], np.int64),
+            "edge_to": where,
+            "edge_from": src,
+            "edge_action": act,
+        }
+
+    def restore(self, saved: dict[str, np.ndarray]) -> int:
+        """Go on from a :meth:`snapshot`: its states stored, its last level next to expand."""
+        n = len(saved["states"])
+        self.count = 0
+        self._room(n)
+        self.states[:n] = saved["states"]
+        self.number[:n] = saved["number"]
+        self.parent[:n] = saved["parent"]
+        self.count = n
+        self.table[:] = 0
+        self.module.rehash(self.states, n, self.table, len(self.table) - 1)
+        self.lo, self.hi = (int(x) for x in saved["level"])
+        self.made = np.zeros(0, np.int64)
+        self.edges = []
+        if self.record and len(saved["edge_to"]):
+            self.edges.append((saved["edge_to"], saved["edge_from"], saved["edge_action"]))
+        return n
+
+    def _edge_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The recorded steps into this shard's states: target rows, source refs, actions."""
+        if not self.edges:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16)
+        return (
+            np.concatenate([e[0] for e in self.edges]),
+            np.concatenate([e[1] for e in self.edges]),
+            np.concatenate([e[2] for e in self.edges]),
+        )
+
     def number_level(self, numbers: np.ndarray) -> None:
         """Give the level just admitted its global numbers; it is the next to expand."""
         self.lo, self.hi = self.count - len(numbers), self.count
@@ -339,13 +384,7 @@ class Shard:
         failed = int(self.module.good(self.states, self.count, prop, good))
         if failed >= 0:
             return failed
-        if self.edges:
-            dst = np.concatenate([e[0] for e in self.edges])
-            src = np.concatenate([e[1] for e in self.edges])
-            act = np.concatenate([e[2] for e in self.edges])
-        else:
-            dst = src = np.zeros(0, np.int64)
-            act = np.zeros(0, np.int16)
+        dst, src, act = self._edge_arrays()
         keep = allowed[act]
         dst, src = dst[keep], src[keep]
         order = np.argsort(dst, kind="stable")

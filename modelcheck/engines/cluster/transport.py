@@ -14,6 +14,7 @@ Only this module and :mod:`modelcheck.engines.cluster` import ``ray``.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -40,6 +41,10 @@ class Shards(Protocol):
         self, send: str, send_args: tuple[Any, ...], receive: str, receive_args: tuple[Any, ...]
     ) -> tuple[list[Any], list[Any]]: ...
 
+    def restart(self) -> None:
+        """Start every shard again, empty (after one was lost)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -47,8 +52,11 @@ class InProcess:
     """Shards as plain objects in this process (for tests and for one machine without Ray)."""
 
     def __init__(self, count: int, *args: Any) -> None:
-        self.count = count
+        self.count, self.args = count, args
         self.shards = [Shard(i, count, *args) for i in range(count)]
+
+    def restart(self) -> None:
+        self.shards = [Shard(i, self.count, *self.args) for i in range(self.count)]
 
     def each(self, method: str, *args: Any) -> list[Any]:
         return [getattr(s, method)(*args) for s in self.shards]
@@ -102,10 +110,31 @@ class OnRay:
                 ) from None
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.count = count if count is not None else max(1, cpus)
-        actor = ray.remote(num_cpus=0, scheduling_strategy="SPREAD", max_restarts=0)(Shard)
+        self.args = args
+        self.actors: list[Any] = []
+        self._start()
+
+    def _start(self) -> None:
+        actor = self.ray.remote(num_cpus=0, scheduling_strategy="SPREAD", max_restarts=0)(Shard)
         cache_folder = os.environ.get("MODELCHECK_CACHE_DIR")
-        self.actors = [actor.remote(i, self.count, *args, cache_folder) for i in range(self.count)]
+        # Named, so that an operator (or a test) can find a run's shards in the cluster.
+        run = uuid.uuid4().hex[:12]
+        self.actors = [
+            actor.options(name=f"modelcheck-{run}-shard-{i}").remote(
+                i, self.count, *self.args, cache_folder
+            )
+            for i in range(self.count)
+        ]
         self.each("memory")  # wait until every shard has loaded its kernel
+
+    def restart(self) -> None:
+        self._kill()
+        self._start()
+
+    def _kill(self) -> None:
+        for a in self.actors:
+            self.ray.kill(a)
+        self.actors = []
 
     def _get(self, refs: Any) -> Any:
         try:
@@ -144,9 +173,7 @@ class OnRay:
         return heads, self._get(received)
 
     def close(self) -> None:
-        for a in self.actors:
-            self.ray.kill(a)
-        self.actors = []
+        self._kill()
         if self.started:
             self.ray.shutdown()
 

@@ -29,18 +29,27 @@ FORMAT = 1
 __all__ = ["FILE", "FORMAT", "KILL_ENV", "load", "refuse_mismatch", "save"]
 
 
-def save(folder: str | Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Write a checkpoint into ``folder`` atomically."""
+def save(
+    folder: str | Path,
+    manifest: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    engine: str = "compiled",
+) -> None:
+    """Write a checkpoint into ``folder`` atomically (``engine``: compiled, or the
+    cluster search, which keeps the same kind of arrays per shard)."""
     text = np.frombuffer(json.dumps(manifest, sort_keys=True).encode(), np.uint8)
-    write(folder, "compiled", lambda out: np.savez(out, manifest=text, **arrays))
+    write(folder, engine, lambda out: np.savez(out, manifest=text, **arrays))
 
 
-def load(folder: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The manifest and arrays of the checkpoint in ``folder``."""
-    path = Path(folder) / FILE
+def load(
+    folder: str | Path, engine: str = "compiled"
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The manifest and arrays of ``engine``'s checkpoint in ``folder``."""
+    path = Path(folder) / FILES[engine]
     if not path.is_file():
+        whose = "the compiled engine" if engine == "compiled" else "a cluster search (--ray)"
         raise CheckpointError(
-            f"no checkpoint of the compiled engine in {folder}: a run writes one there with "
+            f"no checkpoint of {whose} in {folder}: a run writes one there with "
             f"check --checkpoint {folder}"
         )
     try:

@@ -484,6 +484,28 @@ def generate(
     e.line(_SAVE)
     out.append("\n".join(e.lines))
 
+    def each_state(em: _Emitter, halt: str) -> None:
+        """The loop over states ``lo..hi`` of a part, up to its successors in ``nb``: each
+        state's properties flagged in ``sflags`` (``d<p>``: property p settled, by the
+        search so far or in this part), each state's first successor in ``sstart``."""
+        for p in range(len(names)):
+            em.line(f"d{p} = found[{p}] != -1")
+        em.line("out[O_STATUS] = DONE")
+        em.line("for i in range(lo, hi):")
+        em.depth = 2
+        em.line("s = i - lo")
+        em.line("sstart[s] = k")
+        _unpack_row(em, layout, "states[i, {j}]", "w", "p")
+        action_inexact(em, halt)
+        for p, name in judged:
+            em.line(f"sflags[s, {p}] = False")
+            invariant = kinds[name] == "invariant"
+            flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
+            evaluate(em, p, f"not d{p}", "not " if invariant else "", flag, halt)
+        em.line("m0 = k")
+        outside = halt.format(status="OUTSIDE_TYPES", detail="{k}")
+        _successors(em, program, layout, outside, store(em, []))
+
     # --- expand: one part of a level, for one of several workers ---
     # It reads the states, the table and ``found`` and writes only its own buffers:
     # each successor, whether the state is stored (its row) or not (the empty slot the
@@ -504,27 +526,11 @@ def generate(
     x.line("out[O_LOCAL] = 0")
     x.line("k = 0")
     x.line("fresh = 0")
-    # d<p>: whether property p is settled, by the search so far or in this part.
-    for p in range(len(names)):
-        x.line(f"d{p} = found[{p}] != -1")
-    x.line("out[O_STATUS] = DONE")
-    x.line("for i in range(lo, hi):")
-    x.depth = 2
-    x.line("s = i - lo")
-    x.line("sstart[s] = k")
-    _unpack_row(x, layout, "states[i, {j}]", "w", "p")
     halt = (
         "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
         "out[O_SUCC] = k; out[O_NEW] = fresh; return"
     )
-    action_inexact(x, halt)
-    for p, name in judged:
-        x.line(f"sflags[s, {p}] = False")
-        invariant = kinds[name] == "invariant"
-        flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
-        evaluate(x, p, f"not d{p}", "not " if invariant else "", flag, halt)
-    x.line("m0 = k")
-    _successors(x, program, layout, halt.format(status="OUTSIDE_TYPES", detail="{k}"), store(x, []))
+    each_state(x, halt)
     x.line("for j in range(m0, k):")
     x.depth = 3
     _hash(x, words, "nb[j, {j}]")
@@ -665,28 +671,11 @@ def generate(
     y.line("def spread(states, lo, hi, found, settle, nb, bact, sstart, sflags, aflags, out):")
     y.depth = 1
     y.line("k = 0")
-    for p in range(len(names)):
-        y.line(f"d{p} = found[{p}] != -1")
-    y.line("out[O_STATUS] = DONE")
-    y.line("for i in range(lo, hi):")
-    y.depth = 2
-    y.line("s = i - lo")
-    y.line("sstart[s] = k")
-    _unpack_row(y, layout, "states[i, {j}]", "w", "p")
     halt_spread = (
         "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
         "out[O_SUCC] = k; return"
     )
-    action_inexact(y, halt_spread)
-    for p, name in judged:
-        y.line(f"sflags[s, {p}] = False")
-        invariant = kinds[name] == "invariant"
-        flag = [f"sflags[s, {p}] = True", f"d{p} = True"]
-        evaluate(y, p, f"not d{p}", "not " if invariant else "", flag, halt_spread)
-    y.line("m0 = k")
-    _successors(
-        y, program, layout, halt_spread.format(status="OUTSIDE_TYPES", detail="{k}"), store(y, [])
-    )
+    each_state(y, halt_spread)
     if acting:
         y.line("for j in range(m0, k):")
         y.depth = 3

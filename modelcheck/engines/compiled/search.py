@@ -98,7 +98,7 @@ PART_ROWS = 1 << 20
 #: Parts per worker in a batch (more: finer sharing of a batch between threads).
 PARTS_PER_WORKER = 2
 #: Rows of the edge offsets, edges, and half the visited table's slots, at the start
-#: (all grow by doubling; state rows are reserved at once, see ``_reserve_rows``).
+#: (all grow by doubling; state rows are reserved at once, see ``reserve_rows``).
 START = 1 << 16
 #: The visited table grows (doubling) when it is this full.
 LOAD = 0.7
@@ -229,7 +229,7 @@ class _Arrays:
 
     def __init__(self, words: int, props: int, record: bool) -> None:
         self.words = words
-        self.states = _reserve_rows(words)
+        self.states = reserve_rows(words)
         self.table = np.zeros(2 * START, np.int32)
         self.found = np.full(max(props, 1), -2, np.int64)
         self.found_succ = np.zeros((max(props, 1), words), np.int64)
@@ -282,7 +282,7 @@ class _Arrays:
         return rehash
 
 
-def _reserve_rows(words: int) -> np.ndarray:
+def reserve_rows(words: int) -> np.ndarray:
     """The state rows, reserved once for as many states as half the machine's memory holds.
 
     Only the pages written become resident, so a small model costs little, and
