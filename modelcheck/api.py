@@ -20,7 +20,8 @@ def check(spec: Spec, *, progress: ProgressCallback | None = None, **options: An
     ``engine="auto" | "python" | "compiled"``, ``symmetry=True`` to explore one
     state per orbit of the spec's :class:`~modelcheck.spec.Symmetry`,
     ``ray="local"`` or ``ray="HOST:PORT"`` with ``shards=N`` for the cluster
-    search on Ray)::
+    search on Ray, ``store="fingerprints"`` to keep 64-bit fingerprints instead
+    of states: a few bytes a state, but not an exact search)::
 
         result = check(DnsRace(check_at_apply=True))
         assert result.ok

@@ -68,6 +68,10 @@ class Statistics:
     workers: int = 1
     #: Shards the cluster search was partitioned over (0: a one-process search).
     shards: int = 0
+    #: With the fingerprint store: the estimated probability that two distinct
+    #: states shared a fingerprint, so that one was never explored (the birthday
+    #: bound ``n**2 / 2**65`` for ``n`` states); None for the exact store.
+    collision_probability: float | None = None
 
     @property
     def states_per_second(self) -> float:
@@ -138,6 +142,15 @@ class CheckResult:
     #: words), or "" for an unreduced search.  When set, ``statistics.states``
     #: counts orbits of reachable states (one representative each), not states.
     symmetry: str = ""
+    #: How the visited states were stored: "exact" (the states themselves) or
+    #: "fingerprints" (64-bit fingerprints: a collision could have hidden a state,
+    #: with the probability ``statistics.collision_probability``).
+    store: str = "exact"
+
+    @property
+    def exact(self) -> bool:
+        """Whether the search compared whole states (not fingerprints) to tell them apart."""
+        return self.store == "exact"
 
     @property
     def reduced(self) -> bool:

@@ -83,6 +83,12 @@ def test_the_coverage_table_is_what_check_prints(tmp_path):
     assert normal(shown) in normal(cli(command, tmp_path))
 
 
+def test_the_fingerprint_store_output_is_what_check_prints(tmp_path):
+    marker = "modelcheck check specs/dns_race.py -p enactors=3 --store fingerprints"
+    command = block_starting(marker).replace("\\\n", " ")
+    assert normal(cli(command.strip(), tmp_path)) == normal(block_after(marker))
+
+
 def test_the_explain_output_is_what_explain_prints(tmp_path):
     commands = block_starting("modelcheck check specs/dns_race.py -q --trace-dir traces")
     outputs = [cli(line, tmp_path) for line in commands.strip().splitlines()]

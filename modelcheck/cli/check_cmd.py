@@ -38,7 +38,7 @@ from modelcheck.cli.loading import (
 )
 from modelcheck.cli.root import app
 from modelcheck.components import annotate_result
-from modelcheck.engines.bfs import ENGINES, CheckOptions
+from modelcheck.engines.bfs import ENGINES, CheckOptions, store_refusal
 from modelcheck.engines.selection import check
 from modelcheck.errors import ModelcheckError
 from modelcheck.model import compile_spec
@@ -142,6 +142,15 @@ def check_command(
             min=1, metavar="N", help="Shards of the --ray search (default: the cluster's CPUs)."
         ),
     ] = None,
+    store: Annotated[
+        str,
+        typer.Option(
+            metavar="STORE",
+            help="exact (default: the visited set keeps the states) or fingerprints (64-bit "
+            "fingerprints, a few bytes a state instead of hundreds; Python engine; not exact: "
+            "the result estimates the chance that a collision hid a state).",
+        ),
+    ] = "exact",
     resume: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Explore every reachable state and check the spec's properties."""
@@ -162,6 +171,17 @@ def check_command(
                 f"--shards {shards} without --ray: shards are the cluster search's; add --ray "
                 "(a local instance) or --ray ADDRESS."
             )
+        refused = store_refusal(
+            store,
+            engine=engine,
+            workers=workers,
+            ray=ray,
+            coverage=coverage,
+            checkpoint=None if checkpoint is None else str(checkpoint),
+            resume=None if resume is None else str(resume),
+        )
+        if refused is not None:
+            raise ModelcheckError(refused)
         if output_format not in FORMATS:
             raise ModelcheckError(
                 f"--format {output_format}: unknown format; choose one of {', '.join(FORMATS)}."
@@ -193,6 +213,7 @@ def check_command(
             resume=None if resume is None else str(resume),
             ray=ray,
             shards=shards,
+            store=store,
         )
         if checkpoint is not None:
             # What `modelcheck resume` needs to run this command again from the checkpoint.

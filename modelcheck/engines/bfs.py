@@ -49,6 +49,46 @@ from modelcheck.trace import Step, Trace
 
 #: The engines ``CheckOptions.engine`` can name.
 ENGINES = ("auto", "python", "compiled")
+#: How ``CheckOptions.store`` can keep the visited states: the states themselves,
+#: or 64-bit fingerprints (:mod:`modelcheck.engines.fingerprint_search`).
+STORES = ("exact", "fingerprints")
+
+
+def store_refusal(
+    store: str,
+    *,
+    engine: str = "auto",
+    workers: int = 1,
+    ray: str | None = None,
+    coverage: bool = False,
+    checkpoint: str | None = None,
+    resume: str | None = None,
+) -> str | None:
+    """Why these options cannot go with ``store`` (None: they can), in one paragraph."""
+    if store not in STORES:
+        return f"--store {store}: unknown store; choose one of {', '.join(STORES)}."
+    if store == "exact":
+        return None
+    what = (
+        "--store fingerprints runs on the Python engine (the compiled engine already "
+        "stores whole states in about 14 bytes each, exactly)"
+    )
+    if engine == "compiled" or ray is not None:
+        option = "--engine compiled" if ray is None else "--ray"
+        return f"{what}; drop {option} or --store fingerprints."
+    if workers > 1:
+        return f"{what}, on one core; drop --workers {workers} or --store fingerprints."
+    if coverage:
+        return (
+            "--coverage with --store fingerprints: coverage counts steps over the stored state "
+            "graph, and the fingerprint store keeps none; drop one of them."
+        )
+    if checkpoint is not None or resume is not None:
+        return (
+            "--checkpoint with --store fingerprints: the fingerprint store writes no "
+            "checkpoints yet; drop one of them (a checkpointed run keeps the exact store)."
+        )
+    return None
 
 
 @attrs.frozen
@@ -95,6 +135,10 @@ class CheckOptions:
     ray: str | None = None
     #: Shards of the cluster search (default: one per CPU of the cluster).
     shards: int | None = None
+    #: How visited states are kept (:data:`STORES`): "exact" compares whole states;
+    #: "fingerprints" keeps a 64-bit fingerprint per state (a few bytes instead of
+    #: hundreds), at the risk, which the result estimates, that a collision hides one.
+    store: str = "exact"
 
     def __attrs_post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -125,6 +169,17 @@ class CheckOptions:
                 f"shards={self.shards} without ray=: shards are a cluster search's; pass "
                 "ray='local' (or a cluster's address) too"
             )
+        refused = store_refusal(
+            self.store,
+            engine=self.engine,
+            workers=self.workers,
+            ray=self.ray,
+            coverage=self.coverage,
+            checkpoint=self.checkpoint,
+            resume=self.resume,
+        )
+        if refused is not None:
+            raise ValueError(refused)
         if not self.checkpoint_every >= 0:
             raise ValueError(
                 f"checkpoint_every must be a number of minutes, 0 or more, not "

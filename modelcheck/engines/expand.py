@@ -83,6 +83,11 @@ class LoopShape:
     max_states: int | None = None
     #: Raise ``StopSearch("first_violation")`` after a state that settled a property.
     stop_at_first: bool = False
+    #: The fingerprint store (:mod:`modelcheck.engines.fingerprint_search`): the
+    #: visited set holds fingerprints, each admitted state is recorded by its
+    #: parent's number and its place among the parent's steps, and the function
+    #: takes ``(chunk, p)`` with ``p`` the number of the state before the chunk.
+    fingerprints: bool = False
 
 
 #: ``chunk -> (transitions, truncated)``; ``truncated`` is whether a frontier
@@ -106,6 +111,7 @@ def generate(
     constraints: Sequence[Callable[[Any], Any]] = (),
     outside: tuple[dict[Any, Any], list[Any]] | None = None,
     canonical: Callable[[Any], Any] | None = None,
+    store: dict[str, Any] | None = None,
 ) -> ChunkFunction:
     """The chunk-expanding function for this model, these properties and this shape.
 
@@ -119,6 +125,11 @@ def generate(
     check.  With ``canonical`` (symmetry reduction), each successor is
     replaced by its orbit's representative before it is looked up, stored
     or recorded in the graph; action properties still see the concrete step.
+
+    With ``shape.fingerprints``, ``store`` gives the fingerprint store's
+    functions (see :func:`_fingerprint_admission`) and ``index`` is unused;
+    violations and witnesses are recorded with the state's number, as
+    ``(s, p)`` where the exact loop records ``s``.
     """
     env: dict[str, Any] = {
         "__builtins__": {},
@@ -137,6 +148,12 @@ def generate(
     }
     if canonical is not None:
         env["_canon"] = canonical
+    fingerprints = shape.fingerprints
+    if fingerprints:
+        assert store is not None and not shape.record_graph
+        env.update(store)
+    # How the state being expanded is recorded with a violation or a witness.
+    here = "(s, p)" if fingerprints else "s"
     # The name of the successor as stored: its representative under symmetry.
     u = "t" if canonical is None else "c"
     if witnesses:
@@ -171,29 +188,32 @@ def generate(
         emit(depth + 2, "raise _NotABool(r)")
         emit(depth + 1, f"_setdefault({name}, {where})")
 
-    emit(0, "def expand(chunk):")
+    emit(0, "def expand(chunk, p):" if fingerprints else "def expand(chunk):")
     emit(1, "n = 0")
     emit(1, "truncated = False")
     emit(1, "s = None")
     emit(1, "try:")
     emit(2, "for s in chunk:")
     body = 3
+    if fingerprints:
+        emit(body, "p += 1")
+        emit(body, "before = n")
     if shape.stop_at_first:
         emit(body, "settled = _len(_found)")
     for k, (name, check) in enumerate(invariants):
         env[f"_inv{k}"], env[f"_inv_name{k}"] = check, name
         emit(body, f"r = _inv{k}(s)")
-        settle(body, f"_inv_name{k}", "(s, None)")
+        settle(body, f"_inv_name{k}", f"({here}, None)")
     for k, (name, check) in enumerate(witnesses):
         env[f"_wit{k}"], env[f"_wit_name{k}"] = check, name
         emit(body, f"r = _wit{k}(s)")
         emit(body, "if r is not False:")
         emit(body + 1, "if r is not True:")
         emit(body + 2, "raise _NotABool(r)")
-        emit(body + 1, f"_witness_setdefault(_wit_name{k}, s)")
+        emit(body + 1, f"_witness_setdefault(_wit_name{k}, {here})")
     if shape.record_graph:
         emit(body, "_offsets_append(_len(_targets))")
-    if terminals:
+    if terminals and not fingerprints:
         emit(body, "before = n")
     for k, (name, check) in enumerate(action_properties):
         env[f"_ap{k}"], env[f"_ap_name{k}"] = check, name
@@ -203,28 +223,10 @@ def generate(
         emit(depth, "n += 1")
         if canonical is not None:
             emit(depth, "c = _canon(t)")
-        emit(depth, f"if {u} not in _index:")
-        if shape.frontier:
-            emit(depth + 1, "truncated = True")
-            emit(depth + 1, "continue" if action == "k" else "t = None")
+        if fingerprints:
+            _fingerprint_admission(emit, depth, u, action, shape, len(constraints))
         else:
-            inside = depth + 1
-            if constraints:
-                # TLC's CONSTRAINT: a successor failing it is kept apart, not
-                # admitted; it is checked by the caller and never expanded.
-                inside = depth + 3
-                emit(depth + 1, f"if {u} not in _outside:")
-                test = " and ".join(f"_con{k}({u})" for k in range(len(constraints)))
-                emit(depth + 2, f"if {test}:")
-            if shape.max_states is not None:
-                emit(inside, "if _len(_states) >= _max_states:")
-                emit(inside + 1, "raise _StopSearch('max_states')")
-            emit(inside, f"_index[{u}] = s")
-            emit(inside, f"_append({u})")
-            if constraints:
-                emit(depth + 2, "else:")
-                emit(depth + 3, f"_outside[{u}] = s")
-                emit(depth + 3, f"_outside_append({u})")
+            _exact_admission(emit, depth, u, action, shape, len(constraints))
         # In a frontier loop an unadmitted successor is not a step of the graph.
         inner = depth
         if shape.frontier and (action_properties or shape.record_graph):
@@ -232,7 +234,7 @@ def generate(
             inner = depth + 1
         for k in range(len(action_properties)):
             emit(inner, f"r = _ap{k}(s, t)")
-            settle(inner, f"_ap_name{k}", "(s, t)")
+            settle(inner, f"_ap_name{k}", f"({here}, t)")
         if shape.record_graph:
             if constraints and not shape.frontier:
                 # The graph holds the explored states only.
@@ -273,7 +275,7 @@ def generate(
         for k, (name, check) in enumerate(terminals):
             env[f"_term{k}"], env[f"_term_name{k}"] = check, name
             emit(body + 1, f"r = _term{k}(s)")
-            settle(body + 1, f"_term_name{k}", "(s, None)")
+            settle(body + 1, f"_term_name{k}", f"({here}, None)")
     if shape.stop_at_first:
         emit(body, "if _len(_found) != settled:")
         emit(body + 1, "raise _StopSearch('first_violation')")
@@ -285,3 +287,87 @@ def generate(
     function: ChunkFunction = env["expand"]
     function.source = source  # type: ignore[attr-defined]  # for tests and debugging
     return function
+
+
+def _exact_admission(
+    emit: Callable[[int, str], None],
+    depth: int,
+    u: str,
+    action: str,
+    shape: LoopShape,
+    constraints: int,
+) -> None:
+    """Admit successor ``u`` to the visited dict ``_index`` (the exact store)."""
+    emit(depth, f"if {u} not in _index:")
+    if shape.frontier:
+        emit(depth + 1, "truncated = True")
+        emit(depth + 1, "continue" if action == "k" else "t = None")
+    else:
+        inside = depth + 1
+        if constraints:
+            # TLC's CONSTRAINT: a successor failing it is kept apart, not
+            # admitted; it is checked by the caller and never expanded.
+            inside = depth + 3
+            emit(depth + 1, f"if {u} not in _outside:")
+            test = " and ".join(f"_con{k}({u})" for k in range(constraints))
+            emit(depth + 2, f"if {test}:")
+        if shape.max_states is not None:
+            emit(inside, "if _len(_states) >= _max_states:")
+            emit(inside + 1, "raise _StopSearch('max_states')")
+        emit(inside, f"_index[{u}] = s")
+        emit(inside, f"_append({u})")
+        if constraints:
+            emit(depth + 2, "else:")
+            emit(depth + 3, f"_outside[{u}] = s")
+            emit(depth + 3, f"_outside_append({u})")
+
+
+def _fingerprint_admission(
+    emit: Callable[[int, str], None],
+    depth: int,
+    u: str,
+    action: str,
+    shape: LoopShape,
+    constraints: int,
+) -> None:
+    """Admit successor ``u`` by its fingerprint (the fingerprint store).
+
+    The store's functions: ``_fp(state)`` its fingerprint, ``_add(x)`` True
+    when ``x`` was not in the visited table (and puts it there), ``_has(x)``
+    whether it is; ``_outside_has`` and ``_outside_add`` the same for the
+    states outside the constraint.  A new state goes to the next level
+    (``_next_append``), its parent's number to ``_parents_append`` and its
+    place among the parent's steps (1 for the first) to ``_places_append``,
+    which is how its trace is rebuilt; a state outside the constraint goes
+    to ``_outside_append`` (the list of ``generate``'s ``outside``) as
+    ``(state, parent number, place)``.
+    """
+    emit(depth, f"x = _fp({u})")
+    if shape.frontier:
+        # As the exact loop: a successor not admitted (even one seen outside the
+        # constraint) is beyond the depth limit, and not a step of the graph.
+        emit(depth, "if not _has(x):")
+        emit(depth + 1, "truncated = True")
+        emit(depth + 1, "continue" if action == "k" else "t = None")
+        return
+    inside = depth + 1
+    if constraints:
+        inside = depth + 3
+        emit(depth, "if not _has(x):")
+        emit(depth + 1, "if not _outside_has(x):")
+        test = " and ".join(f"_con{k}({u})" for k in range(constraints))
+        emit(depth + 2, f"if {test}:")
+    else:
+        emit(depth, "if _add(x):")
+    if shape.max_states is not None:
+        emit(inside, "if _len(_parents) >= _max_states:")
+        emit(inside + 1, "raise _StopSearch('max_states')")
+    if constraints:
+        emit(inside, "_add(x)")
+    emit(inside, f"_next_append({u})")
+    emit(inside, "_parents_append(p)")
+    emit(inside, "_places_append(n - before)")
+    if constraints:
+        emit(depth + 2, "else:")
+        emit(depth + 3, "_outside_add(x)")
+        emit(depth + 3, f"_outside_append(({u}, p, n - before))")

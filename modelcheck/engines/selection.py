@@ -12,6 +12,10 @@
   count of states, not a time, so which engine runs does not depend on the
   machine.
 
+With ``store="fingerprints"`` the Python engine runs, with the fingerprint
+store (:mod:`modelcheck.engines.fingerprint_search`); the compiled engine is
+refused with it (it already stores whole states in about 14 bytes).
+
 With ``symmetry``, both engines reduce, to the same representatives (the
 compiled kernel canonicalises packed states, see
 :mod:`modelcheck.engines.compiled.canonical`); a declaration the kernel
@@ -49,6 +53,10 @@ def check(
 ) -> CheckResult:
     """Check ``model`` with the engine ``options.engine`` names (see the module docstring)."""
     options = options or CheckOptions()
+    if options.store == "fingerprints":  # the Python engine only (CheckOptions refuses others)
+        from modelcheck.engines import fingerprint_search
+
+        return fingerprint_search.check(model, options, progress)
     if options.resume is not None:
         engine = checkpoints.engine_of(options.resume)
         if engine.startswith("cluster") and options.ray is None:

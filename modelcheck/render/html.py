@@ -346,6 +346,17 @@ def render_html(result: CheckResult, model: Model | None = None) -> str:
             else []
         ),
         *([("outside the constraint", f"{st.constrained:,}")] if st.constrained else []),
+        *(
+            [
+                (
+                    "store",
+                    "fingerprints: not an exact search; probability that a collision hid a "
+                    f"state about {st.collision_probability or 0.0:.1e} (n^2/2^65)",
+                )
+            ]
+            if not result.exact
+            else []
+        ),
         ("transitions", f"{st.transitions:,}"),
         ("depth", str(st.depth)),
         ("seconds", f"{st.seconds:.3f}"),

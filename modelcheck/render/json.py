@@ -23,6 +23,9 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
         # The symmetry the counts are reduced by (statistics.states then counts
         # orbits, one representative each), or null for an unreduced search.
         "symmetry": result.symmetry or None,
+        # "exact", or "fingerprints": states told apart by 64-bit fingerprints, so not
+        # an exact search (statistics.collision_probability says how likely a miss is).
+        "store": result.store,
         "outcome": {0: "holds", 1: "violated", 3: "incomplete"}[int(result.exit_code)],
         "exit_code": int(result.exit_code),
         "complete": result.complete,
@@ -40,6 +43,8 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
             "peak_memory_bytes": st.peak_memory_bytes,
             # Distinct states failing a @constraint (not counted in "states").
             "constrained": st.constrained,
+            # The fingerprint store's estimate that a collision hid a state (null: exact).
+            "collision_probability": st.collision_probability,
         },
         "verdicts": [
             {

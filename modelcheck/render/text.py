@@ -215,6 +215,16 @@ def engine_line(result: CheckResult) -> str:
     return line
 
 
+def store_line(result: CheckResult) -> str:
+    """What the fingerprint store means for the result: not exact, and how likely a miss is."""
+    chance = result.statistics.collision_probability or 0.0
+    return (
+        "store: fingerprints, NOT an exact search: states were told apart by 64-bit "
+        f"fingerprints; the chance that a collision hid a state is about {chance:.1e} "
+        "(n^2/2^65 for n states, the birthday bound)"
+    )
+
+
 def render_summary(result: CheckResult) -> str:
     """Statistics and one line per property (no traces)."""
     st = result.statistics
@@ -234,6 +244,8 @@ def render_summary(result: CheckResult) -> str:
         engine_line(result),
         "",
     ]
+    if not result.exact:
+        lines[-1:-1] = [store_line(result)]
     if result.reduced:
         lines[1] = lines[1].replace("distinct states", "distinct states (orbits)", 1)
         lines[-1:-1] = [
@@ -318,6 +330,12 @@ def summary_line(result: CheckResult) -> str:
         f"seconds={st.seconds:.3f}"
         # Only when reduced, so that unreduced lines stay as they were.
         + (f" symmetry={result.symmetry.split(' ', 1)[0]}" if result.reduced else "")
+        # Likewise only for the fingerprint store.
+        + (
+            f" store=fingerprints collision={result.statistics.collision_probability or 0.0:.1e}"
+            if not result.exact
+            else ""
+        )
     )
 
 
