@@ -6,6 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No timing thresholds in tests: Hypothesis' "too slow" health check and its per-example
+# deadline measure the machine, which is shared and noisy (a one-second pause failed
+# a bridge test once). Every settings object a test builds inherits this profile.
+settings.register_profile(
+    "modelcheck-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("modelcheck-tests")
 
 # The repository's own pytest plugin, so README examples using spec_tests run here even
 # before `pip install .` registers its entry point (same name: loading it twice is a no-op).
