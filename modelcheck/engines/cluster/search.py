@@ -34,8 +34,7 @@ the Python engine in one process.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, NoReturn, Protocol
+from typing import Any
 
 import attrs
 import numpy as np
@@ -52,13 +51,13 @@ from modelcheck.engines.bfs import (
     selected_properties,
     violation_verdict,
 )
-from modelcheck.engines.checkpoints import clean, engine_of
+from modelcheck.engines.checkpoints import engine_of
 from modelcheck.engines.cluster import Refused
+from modelcheck.engines.cluster.plan import Plan, Saved, Saver, resumed_shards
 from modelcheck.engines.cluster.stored import ROW_MASK, SHIFT
 from modelcheck.engines.cluster.transport import InProcess, OnRay, ShardLost, Shards
 from modelcheck.engines.compiled import numba_missing
 from modelcheck.engines.parents import path_to
-from modelcheck.errors import CheckpointError
 from modelcheck.model import Model, PropertyDef
 from modelcheck.result import CheckResult, Statistics, Status, Verdict
 from modelcheck.symbolic.program import NotCompilable
@@ -69,56 +68,6 @@ SETTLING = ("invariant", "action", "terminal")
 MAX_RESTARTS = 3
 #: Action properties a step's flags have room for (above its action's 16 bits).
 MOST_ACTION_PROPERTIES = 47
-
-#: A checkpoint as a plan loads it: its manifest, the first violations, every shard's snapshot.
-Saved = tuple[dict[str, Any], dict[int, tuple[Any, ...]], list[dict[str, Any]]]
-
-
-class Plan(Protocol):
-    """What the driver needs of the kind of shard it runs (see the module docstring)."""
-
-    #: ``CheckResult.engine``: "compiled" or "python".
-    engine: str
-    #: The engine whose checkpoint file it writes (:data:`checkpoints.FILES`).
-    checkpoint_engine: str
-    #: The shard class, built as ``shard_class(index, count, *shard_args())``.
-    shard_class: type
-    #: The selected properties, in the order the shards number them, and their kinds.
-    names: tuple[str, ...]
-    kinds: tuple[str, ...]
-    #: The most successors of one state: keys are parent number * per + place.
-    per: int
-    #: Seconds spent compiling before the search; a note for the engine line.
-    seconds: float
-    note: str
-
-    def start(self) -> None: ...
-
-    def shard_args(self) -> tuple[Any, ...]: ...
-
-    def pickled_by_value(self) -> tuple[str, ...]: ...
-
-    def identity(self, options: CheckOptions, shards: int) -> dict[str, Any]: ...
-
-    def initial(self) -> tuple[Any, int]: ...
-
-    def decode(self, row: Any) -> Any: ...
-
-    def lookup(self, state: Any, shards: int) -> tuple[int, Any]: ...
-
-    def refuse(self, problem: Any, row_of_number: Callable[[int], Any]) -> NoReturn: ...
-
-    def recovery_failed(self, p: int) -> NoReturn: ...
-
-    def save(
-        self,
-        folder: str,
-        manifest: dict[str, Any],
-        found: dict[int, tuple[Any, ...]],
-        snapshots: list[dict[str, Any]],
-    ) -> None: ...
-
-    def load(self, folder: str, expected: Callable[[dict[str, Any]], dict[str, Any]]) -> Saved: ...
 
 
 def check(
@@ -191,7 +140,7 @@ def _search(
         count: list[int] = []
 
         def expected(manifest: dict[str, Any]) -> dict[str, Any]:
-            count.append(_resumed_shards(manifest, shards, folder))
+            count.append(resumed_shards(manifest, shards, folder))
             return plan.identity(options, count[0])
 
         saved = plan.load(folder, expected)
@@ -210,18 +159,6 @@ def _search(
         cluster.close()
 
 
-def _resumed_shards(manifest: dict[str, Any], asked: int | None, folder: str) -> int:
-    """The shard count of a resumed run: the checkpoint's (states are placed by it)."""
-    had = int(manifest.get("shards", 0))
-    if asked is not None and asked != had:
-        raise CheckpointError(
-            f"the checkpoint in {folder} was written by {had} shards, and this run asks for "
-            f"{asked}: each shard's states are its part of the hash space, so a resumed run "
-            f"has the same number of shards; resume with --shards {had} (or leave it out)"
-        )
-    return had
-
-
 class _Search:
     def __init__(self, model: Model, options: CheckOptions, plan: Plan, cluster: Shards) -> None:
         self.model, self.options, self.plan = model, options, plan
@@ -231,7 +168,7 @@ class _Search:
         self.per = plan.per  # keys: parent number * per + place
         #: Per property: ("state", number, shard, row) or ("step", key, parent ref, successor).
         self.found: dict[int, tuple[Any, ...]] = {}
-        self.saver = _Saver(options, plan.identity(options, cluster.count), plan, cluster)
+        self.saver = Saver(options, plan.identity(options, cluster.count), plan, cluster)
 
     def _restore(self, saved: Saved) -> None:
         """Put every shard and the first violations back where the checkpoint has them."""
@@ -582,41 +519,6 @@ class _Search:
 
             escape = operator_escape(model, state, row_recovers, stuck)
         return recoverability_verdict(prop, trace, bad, count, escape)
-
-
-class _Saver:
-    """Writes the cluster's checkpoints, when asked for, at most every ``checkpoint_every``
-    minutes: every shard's snapshot and the driver's counters, in one file."""
-
-    def __init__(
-        self, options: CheckOptions, identity: dict[str, Any], plan: Plan, cluster: Shards
-    ) -> None:
-        self.folder, self.resumed = options.checkpoint, options.resume
-        self.every = 60 * options.checkpoint_every
-        self.identity, self.plan, self.cluster = identity, plan, cluster
-        self.written = False
-        self.since = time.monotonic()
-        if self.folder is not None:
-            clean(self.folder)
-
-    def between_levels(self, position: dict[str, Any], found: dict[int, Any]) -> None:
-        if self.folder is not None and time.monotonic() - self.since >= self.every:
-            self.save(position, found)
-
-    def save(self, position: dict[str, Any], found: dict[int, Any]) -> None:
-        if self.folder is None:
-            return
-        manifest = dict(self.identity, **position)
-        self.plan.save(self.folder, manifest, found, self.cluster.each("snapshot"))
-        self.written = True
-        self.since = time.monotonic()
-
-    def last(self) -> Saved | None:
-        """The checkpoint this run wrote last, or else the one it resumed (None: neither)."""
-        for folder in (self.folder if self.written else None, self.resumed):
-            if folder is not None:
-                return self.plan.load(folder, lambda _: self.identity)
-        return None
 
 
 def _ranks(mine: np.ndarray, every: list[np.ndarray]) -> np.ndarray:
