@@ -290,29 +290,15 @@ class PythonShard(StoredStates):
             fresh[first_seen] = where[first_seen] >= before
         self.keys = sorted_meta[fresh, 0]
         taken = where >= 0
-        steps: dict[int, tuple[int, int, Any]] = {}
         problem = None
         if frontier:
             errors = np.flatnonzero(taken & (sorted_meta[:, _ERROR] != 0))
             if len(errors):
                 number = int(sorted_meta[errors[0], 0]) // PER
                 problem = _problem(number, "an action property raised on a step")
-            for p in range(len(self.props)):
-                if self.kinds[p] != "action":
-                    continue
-                hits = np.flatnonzero(taken & ((sorted_meta[:, 2] >> (ACT_BITS + p)) & 1 == 1))
-                if len(hits):
-                    q = int(hits[0])
-                    succ = states[int(sorted_meta[q, _STATE])]
-                    steps[p] = (int(sorted_meta[q, 0]), int(sorted_meta[q, 1]), succ)
-        if self.record:
-            self.edges.append(
-                (
-                    where[taken],
-                    sorted_meta[taken, 1],
-                    (sorted_meta[taken, 2] & ((1 << ACT_BITS) - 1)).astype(np.int16),
-                )
-            )
+        steps = self._after_admission(
+            frontier, where, sorted_meta, lambda q: states[int(sorted_meta[q, _STATE])]
+        )
         return {
             "new": self.count - before,
             "keys": self.keys,

@@ -238,28 +238,11 @@ class Shard(StoredStates):
         sorted_meta = meta[order]
         self.parent[before : self.count] = sorted_meta[fresh, 1]
         self.keys = sorted_meta[fresh, 0]
-        taken = where >= 0
-        steps: dict[int, tuple[int, int, np.ndarray]] = {}
-        if frontier:
-            for p in range(self.props):
-                if self.kinds[p] != "action":
-                    continue
-                hits = np.flatnonzero(taken & ((sorted_meta[:, 2] >> (ACT_BITS + p)) & 1 == 1))
-                if len(hits):
-                    q = int(hits[0])
-                    steps[p] = (int(sorted_meta[q, 0]), int(sorted_meta[q, 1]), rows[order[q]])
-        if self.record:
-            self.edges.append(
-                (
-                    where[taken],
-                    sorted_meta[taken, 1],
-                    (sorted_meta[taken, 2] & ((1 << ACT_BITS) - 1)).astype(np.int16),
-                )
-            )
+        steps = self._after_admission(frontier, where, sorted_meta, lambda q: rows[order[q]])
         return {
             "new": self.count - before,
             "keys": self.keys,
-            "truncated": bool(frontier and not taken.all()),
+            "truncated": bool(frontier and (where < 0).any()),
             "steps": steps,
         }
 

@@ -62,6 +62,37 @@ class StoredStates:
         self.recovers = np.zeros(0, np.bool_)
         self.reached = np.zeros(0, np.int64)
 
+    def _after_admission(
+        self,
+        frontier: bool,
+        where: np.ndarray,
+        sorted_meta: np.ndarray,
+        successor: Any,
+    ) -> dict[int, tuple[int, int, Any]]:
+        """What every shard does once a batch is admitted (``where``: each step's row, -1
+        where a step past --max-depth was not taken; ``sorted_meta`` in key order): the
+        recorded edges of the steps taken, and past --max-depth each action property's
+        first violating step taken, its successor from ``successor(place in key order)``."""
+        taken = where >= 0
+        steps: dict[int, tuple[int, int, Any]] = {}
+        if frontier:
+            for p, kind in enumerate(self.kinds):
+                if kind != "action":
+                    continue
+                hits = np.flatnonzero(taken & ((sorted_meta[:, 2] >> (ACT_BITS + p)) & 1 == 1))
+                if len(hits):
+                    q = int(hits[0])
+                    steps[p] = (int(sorted_meta[q, 0]), int(sorted_meta[q, 1]), successor(q))
+        if self.record:
+            self.edges.append(
+                (
+                    where[taken],
+                    sorted_meta[taken, 1],
+                    (sorted_meta[taken, 2] & ((1 << ACT_BITS) - 1)).astype(np.int16),
+                )
+            )
+        return steps
+
     def _room_for_numbers(self, need: int) -> None:
         self.number = grown(self.number, need)
         self.parent = grown(self.parent, need)
