@@ -226,6 +226,28 @@ def resident_memory_bytes() -> int:
         return peak_memory_bytes()
 
 
+def between_chunks(deadline: float | None, memory_limit: int | None) -> None:
+    """What a Python search does between two chunks of a level: collect the young
+    generation (the cyclic collector is paused), and stop at a time or memory limit."""
+    gc.collect(0)
+    if deadline is not None and time.monotonic() > deadline:
+        raise StopSearch("time_limit")
+    if memory_limit is not None and resident_memory_bytes() > memory_limit:
+        raise StopSearch(MEMORY_LIMIT)
+
+
+def stop_reason(cause: BaseException) -> str | None:
+    """Why a chunk aborted by ``cause`` stops the search (a limit, Ctrl-C, no memory left);
+    None when ``cause`` is an error of the spec's, to be diagnosed."""
+    if isinstance(cause, StopSearch):
+        return cause.reason
+    if isinstance(cause, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(cause, MemoryError):
+        return OUT_OF_MEMORY
+    return None
+
+
 def selected_properties(model: Model, names: tuple[str, ...] | None) -> list[PropertyDef]:
     if names is None:
         return list(model.properties)
@@ -434,11 +456,7 @@ def check(
                 done = chunk_end
                 if not ticked:
                     continue  # a short chunk at the end of a level
-                gc.collect(0)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise StopSearch("time_limit")
-                if memory_limit is not None and resident_memory_bytes() > memory_limit:
-                    raise StopSearch(MEMORY_LIMIT)
+                between_chunks(deadline, memory_limit)
                 if progress is not None:
                     progress(
                         Progress(
@@ -456,15 +474,10 @@ def check(
     except ChunkAborted as aborted:
         transitions += aborted.transitions
         cause = aborted.cause
-        if isinstance(cause, StopSearch):
-            stopped_by = cause.reason
-        elif isinstance(cause, KeyboardInterrupt):
-            stopped_by = "interrupted"
-        elif isinstance(cause, MemoryError):
-            stopped_by = OUT_OF_MEMORY
-        elif isinstance(cause, Exception):  # includes RecursionError from a spec's own code
-            raise diagnose(model, index, aborted.state, cause, symmetry) from cause
-        else:
+        stopped_by = stop_reason(cause)
+        if stopped_by is None:  # an error of the spec's own code (RecursionError included)
+            if isinstance(cause, Exception):
+                raise diagnose(model, index, aborted.state, cause, symmetry) from cause
             raise cause from None
     except StopSearch as stop:
         stopped_by = stop.reason

@@ -37,13 +37,13 @@ from typing import Any
 
 from modelcheck.engines import bfs
 from modelcheck.engines.bfs import (
-    MEMORY_LIMIT,
     OUT_OF_MEMORY,
     CheckOptions,
     Progress,
     ProgressCallback,
+    between_chunks,
     peak_memory_bytes,
-    resident_memory_bytes,
+    stop_reason,
 )
 from modelcheck.engines.diagnose import diagnose, property_error
 from modelcheck.engines.expand import ChunkAborted, ChunkFunction, LoopShape, StopSearch, generate
@@ -259,13 +259,7 @@ def check(
                 done = chunk_end
                 if not ticked:
                     continue
-                gc.collect(0)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise StopSearch("time_limit")
-                if options.memory_limit is not None and (
-                    resident_memory_bytes() > options.memory_limit
-                ):
-                    raise StopSearch(MEMORY_LIMIT)
+                between_chunks(deadline, options.memory_limit)
                 if progress is not None:
                     queued = level_start + current.size - done + next_level.size
                     seconds = time.perf_counter() - started
@@ -283,24 +277,19 @@ def check(
     except ChunkAborted as aborted:
         transitions += aborted.transitions
         cause = aborted.cause
-        if isinstance(cause, StopSearch):
-            stopped_by = cause.reason
-        elif isinstance(cause, KeyboardInterrupt):
-            stopped_by = "interrupted"
-        elif isinstance(cause, MemoryError):
-            stopped_by = OUT_OF_MEMORY
-        elif isinstance(cause, OverflowError) and len(parents) != len(parents.places):
-            raise ModelcheckError(
-                "--store fingerprints numbers a state's steps in 16 bits, and a state of "
-                f"{model.name} has more than 65,535 successors; use the exact store."
-            ) from cause
-        elif isinstance(cause, UnfingerprintableState):
-            raise cause from None  # about a value of the state, not an action that failed
-        elif isinstance(cause, Exception):
-            number = done + next(i for i, s in enumerate(block) if s == aborted.state)
-            links = parent_links(aborted.state, number)
-            raise diagnose(model, links, aborted.state, cause, symmetry) from cause
-        else:
+        stopped_by = stop_reason(cause)
+        if stopped_by is None:  # the spec's own error, or a state this store cannot keep
+            if isinstance(cause, OverflowError) and len(parents) != len(parents.places):
+                raise ModelcheckError(
+                    "--store fingerprints numbers a state's steps in 16 bits, and a state of "
+                    f"{model.name} has more than 65,535 successors; use the exact store."
+                ) from cause
+            if isinstance(cause, UnfingerprintableState):
+                raise cause from None  # about a value of the state, not an action that failed
+            if isinstance(cause, Exception):
+                number = done + next(i for i, s in enumerate(block) if s == aborted.state)
+                links = parent_links(aborted.state, number)
+                raise diagnose(model, links, aborted.state, cause, symmetry) from cause
             raise cause from None
     except StopSearch as stop:
         stopped_by = stop.reason
