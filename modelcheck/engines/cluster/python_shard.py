@@ -309,34 +309,15 @@ class PythonShard(StoredStates):
 
     def snapshot(self) -> dict[str, Any]:
         """What a checkpoint keeps of this shard between levels (the dict is rebuilt)."""
-        n = self.count
-        where, src, act = self._edge_arrays()
-        return {
-            "states": list(self.states),
-            "number": self.number[:n].copy(),
-            "parent": self.parent[:n].copy(),
-            "level": np.array([self.lo, self.hi], np.int64),
-            "edge_to": where,
-            "edge_from": src,
-            "edge_action": act,
-        }
+        return self._snapshot(list(self.states))
 
     def restore(self, saved: dict[str, Any]) -> int:
         """Go on from a :meth:`snapshot`: its states stored, its last level next to expand."""
-        n = len(saved["states"])
         self.states = list(saved["states"])
         self.rows = {s: row for row, s in enumerate(self.states)}
         self.count = 0
-        self._room(n)
-        self.number[:n] = saved["number"]
-        self.parent[:n] = saved["parent"]
-        self.count = n
-        self.lo, self.hi = (int(x) for x in saved["level"])
-        self.made = np.zeros(0, np.int64)
-        self.edges = []
-        if self.record and len(saved["edge_to"]):
-            self.edges.append((saved["edge_to"], saved["edge_from"], saved["edge_action"]))
-        return n
+        self._room(len(self.states))
+        return self._restore_numbers(saved)
 
     def row(self, row: int) -> tuple[Any, int]:
         """A stored state and its parent's reference (-1 for an initial state)."""

@@ -246,36 +246,19 @@ class Shard(StoredStates):
             "steps": steps,
         }
 
-    def snapshot(self) -> dict[str, np.ndarray]:
+    def snapshot(self) -> dict[str, Any]:
         """What a checkpoint keeps of this shard between levels (the table is rebuilt)."""
-        n = self.count
-        where, src, act = self._edge_arrays()
-        return {
-            "states": self.states[:n].copy(),
-            "number": self.number[:n].copy(),
-            "parent": self.parent[:n].copy(),
-            "level": np.array([self.lo, self.hi], np.int64),
-            "edge_to": where,
-            "edge_from": src,
-            "edge_action": act,
-        }
+        return self._snapshot(self.states[: self.count].copy())
 
-    def restore(self, saved: dict[str, np.ndarray]) -> int:
+    def restore(self, saved: dict[str, Any]) -> int:
         """Go on from a :meth:`snapshot`: its states stored, its last level next to expand."""
         n = len(saved["states"])
         self.count = 0
         self._room(n)
         self.states[:n] = saved["states"]
-        self.number[:n] = saved["number"]
-        self.parent[:n] = saved["parent"]
-        self.count = n
+        self._restore_numbers(saved)
         self.table[:] = 0
         self.module.rehash(self.states, n, self.table, len(self.table) - 1)
-        self.lo, self.hi = (int(x) for x in saved["level"])
-        self.made = np.zeros(0, np.int64)
-        self.edges = []
-        if self.record and len(saved["edge_to"]):
-            self.edges.append((saved["edge_to"], saved["edge_from"], saved["edge_action"]))
         return n
 
     def row(self, row: int) -> tuple[np.ndarray, int]:

@@ -125,6 +125,35 @@ class StoredStates:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         return node, rss, peak
 
+    def _snapshot(self, states: Any) -> dict[str, Any]:
+        """What a checkpoint keeps of this shard between levels: ``states`` (each kind of
+        shard's own), and the numbers, parents, level and edges every shard has."""
+        n = self.count
+        where, src, act = self._edge_arrays()
+        return {
+            "states": states,
+            "number": self.number[:n].copy(),
+            "parent": self.parent[:n].copy(),
+            "level": np.array([self.lo, self.hi], np.int64),
+            "edge_to": where,
+            "edge_from": src,
+            "edge_action": act,
+        }
+
+    def _restore_numbers(self, saved: dict[str, Any]) -> int:
+        """The numbers, parents, level and edges of a :meth:`_snapshot` (once room is made
+        for its states); how many states it holds."""
+        n = len(saved["states"])
+        self.number[:n] = saved["number"]
+        self.parent[:n] = saved["parent"]
+        self.count = n
+        self.lo, self.hi = (int(x) for x in saved["level"])
+        self.made = np.zeros(0, np.int64)
+        self.edges = []
+        if self.record and len(saved["edge_to"]):
+            self.edges.append((saved["edge_to"], saved["edge_from"], saved["edge_action"]))
+        return n
+
     def _edge_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The recorded steps into this shard's states: target rows, source refs, actions."""
         if not self.edges:
