@@ -262,3 +262,34 @@ class SettledBeforeItWraps(Spec):
     def small(self, s: TwoCounters) -> bool:
         """a is never 1, and a * 1000 stays at most 2000 (false at a = 1, first)."""
         return s.a != 1 and s.a * 1000 <= 2000
+
+
+class Pendulum(Spec):
+    """From 0 a step to 1 or to 2, and from either a step back to 0.
+
+    The level of 1 and 2 makes the same successor twice (0, already stored), so
+    past ``max_depth=1`` both steps back are taken; only the second breaks
+    ``never_back_from_two``.
+    """
+
+    n: int = 2
+
+    def initial_states(self) -> CountState:
+        return CountState(0, False)
+
+    @action
+    def out(self, s: CountState) -> CountState | None:
+        return s.replace(value=1) if s.value == 0 else None
+
+    @action
+    def far(self, s: CountState) -> CountState | None:
+        return s.replace(value=2) if s.value == 0 else None
+
+    @action
+    def back(self, s: CountState) -> CountState | None:
+        return s.replace(value=0) if s.value != 0 else None
+
+    @action_property
+    def never_back_from_two(self, s: CountState, t: CountState) -> bool:
+        """No step from 2 to 0 (false: out-and-back by ``far``, 2 steps)."""
+        return not (s.value == 2 and t.value == 0)

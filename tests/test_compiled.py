@@ -436,3 +436,54 @@ def test_the_cli_says_how_many_workers_ran(tmp_path, dns_race_path):
     assert ran.exit_code == 1, ran.output  # dns-race's defaults violate every property
     assert "engine: compiled on 2 workers" in ran.output
     assert json.loads(out.read_text())["statistics"]["workers"] == 2
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [toys.Pendulum(n=2), DnsRace(), protocols.TokenRing(), toys.TwoProcessLock(broken=True)],
+    ids=repr,
+)
+def test_several_workers_take_the_steps_past_max_depth_that_one_takes(spec, small_parts):
+    # Past --max-depth only the steps to stored states are taken (and judged): a part's
+    # second step to a stored state is taken like its first.  Every depth of the search
+    # in turn is the last one.
+    depth = check(spec, engine="python").statistics.depth
+    for max_depth in range(1, depth + 1):
+        python = check(spec, engine="python", max_depth=max_depth)
+        assert_same(python, check(spec, engine="compiled", workers=2, max_depth=max_depth))
+
+
+def test_several_workers_number_unstopped_batches_at_once_and_the_rest_in_order(
+    monkeypatch, small_parts
+):
+    # The differential tests above only say something of the parallel admission if
+    # they reach it: count both ways a batch is admitted on a run that records edges.
+    from modelcheck.engines.compiled import search
+
+    ways = {"at once": 0, "in order": 0}
+    at_once, unstopped = search._Workers._number, search._Workers._unstopped
+
+    def counted_number(self, *args):
+        ways["at once"] += 1
+        return at_once(self, *args)
+
+    def counted_unstopped(self, *args):
+        answer = unstopped(self, *args)
+        ways["in order"] += not answer
+        return answer
+
+    monkeypatch.setattr(search._Workers, "_number", counted_number)
+    monkeypatch.setattr(search._Workers, "_unstopped", counted_unstopped)
+    one = check(DnsRace(), engine="compiled")
+    assert_same(one, check(DnsRace(), engine="compiled", workers=2))
+    assert ways["at once"] > 10 and ways["in order"] > 0, ways
+
+
+def test_a_table_range_fuller_than_the_rest_doubles_the_table_without_changing_answers(
+    monkeypatch, small_parts
+):
+    from modelcheck.engines.compiled import search
+
+    monkeypatch.setattr(search, "RANGE_LOAD", 0.02)  # every few batches
+    for spec in (DnsRace(), protocols.TokenRing()):
+        assert_same(check(spec, engine="compiled"), check(spec, engine="compiled", workers=3))

@@ -60,17 +60,25 @@ DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT, RENAMED_OUTSIDE
     DETAIL,
     EDGE_CAP,
     END,
-    RESUME,
-) = range(16)
+) = range(15)
 CONTROL_SIZE = 16
 #: Slots of the array in which ``expand`` says how far it got: the state it stopped
 #: before, why (``DONE`` or a problem), the problem's detail, the successors it
-#: wrote and how many of them were not in the visited set.
-O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW, O_LOCAL = range(6)
-OUT_SIZE = 6
+#: wrote, how many of them were not in the visited set (past --max-depth) or were
+#: the first in the part, how many the part's own set holds, and how many belong
+#: to the states before the one it stopped at (the successors to admit).
+O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW, O_LOCAL, O_KEEP = range(7)
+OUT_SIZE = 7
 #: ``expand``'s result for a successor made before in the same part is -LOCAL - that
 #: one's number (table slots, the other negative results, are far fewer).
 LOCAL = 1 << 40
+#: ``claim``'s result for a successor that an earlier part of the same batch made
+#: first (and claimed) is -BATCH - that one's batch row.
+BATCH = 1 << 50
+#: ``claim``'s result for a successor it claimed: the first of a new state.
+NEW = -2
+#: Successors ``claim`` reads the table for at once (their cache misses overlap).
+GROUP = 128
 
 _PRELUDE = """\
 import numpy as np
@@ -410,11 +418,17 @@ def generate(
             em.line(f"if {em.value(check.when)}:")
             em.line(f"    {stop.format(status='INEXACT', detail=number)}")
 
-    def probe(em: _Emitter, start: str, found_lines: list[str], trusted: str = "") -> None:
+    def probe(
+        em: _Emitter,
+        start: str,
+        found_lines: list[str],
+        trusted: str = "",
+        wrap: str = "(slot + 1) & tmask",
+    ) -> None:
         """The probe for row ``nb[j]`` from slot ``start``: ``found_lines`` where it is stored
         (``r`` is its row); ends with ``slot`` at the empty slot where it is not, or (with
         ``trusted``, a condition on ``r``) at the first entry with its tag whose row it may
-        not read."""
+        not read.  ``wrap`` is the next slot (several workers' table wraps within ranges)."""
         em.line(f"slot = {start}")
         em.line("while True:")
         em.line("    t = table[slot]")
@@ -430,7 +444,7 @@ def generate(
         for text in found_lines:
             em.line(f"            {text}")
         em.line("            break")
-        em.line("    slot = (slot + 1) & tmask")
+        em.line(f"    slot = {wrap}")
 
     def store(
         em: _Emitter, extra: list[str], renamed: str = ""
@@ -542,18 +556,23 @@ def generate(
         _successors(em, program, layout, outside, store(em, [], renamed))
 
     # --- expand: one part of a level, for one of several workers ---
-    # It reads the states, the table and ``found`` and writes only its own buffers:
-    # each successor, whether the state is stored (its row) or not (the empty slot the
-    # probe ended at), and where each property settles; ``admit`` takes it from there.
+    # It reads the states and ``found`` and writes only its own buffers: each
+    # successor, whether it was made before in the part (the part's own small set,
+    # in the cache: sibling states reach the same successor by two orders of two
+    # steps) and where each property settles.  Whether a successor is stored is
+    # ``claim``'s to say; past --max-depth (nothing is stored, so the table does not
+    # change) the part looks its successors up itself, since only the steps to
+    # stored states are taken.
     x = _Emitter(program, pre, post)
     x.depth = 0
     x.line("@njit(cache=True, nogil=True)")
     x.line(
-        "def expand(states, table, tmask, base, found, lo, hi, frontier, "
+        "def expand(states, table, tmask, rshift, found, lo, hi, frontier, "
         "nb, bact, res, rowof, local, used, sstart, sflags, aflags, out):"
     )
     x.depth = 1
     x.line("tagmask = TAG_BITS & ~tmask")
+    x.line("rmask = (np.int64(1) << rshift) - 1")
     x.line("lmask = len(local) - 1")
     if canon is not None:
         x.line(f"sc = np.empty({canon.scratch}, np.int64)")
@@ -565,15 +584,12 @@ def generate(
     x.line("fresh = 0")
     halt = (
         "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
-        "out[O_SUCC] = k; out[O_NEW] = fresh; return"
+        "out[O_SUCC] = k; out[O_NEW] = fresh; out[O_KEEP] = sstart[i - lo]; return"
     )
     each_state(x, halt, canonicalise=True)
     x.line("for j in range(m0, k):")
     x.depth = 3
     _hash(x, words, "nb[j, {j}]", key)
-    # Most successors already made in this part (sibling states reach the same
-    # successor by two orders of two steps) are found in the part's own small set,
-    # in the cache: only the first occurrence is looked up in the visited set.
     x.line("ls = (h >> 40) & lmask")
     x.line("first = -1")
     x.line("while True:")
@@ -586,7 +602,8 @@ def generate(
     x.line("        break")
     x.line("    ls = (ls + 1) & lmask")
     x.line("if first >= 0:")
-    x.line("    res[j] = -LOCAL - first")
+    # Past --max-depth a step to a stored state is taken: the first one's row.
+    x.line("    res[j] = res[first] if frontier and res[first] >= 0 else -LOCAL - first")
     x.line("else:")
     x.depth = 4
     x.line("local[ls] = j + 1")
@@ -594,14 +611,12 @@ def generate(
     x.line("nl += 1")
     x.line("out[O_LOCAL] = nl")
     x.line("res[j] = -1")
-    # Rows from ``base`` on may be being written by ``admit`` as this runs (the next
-    # part is expanded while the last is admitted): the probe stops at the first of
-    # them with the state's tag, and ``admit`` goes on from there.  A table entry is
-    # one aligned 32-bit word, so it reads as either empty or whole.
-    probe(x, "h & tmask", ["res[j] = r"], trusted="r < base")
-    x.line("if res[j] < 0:")
-    x.line("    res[j] = -(slot + 1)")
-    x.line("    fresh += 1")
+    x.line("fresh += 1")
+    x.line("if frontier:")
+    x.depth = 5
+    x.line("home = h & tmask")
+    x.line("base = home & ~rmask")
+    probe(x, "home", ["res[j] = r"], wrap="base | ((slot + 1) & rmask)")
     x.depth = 3
     if acting:
         for p in acting:
@@ -628,20 +643,126 @@ def generate(
         x.block("if k == m0:", part_no_successors)
     x.depth = 1
     x.line("sstart[hi - lo] = k")
-    x.line("out[O_END] = hi; out[O_SUCC] = k; out[O_NEW] = fresh")
+    x.line("out[O_END] = hi; out[O_SUCC] = k; out[O_NEW] = fresh; out[O_KEEP] = k")
     out.append("\n".join(x.lines))
 
-    # --- admit: an expanded part's successors, in order, into the visited set ---
+    # --- claim: a batch's new successors, for the workers that own their table ranges ---
+    # The table is cut into ranges by the top bits of a home slot, and a probe wraps
+    # within its range, so each range has one writer.  Each worker walks the batch's
+    # parts in order and takes the successors whose home is in its ranges: a stored
+    # one gets its row, a new one an entry (marked by a row past the stored ones: the
+    # batch row of its first occurrence) that ``admit`` numbers in BFS order.
+    c = _Emitter(program, pre, post)
+    c.depth = 0
+    c.line("@njit(cache=True, nogil=True)")
+    c.line(
+        "def claim(states, count, table, tmask, rshift, first, last, nb, res, rowof, "
+        "outs, cap, nparts, fill, news):"
+    )
+    c.depth = 1
+    c.line("tagmask = TAG_BITS & ~tmask")
+    c.line("rmask = (np.int64(1) << rshift) - 1")
+    c.line(f"hs = np.empty({GROUP}, np.int64)")
+    c.line(f"js = np.empty({GROUP}, np.int64)")
+    c.line(f"ts = np.empty({GROUP}, np.int64)")
+    c.line("touched = np.int64(0)")
+    c.line("for part in range(nparts):")
+    c.depth = 2
+    c.line("J = part * cap")
+    c.line("end = J + outs[part, O_KEEP]")
+    c.line("while J < end:")
+    c.depth = 3
+    # A group of this worker's successors, then their first slots and rows read with
+    # no branch on them in between (the reads miss the cache, and overlap), then the
+    # probes in order, which find those lines in the cache.
+    c.line("g = 0")
+    c.line(f"while J < end and g < {GROUP}:")
+    c.line("    if res[J] == -1:")
+    c.depth = 5
+    _hash(c, words, "nb[J, {j}]", key)
+    c.line("rg = (h & tmask) >> rshift")
+    c.line("if rg >= first and rg < last:")
+    c.line("    hs[g] = h")
+    c.line("    js[g] = J")
+    c.line("    g += 1")
+    c.depth = 3
+    c.line("    J += 1")
+    c.line("for q in range(g):")
+    c.line("    ts[q] = table[hs[q] & tmask]")
+    c.line("for q in range(g):")
+    c.line("    t = ts[q]")
+    c.line("    if t != 0 and (t & tagmask) == ((hs[q] >> 32) & tagmask):")
+    c.line("        r = (t & tmask) - 1")
+    c.line("        if r < count:")
+    c.line("            touched += states[r, 0]")
+    c.line("for q in range(g):")
+    c.depth = 4
+    c.line("J2 = js[q]")
+    c.line("h = hs[q]")
+    c.line("tag = (h >> 32) & tagmask")
+    c.line("home = h & tmask")
+    c.line("rg = home >> rshift")
+    c.line("base = home & ~rmask")
+    c.line("slot = home")
+    c.line("while True:")
+    c.line("    t = table[slot]")
+    c.line("    if t == 0:")
+    c.line("        break")
+    c.line("    if (t & tagmask) == tag:")
+    c.line("        r = (t & tmask) - 1")
+    c.line("        if r < count:")
+    same = " and ".join(f"states[r, {j}] == nb[J2, {key + j}]" for j in range(words))
+    c.line(f"            if {same}:")
+    c.line("                res[J2] = r")
+    c.line("                break")
+    c.line("        else:")
+    same = " and ".join(f"nb[r - count, {key + j}] == nb[J2, {key + j}]" for j in range(words))
+    c.line(f"            if {same}:")
+    c.line("                res[J2] = -BATCH - (r - count)")
+    c.line("                break")
+    c.line("    slot = base | ((slot + 1) & rmask)")
+    c.line("if res[J2] == -1:")
+    c.line("    table[slot] = tag | (count + J2 + 1)")
+    c.line("    res[J2] = NEW")
+    c.line("    rowof[J2] = slot")
+    c.line("    fill[rg] += 1")
+    c.line("    news[part] += 1")
+    c.depth = 2
+    c.line("if outs[part, O_STATUS] != DONE:")
+    c.line("    break")
+    c.depth = 1
+    c.line("return touched")
+    out.append("\n".join(c.lines))
+
+    # --- number: a claimed part's new states, from a given row (a part of a batch in
+    # which nothing stops the search, so each part's first row is known) ---
+    u = _Emitter(program, pre, post)
+    u.depth = 0
+    u.line("@njit(cache=True, nogil=True)")
+    u.line("def number(states, table, tmask, row, lo, hi, nb, res, rowof):")
+    u.depth = 1
+    u.line("tagmask = TAG_BITS & ~tmask")
+    u.line("for J in range(lo, hi):")
+    u.line("    if res[J] == NEW:")
+    for j in range(words):
+        u.line(f"        states[row, {j}] = nb[J, {key + j}]")
+    u.line("        slot = rowof[J]")
+    u.line("        table[slot] = (table[slot] & tagmask) | (row + 1)")
+    u.line("        rowof[J] = row")
+    u.line("        row += 1")
+    u.line("return row")
+    out.append("\n".join(u.lines))
+
+    # --- admit: an expanded, claimed part's successors, in order ---
     a = _Emitter(program, pre, post)
     a.depth = 0
     a.line("@njit(cache=True, nogil=True)")
     a.line(
         "def admit(states, table, ctl, found, found_succ, offsets, targets, acts, "
-        "lo, end, nb, bact, res, rowof, local, used, sstart, sflags, aflags):"
+        "lo, end, off, nb, bact, res, rowof, sstart, sflags, aflags):"
     )
     a.depth = 1
     _admission_locals(a)
-    a.line("resume = ctl[RESUME] != 0")
     a.line("for i in range(lo, end):")
     a.depth = 2
     a.line("s = i - lo")
@@ -653,37 +774,42 @@ def generate(
             a.line("    settled += 1")
     a.line("if record:")
     a.line("    offsets[i] = edges")
-    a.line("for j in range(sstart[s], sstart[s + 1]):")
+    a.line("for J in range(off + sstart[s], off + sstart[s + 1]):")
     a.depth = 3
     a.line("n += 1")
-    a.line("idx = res[j]")
+    a.line("idx = res[J]")
     a.line("if idx < 0:")
     a.depth = 4
     a.line("if frontier:  # past --max-depth: not stored, and the step is not taken")
     a.line("    truncated = 1")
     a.line("    continue")
-    a.line("if idx <= -LOCAL:  # made before in this part: the first one's row")
-    a.line("    idx = rowof[-idx - LOCAL]")
-    a.line("else:")
+    a.line("if idx <= -BATCH:  # claimed first in an earlier part of the batch")
+    a.line("    idx = rowof[-idx - BATCH]")
+    a.line("elif idx <= -LOCAL:  # made before in this part: the first one's row")
+    a.line("    idx = rowof[off - idx - LOCAL]")
+    a.line("else:  # claimed: a new state, numbered here in BFS order")
     a.depth = 5
-    _hash(a, words, "nb[j, {j}]", key)
-    # ``expand`` ended this probe at an empty slot or at a row admitted since it began;
-    # the slots before it on the path were full with other states, and a full slot
-    # never changes, so (with no rehash since) the probe goes on from there.
-    a.line("idx = -1")
-    probe(a, "-res[j] - 1 if resume else h & tmask", ["idx = r"])
-    a.line("if idx < 0:")
-    a.depth = 6
-    _insert(a, words, "i", frontier=False, key=key)
+    a.line("if limit >= 0 and count >= limit:")
+    a.line(f"    ctl[STATUS] = MAX_STATES; ctl[AT] = i; {_SAVE}")
+    a.line("    return")
+    for j in range(words):
+        a.line(f"states[count, {j}] = nb[J, {key + j}]")
+    a.line("slot = rowof[J]")
+    a.line("table[slot] = (table[slot] & tagmask) | (count + 1)")
+    a.line("idx = count")
+    a.line("count += 1")
     a.depth = 3
-    a.line("rowof[j] = idx")
+    a.line("rowof[J] = idx")
     for p in acting:
-        a.line(f"if aflags[j, {p}] and found[{p}] == -1:")
+        a.line(f"if aflags[J, {p}] and found[{p}] == -1:")
         a.line(f"    found[{p}] = i")
         for j in range(words):
-            a.line(f"    found_succ[{p}, {j}] = nb[j, {j}]")
+            a.line(f"    found_succ[{p}, {j}] = nb[J, {j}]")
         a.line("    settled += 1")
-    _record_edge(a)
+    a.line("if record:")
+    a.line("    targets[edges] = idx")
+    a.line("    acts[edges] = bact[J]")
+    a.line("    edges += 1")
     a.depth = 2
     if terminals:
         a.line("if sstart[s + 1] == sstart[s]:")
@@ -836,6 +962,24 @@ def generate(
                 "        while table[slot] != 0:",
                 "            slot = (slot + 1) & tmask",
                 "        table[slot] = ((h >> 32) & TAG_BITS & ~tmask) | (i + 1)",
+                "",
+                "",
+                "@njit(cache=True, nogil=True)",
+                "def rehash_ranges(states, count, table, tmask, rshift, first, last, fill):",
+                "    rmask = (np.int64(1) << rshift) - 1",
+                "    for i in range(count):",
+                "        h = np.int64(0)",
+                *(f"        h = _mix(h, states[i, {j}])" for j in range(words)),
+                "        home = h & tmask",
+                "        rg = home >> rshift",
+                "        if rg < first or rg >= last:",
+                "            continue",
+                "        base = home & ~rmask",
+                "        slot = home",
+                "        while table[slot] != 0:",
+                "            slot = base | ((slot + 1) & rmask)",
+                "        table[slot] = ((h >> 32) & TAG_BITS & ~tmask) | (i + 1)",
+                "        fill[rg] += 1",
             ]
         )
     )
@@ -864,14 +1008,16 @@ def generate(
             "DETAIL",
             "EDGE_CAP",
             "END",
-            "RESUME",
             "O_END",
             "O_STATUS",
             "O_DETAIL",
             "O_SUCC",
             "O_NEW",
             "O_LOCAL",
+            "O_KEEP",
             "LOCAL",
+            "BATCH",
+            "NEW",
         )
     )
     constants += "\nTAG_BITS = np.int64(0x7FFFFFFF)"

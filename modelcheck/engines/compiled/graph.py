@@ -45,3 +45,30 @@ def recoverable_states(count, offsets, targets, acts, allowed, good):
                 stack[top] = prev
                 top += 1
     return reached
+
+
+@njit(cache=True, nogil=True)
+def link(offsets, targets, acts, first, sstart, states, off, keep, edge, res, rowof, bact, marks):
+    """The edges of a part of a batch that nothing stops (every step is taken): the part's
+    states are rows ``first`` on, its successors batch rows ``off`` to ``off + keep``, its
+    first edge number ``edge``.  ``marks`` holds the kernel's (NEW, BATCH, LOCAL): how
+    ``claim`` and ``expand`` marked a successor that is not a stored row."""
+    new, batch, local = marks[0], marks[1], marks[2]
+    for s in range(states):
+        offsets[first + s] = edge + sstart[s]
+    for J in range(off, off + keep):
+        idx = res[J]
+        if idx < 0:
+            if idx <= -batch:  # claimed first in an earlier part
+                idx = rowof[-idx - batch]
+            elif idx <= -local:  # made before in this part: as that one
+                f = off - idx - local
+                idx = res[f]
+                if idx == new:
+                    idx = rowof[f]
+                elif idx < 0:
+                    idx = rowof[-idx - batch]
+            else:  # claimed here: numbered
+                idx = rowof[J]
+        targets[edge + J - off] = idx
+        acts[edge + J - off] = bact[J]

@@ -69,18 +69,18 @@ from modelcheck.engines.compiled.codegen import (
     MAX,
     O_DETAIL,
     O_END,
+    O_KEEP,
     O_NEW,
     O_STATUS,
-    O_SUCC,
     OUT_SIZE,
     RECORD,
-    RESUME,
     STATUS,
     STOP_AT_FIRST,
     TABLE_MASK,
     TRANSITIONS,
     TRUNCATED,
 )
+from modelcheck.engines.compiled.graph import link as link_edges
 from modelcheck.engines.compiled.graph import recoverable_states
 from modelcheck.engines.compiled.layout import Layout
 from modelcheck.engines.iteration_order import probe_iteration_order
@@ -107,6 +107,8 @@ PARTS_PER_WORKER = 2
 START = 1 << 16
 #: The visited table grows (doubling) when it is this full.
 LOAD = 0.7
+#: With several workers, the table also doubles before any of its ranges is this full.
+RANGE_LOAD = 0.85
 #: Property kinds the kernel evaluates.
 KINDS = ("invariant", "action", "terminal", "recoverable", "reachable")
 
@@ -202,14 +204,25 @@ def _warm_up(module: Any, width: int, props: int) -> None:
 
 
 def _warm_up_workers(module: Any, width: int, props: int) -> None:
-    """Compile what several workers run (``expand``, ``admit``): about a third of a cold
-    JIT, paid only by a search with ``--workers`` above one."""
+    """Compile what several workers run (``expand``, ``claim``, ``number``, ``admit``,
+    ``rehash_ranges``): about a third of a cold JIT, paid only by a search with
+    ``--workers`` above one."""
     states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
-    part = _Part(width, props, 1, 1)
-    module.expand(states, table, 1, 0, found, 0, 0, False, *part.buffers(), part.out)
-    module.admit(
-        states, table, ctl, found, found_succ, offsets, targets, acts, 0, 0, *part.buffers()
+    batch = _Buffers(width, props, 1, 1, 1)
+    part = batch.parts[0]
+    fill = np.zeros(1, np.int64)
+    module.expand(states, table, 1, 1, found, 0, 0, False, *part.views)
+    module.claim(
+        *(states, 0, table, 1, 1, 0, 1, batch.nb, batch.res, batch.rowof, batch.outs, 1, 0),
+        *(fill, fill),
     )
+    module.number(states, table, 1, 0, 0, 0, batch.nb, batch.res, batch.rowof)
+    module.admit(
+        *(states, table, ctl, found, found_succ, offsets, targets, acts),
+        *(0, 0, 0, batch.nb, batch.bact, batch.res, batch.rowof),
+        *(part.sstart, part.sflags, batch.aflags),
+    )
+    module.rehash_ranges(states, 0, table, 1, 1, 0, 1, fill)
 
 
 def _empty(width: int, props: int) -> tuple[np.ndarray, ...]:
@@ -228,34 +241,50 @@ def _empty(width: int, props: int) -> tuple[np.ndarray, ...]:
     )
 
 
-class _Part:
-    """One worker's buffers: the successors of up to ``states`` states of a level."""
+class _Buffers:
+    """The buffers of one batch of ``parts`` parts, each of up to ``states`` states.
 
-    def __init__(self, words: int, props: int, states: int, most: int) -> None:
-        rows = states * most
-        self.nb = np.empty((rows, words), np.int64)
+    Each buffer is one array over the whole batch (part ``p`` has rows
+    ``p * cap`` on), so that ``claim`` walks every part in one call; a part's
+    ``expand`` and ``admit`` take their views.
+    """
+
+    def __init__(self, width: int, props: int, states: int, most: int, parts: int) -> None:
+        self.cap = cap = states * most
+        rows = parts * cap
+        self.nb = np.empty((rows, width), np.int64)
         self.bact = np.empty(rows, np.int16)
         self.res = np.empty(rows, np.int64)
         self.rowof = np.empty(rows, np.int64)
-        # The part's own set of successors: room for all of them at most 2/3 full.
-        self.local = np.zeros(1 << max(1, (3 * rows // 2).bit_length()), np.int32)
-        self.used = np.empty(rows, np.int64)
-        self.sstart = np.empty(states + 1, np.int64)
-        self.sflags = np.zeros((states, max(props, 1)), np.bool_)
         self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
-        self.out = np.zeros(OUT_SIZE, np.int64)
+        # Each part's own set of successors: room for all of them at most 2/3 full.
+        self.local = np.zeros((parts, 1 << max(1, (3 * cap // 2).bit_length())), np.int32)
+        self.used = np.empty(rows, np.int64)
+        self.sstart = np.empty((parts, states + 1), np.int64)
+        self.sflags = np.zeros((parts, states, max(props, 1)), np.bool_)
+        self.outs = np.zeros((parts, OUT_SIZE), np.int64)
+        self.parts = [_Part(self, p) for p in range(parts)]
 
-    def buffers(self) -> tuple[np.ndarray, ...]:
-        return (
-            self.nb,
-            self.bact,
-            self.res,
-            self.rowof,
-            self.local,
-            self.used,
+
+class _Part:
+    """One part of a batch: its views of the batch's buffers."""
+
+    def __init__(self, batch: _Buffers, p: int) -> None:
+        rows = slice(p * batch.cap, (p + 1) * batch.cap)
+        self.offset = p * batch.cap
+        self.out = batch.outs[p]
+        self.sstart, self.sflags = batch.sstart[p], batch.sflags[p]
+        self.views = (
+            batch.nb[rows],
+            batch.bact[rows],
+            batch.res[rows],
+            batch.rowof[rows],
+            batch.local[p],
+            batch.used[rows],
             self.sstart,
             self.sflags,
-            self.aflags,
+            batch.aflags[rows],
+            self.out,
         )
 
 
@@ -287,9 +316,13 @@ class _Arrays:
             self.acts,
         )
 
-    def grow(self, ctl: np.ndarray, states: int, edges: int) -> bool:
+    def grow(
+        self, ctl: np.ndarray, states: int, edges: int, reserve: int = 0, least: int = 0
+    ) -> bool:
         """Room for ``states`` more states and ``edges`` more edges; whether the table was
-        replaced (it is then empty, to be rehashed)."""
+        replaced (it is then empty, to be rehashed).  Several workers ask for ``reserve``
+        row numbers past the stored ones (the marks of claimed entries) and, where a range
+        of the table is fuller than the rest, for a table of at least ``least`` slots."""
         rehash = False
         count = int(ctl[COUNT])
         while count + states > len(self.states):
@@ -298,7 +331,11 @@ class _Arrays:
             self.offsets = _bigger(self.offsets, count + 1)
         # The table's entries keep a row + 1 in the bits below the slot count, so it
         # must stay less than full (and is kept at most LOAD full for short probes).
-        while count + states > LOAD * len(self.table):
+        while (
+            count + states > LOAD * len(self.table)
+            or count + reserve + 1 >= len(self.table)
+            or len(self.table) < least
+        ):
             self.table = np.zeros(2 * len(self.table), np.int32)
             rehash = True
         if self.record:
@@ -540,15 +577,23 @@ def check(
 
 
 class _Workers:
-    """Several threads on one level: batches of parts, each expanded while the last is admitted.
+    """Several threads on one level, in batches of parts, with the table cut into ranges.
 
-    ``expand`` reads the states, the table and ``found`` and writes only its
-    part's buffers, so parts run in parallel; ``admit`` is the only writer and
-    takes the parts in order, so the answer is the one-worker answer.  While
-    the main thread admits a batch, the pool expands the next (then the main
-    thread joins in); rows admitted meanwhile are not read by ``expand``, see
-    the kernel.  A batch is never expanded across a rehash or into the next
-    level (whose states are still being admitted).
+    Per batch, every phase on all the threads at once:
+
+    - ``expand`` makes each part's successors, finds the part's own duplicates
+      and where each property settles (the states and ``found`` are only read);
+    - ``claim``: each thread takes the batch's successors whose home slot is in
+      its ranges of the table (a probe wraps within its range, so each range has
+      one writer): a stored one gets its row, the first of a new one an entry;
+    - the new states are numbered in BFS order: each part's first row is the
+      rows before it plus the new states of the parts before it, so the parts
+      are numbered at once (``number``) and their edges linked (``link``).
+
+    So the answer is the one-worker answer.  A batch in which the search may
+    stop (a property settles, ``--max-states`` is reached, a value outside the
+    subset, or past ``--max-depth``) is admitted on this thread in order
+    (``admit``), which stops exactly where one worker would.
     """
 
     def __init__(self, module: Any, arrays: _Arrays, ctl: np.ndarray, kernel: Any, n: int) -> None:
@@ -557,63 +602,112 @@ class _Workers:
         # (Compiled already where ``prepare`` knew of the workers; a kernel prepared for
         # one gets them here, before any thread runs them.)
         _warm_up_workers(module, kernel.width, len(kernel.properties))
-        per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
-        props = len(kernel.properties)
-        # Two sets of buffers: one batch is admitted while the next is expanded.
-        self.buffers = [
-            [
-                _Part(kernel.width, props, per_part, kernel.buffer)
-                for _ in range(PARTS_PER_WORKER * n)
-            ]
-            for _ in range(2)
-        ]
-        self.per_part = per_part
+        self.per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
+        parts = PARTS_PER_WORKER * n
+        self.buffers = _Buffers(
+            kernel.width, len(kernel.properties), self.per_part, kernel.buffer, parts
+        )
+        self.reserve = parts * self.buffers.cap  # claimed entries are marked count + batch row
+        self.ranges = 1 << (n - 1).bit_length()  # a power of two, at least one per worker
+        self.spans = [(t * self.ranges // n, (t + 1) * self.ranges // n) for t in range(n)]
+        self.fill = np.zeros(self.ranges, np.int64)  # entries in each range
+        self.news = np.zeros((n, parts), np.int64)  # new states per thread and part
+        self.marks = np.array([codegen.NEW, codegen.BATCH, codegen.LOCAL], np.int64)
         self.pool = ThreadPoolExecutor(n - 1)
-        self.pending: _Batch | None = None
-        self.flip = 0
+        # The table ``check`` built wraps at its end: rebuild it in ranges.
+        arrays.grow(ctl, 0, 0, reserve=self.reserve)
+        arrays.table[:] = 0
+        self._rehash()
 
-    def _launch(self, lo: int, level_end: int, frontier: bool) -> _Batch:
-        parts = self.buffers[self.flip]
-        self.flip ^= 1
-        span = self.per_part
-        ranges = [
-            (a, min(a + span, level_end))
-            for a in range(lo, min(lo + span * len(parts), level_end), span)
-        ]
-        batch = _Batch(self.module, self.arrays, parts, ranges, frontier, int(self.ctl[COUNT]))
-        batch.futures = [self.pool.submit(batch.work) for _ in range(self.n - 1)]
-        return batch
+    def _rshift(self) -> int:
+        """The range of home slot ``h`` is ``h >> rshift``."""
+        return len(self.arrays.table).bit_length() - self.ranges.bit_length()
+
+    def _each(self, work: Any, items: int | None = None) -> None:
+        """``work(t, first, last)`` for each thread ``t`` and its ranges (or, with
+        ``items``, ``work(k)`` for each item, taken by whichever thread is free)."""
+        if items is not None:
+            taken = itertools.count()
+
+            def loop() -> None:
+                while (k := next(taken)) < items:
+                    work(k)
+
+            futures = [self.pool.submit(loop) for _ in range(self.n - 1)]
+            loop()
+        else:
+            futures = [self.pool.submit(work, t, *span) for t, span in enumerate(self.spans) if t]
+            work(0, *self.spans[0])
+        for future in futures:
+            future.result()
+
+    def _rehash(self) -> None:
+        arrays, ctl = self.arrays, self.ctl
+        states, count, table = arrays.states, int(ctl[COUNT]), arrays.table
+        tmask, rshift = len(table) - 1, self._rshift()
+        self.fill[:] = 0
+        self._each(
+            lambda t, a, b: self.module.rehash_ranges(
+                states, count, table, tmask, rshift, a, b, self.fill
+            )
+        )
 
     def step(
         self, done: int, level_end: int, frontier: bool, owners: list[int]
     ) -> tuple[str | None, _Part | None]:
-        """Admit the batch of parts that starts at ``done`` (expanding it first if it is not
-        already): why the search stops (``"max_states"``, ``"first_violation"``, or
-        ``"problem"`` with the part that met it) or None, ``ctl[AT]`` the next state."""
-        batch = self.pending
-        self.pending = None
-        if batch is not None and (batch.lo != done or batch.frontier != frontier):
-            batch.finish()  # a restart (after a problem in a settled property): redo it
-            batch = None
-        if batch is None:
-            batch = self._launch(done, level_end, frontier)
-        batch.finish()
-        arrays, ctl = self.arrays, self.ctl
-        fresh = sum(int(part.out[O_NEW]) for part in batch.used)
-        steps = sum(int(part.out[O_SUCC]) for part in batch.used)
-        rehashed = arrays.grow(ctl, fresh, steps)
-        if rehashed:
-            self.module.rehash(arrays.states, ctl[COUNT], arrays.table, ctl[TABLE_MASK])
-        ctl[RESUME] = int(not rehashed)  # probe positions hold in an unchanged table
-        if batch.hi < level_end:
-            self.pending = self._launch(batch.hi, level_end, frontier)
-        for part, (lo, _) in zip(batch.used, batch.ranges, strict=True):
-            end = int(part.out[O_END])
-            self.module.admit(
+        """Expand, claim and admit the batch of parts that starts at ``done``: why the
+        search stops (``"max_states"``, ``"first_violation"``, or ``"problem"`` with the
+        part that met it) or None, ``ctl[AT]`` the next state."""
+        arrays, ctl, buffers, module = self.arrays, self.ctl, self.buffers, self.module
+        span = self.per_part
+        ranges = [
+            (a, min(a + span, level_end))
+            for a in range(done, min(done + span * len(buffers.parts), level_end), span)
+        ]
+        states, table, found = arrays.states, arrays.table, arrays.found
+        tmask, rshift = len(table) - 1, self._rshift()
+
+        def expand(k: int) -> None:
+            lo, hi = ranges[k]
+            module.expand(
+                states, table, tmask, rshift, found, lo, hi, frontier, *buffers.parts[k].views
+            )
+
+        self._each(expand, len(ranges))
+        # The parts to admit: up to the first that stopped (at a problem) included.
+        outs = buffers.outs
+        used = len(ranges)
+        for p in range(used):
+            if outs[p, O_STATUS] != codegen.DONE:
+                used = p + 1
+                break
+        fresh = int(outs[:used, O_NEW].sum())  # the parts' first occurrences
+        steps = int(outs[:used, O_KEEP].sum())
+        room = len(arrays.table) >> (self.ranges.bit_length() - 1)
+        least = 2 * len(arrays.table) if self.fill.max() + fresh > RANGE_LOAD * room else 0
+        if arrays.grow(ctl, fresh, steps, reserve=self.reserve, least=least):
+            self._rehash()
+        count, table = int(ctl[COUNT]), arrays.table
+        tmask, rshift, cap = len(table) - 1, self._rshift(), buffers.cap
+        if not frontier:
+            self.news[:] = 0
+            self._each(
+                lambda t, a, b: module.claim(
+                    *(arrays.states, count, table, tmask, rshift, a, b),
+                    *(buffers.nb, buffers.res, buffers.rowof, outs, cap, used, self.fill),
+                    self.news[t],
+                )
+            )
+            news = self.news.sum(axis=0)[:used]
+            if self._unstopped(ranges, used, count + int(news.sum())):
+                self._number(ranges, used, news)
+                return None, None
+        for part, (lo, _) in zip(buffers.parts[:used], ranges, strict=False):
+            module.admit(
                 *arrays.shared(ctl),
-                lo,
-                end,
-                *part.buffers(),
+                *(lo, int(part.out[O_END]), part.offset),
+                *(buffers.nb, buffers.bact, buffers.res, buffers.rowof),
+                *(part.sstart, part.sflags, buffers.aflags),
             )
             status = ctl[STATUS]
             if status == codegen.MAX_STATES:
@@ -627,57 +721,59 @@ class _Workers:
                 if _settled_since(part, arrays, owners):
                     return None, None
                 return "problem", part
-        if self.pending is not None:
-            self.pending.work()  # the main thread joins in on the next batch
         return None, None
 
-    def close(self) -> None:
-        if self.pending is not None:
-            self.pending.finish()
-        self.pool.shutdown(wait=True)
+    def _unstopped(self, ranges: list[tuple[int, int]], used: int, after: int) -> bool:
+        """Whether nothing in the batch can stop the search or settle a property: no part
+        stopped, no flag is set, and ``--max-states`` is not reached by ``after`` states."""
+        buffers, limit = self.buffers, int(self.ctl[MAX])
+        if used < len(ranges) or buffers.outs[used - 1, O_STATUS] != codegen.DONE:
+            return False
+        if limit >= 0 and after > limit:
+            return False
+        for part, (lo, hi) in zip(buffers.parts, ranges, strict=False):
+            if part.sflags[: hi - lo].any():
+                return False
+        for part in buffers.parts[:used]:
+            if buffers.aflags[part.offset : part.offset + int(part.out[O_KEEP])].any():
+                return False
+        return True
 
+    def _number(self, ranges: list[tuple[int, int]], used: int, news: np.ndarray) -> None:
+        """Admit a batch that nothing stops: its parts numbered and linked at once."""
+        arrays, ctl, buffers, module = self.arrays, self.ctl, self.buffers, self.module
+        count, edges = int(ctl[COUNT]), int(ctl[EDGES])
+        keeps = buffers.outs[:used, O_KEEP]
+        rows = count + np.concatenate(([0], np.cumsum(news)))
+        firsts = edges + np.concatenate(([0], np.cumsum(keeps)))
+        states, table, tmask = arrays.states, arrays.table, len(arrays.table) - 1
 
-class _Batch:
-    """Consecutive parts of a level, expanded by whichever thread takes each next."""
-
-    def __init__(
-        self,
-        module: Any,
-        arrays: _Arrays,
-        parts: list[_Part],
-        ranges: list[tuple[int, int]],
-        frontier: bool,
-        base: int,
-    ) -> None:
-        self.module, self.arrays = module, arrays
-        self.used = parts[: len(ranges)]
-        self.ranges, self.frontier, self.base = ranges, frontier, base
-        self.lo, self.hi = ranges[0][0], ranges[-1][1]
-        # The states and the table as they are now: neither is replaced while a batch runs.
-        self.states, self.table = arrays.states, arrays.table
-        self.next = itertools.count()
-        self.futures: list[Any] = []
-
-    def work(self) -> None:
-        while (k := next(self.next)) < len(self.ranges):
-            part, (lo, hi) = self.used[k], self.ranges[k]
-            self.module.expand(
-                self.states,
-                self.table,
-                len(self.table) - 1,
-                self.base,
-                self.arrays.found,
-                lo,
-                hi,
-                self.frontier,
-                *part.buffers(),
-                part.out,
+        def number(k: int) -> None:
+            off = k * buffers.cap
+            module.number(
+                *(states, table, tmask, int(rows[k]), off, off + int(keeps[k])),
+                *(buffers.nb, buffers.res, buffers.rowof),
             )
 
-    def finish(self) -> None:
-        self.work()
-        for future in self.futures:
-            future.result()
+        self._each(number, used)
+        if arrays.record:
+
+            def link(k: int) -> None:
+                part, (lo, hi) = buffers.parts[k], ranges[k]
+                link_edges(
+                    *(arrays.offsets, arrays.targets, arrays.acts, lo, part.sstart, hi - lo),
+                    *(part.offset, int(keeps[k]), int(firsts[k])),
+                    *(buffers.res, buffers.rowof, buffers.bact, self.marks),
+                )
+
+            self._each(link, used)
+        ctl[COUNT], ctl[EDGES] = int(rows[-1]), int(firsts[-1])
+        ctl[TRANSITIONS] += int(keeps.sum())
+        ctl[AT] = ranges[used - 1][1]
+        ctl[STATUS] = codegen.DONE
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
