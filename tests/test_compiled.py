@@ -487,3 +487,51 @@ def test_a_table_range_fuller_than_the_rest_doubles_the_table_without_changing_a
     monkeypatch.setattr(search, "RANGE_LOAD", 0.02)  # every few batches
     for spec in (DnsRace(), protocols.TokenRing()):
         assert_same(check(spec, engine="compiled"), check(spec, engine="compiled", workers=3))
+
+
+@pytest.fixture
+def batched_from_the_start(monkeypatch):
+    """One worker searches in batches from its first state (past the cache it does so
+    anyway; the differential specs are too small to get there)."""
+    from modelcheck.engines.compiled import search
+
+    monkeypatch.setattr(search, "BATCHED_FROM", 1)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_one_worker_in_batches_gives_the_python_engines_answer(
+    spec, small_parts, batched_from_the_start
+):
+    assert_same(*both(spec))
+
+
+@pytest.mark.parametrize("limits", LIMITS, ids=repr)
+def test_one_worker_in_batches_stops_where_the_python_engine_stops(
+    limits, small_parts, batched_from_the_start
+):
+    assert_same(*both(DnsRace(), **limits))
+
+
+def test_one_worker_goes_on_in_batches_from_where_its_table_passes_the_cache(monkeypatch):
+    # The switch from ``run`` to batches falls in the middle of a level, on the
+    # table ``run`` built; the answer is the one of a search that never switches.
+    from modelcheck.engines.compiled import search
+
+    spec = DnsRace(enactors=3, endpoints=2, generations=5)  # 163,826 states
+    plain = check(spec, engine="compiled")
+    assert plain.statistics.states > 2 * search.START  # the table doubles at least once
+    monkeypatch.setattr(search, "BATCHED_FROM", 4 * search.START)
+    switched = []
+    monkeypatch.setattr(
+        search._Workers, "step", _counting(search._Workers.step, switched), raising=True
+    )
+    assert_same(plain, check(spec, engine="compiled"))
+    assert switched, "the search never went on in batches"
+
+
+def _counting(method, calls):
+    def counted(self, *args):
+        calls.append(args[0])
+        return method(self, *args)
+
+    return counted

@@ -151,6 +151,13 @@ def _mix(h, w):
     h = (h ^ w) * np.int64(-7046029254386353131)
     return h ^ (h >> 31)
 
+
+@njit(cache=True)
+def _range(h, rlast):
+    # The table range of hash h (of rlast + 1, a power of two): bits that neither its
+    # home slot nor its tag uses, whatever the table's size.
+    return ((h * np.int64(-4658895280553007687)) >> 58) & rlast
+
 """
 
 
@@ -567,8 +574,8 @@ def generate(
     x.depth = 0
     x.line("@njit(cache=True, nogil=True)")
     x.line(
-        "def expand(states, table, tmask, rshift, found, lo, hi, frontier, "
-        "nb, bact, res, rowof, local, used, sstart, sflags, aflags, out):"
+        "def expand(states, table, tmask, rshift, rlast, found, lo, hi, frontier, "
+        "nb, bact, res, rowof, local, used, sstart, sflags, aflags, out, rlist, rcount):"
     )
     x.depth = 1
     x.line("tagmask = TAG_BITS & ~tmask")
@@ -582,6 +589,7 @@ def generate(
     x.line("out[O_LOCAL] = 0")
     x.line("k = 0")
     x.line("fresh = 0")
+    x.line("rcount[:] = 0")
     halt = (
         "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
         "out[O_SUCC] = k; out[O_NEW] = fresh; out[O_KEEP] = sstart[i - lo]; return"
@@ -612,11 +620,15 @@ def generate(
     x.line("out[O_LOCAL] = nl")
     x.line("res[j] = -1")
     x.line("fresh += 1")
+    x.line("rg = _range(h, rlast)")
     x.line("if frontier:")
     x.depth = 5
-    x.line("home = h & tmask")
-    x.line("base = home & ~rmask")
-    probe(x, "home", ["res[j] = r"], wrap="base | ((slot + 1) & rmask)")
+    x.line("base = rg << rshift")
+    probe(x, "base | (h & rmask)", ["res[j] = r"], wrap="base | ((slot + 1) & rmask)")
+    x.depth = 4
+    x.line("else:  # claim's to look up, by the owner of its range")
+    x.line("    rlist[rg, rcount[rg]] = j")
+    x.line("    rcount[rg] += 1")
     x.depth = 3
     if acting:
         for p in acting:
@@ -647,63 +659,70 @@ def generate(
     out.append("\n".join(x.lines))
 
     # --- claim: a batch's new successors, for the workers that own their table ranges ---
-    # The table is cut into ranges by the top bits of a home slot, and a probe wraps
-    # within its range, so each range has one writer.  Each worker walks the batch's
-    # parts in order and takes the successors whose home is in its ranges: a stored
-    # one gets its row, a new one an entry (marked by a row past the stored ones: the
-    # batch row of its first occurrence) that ``admit`` numbers in BFS order.
+    # The table is cut into ranges (of which a state's hash picks one), and a probe
+    # wraps within its range, so each range has one writer.  Each worker takes its
+    # ranges' successors (``expand`` listed them per range), part by part in order:
+    # a stored one gets its row, the first of a new one an entry marked by a row past
+    # the stored ones (count + its batch row), which ``number`` then numbers in BFS
+    # order; the worker writes the final rows into its entries at its next call.
     c = _Emitter(program, pre, post)
     c.depth = 0
     c.line("@njit(cache=True, nogil=True)")
     c.line(
-        "def claim(states, count, table, tmask, rshift, first, last, nb, res, rowof, "
-        "outs, cap, nparts, fill, news):"
+        "def claim(states, count, table, tmask, rshift, first, last, nb, res, rowof, slots, "
+        "outs, cap, nparts, rlists, rcounts, fill, news, pending, npending):"
     )
     c.depth = 1
     c.line("tagmask = TAG_BITS & ~tmask")
     c.line("rmask = (np.int64(1) << rshift) - 1")
+    c.line("for m in range(npending[0]):  # the last batch's new states: their rows")
+    c.line("    slot = pending[m, 1]")
+    c.line("    table[slot] = (table[slot] & tagmask) | (rowof[pending[m, 0]] + 1)")
+    c.line("np_ = 0")
     c.line(f"hs = np.empty({GROUP}, np.int64)")
     c.line(f"js = np.empty({GROUP}, np.int64)")
     c.line(f"ts = np.empty({GROUP}, np.int64)")
     c.line("touched = np.int64(0)")
-    c.line("for part in range(nparts):")
+    c.line("for rg in range(first, last):")
     c.depth = 2
-    c.line("J = part * cap")
-    c.line("end = J + outs[part, O_KEEP]")
-    c.line("while J < end:")
+    c.line("base = rg << rshift")
+    c.line("for part in range(nparts):")
     c.depth = 3
-    # A group of this worker's successors, then their first slots and rows read with
-    # no branch on them in between (the reads miss the cache, and overlap), then the
-    # probes in order, which find those lines in the cache.
+    c.line("off = part * cap")
+    c.line("keep = outs[part, O_KEEP]")
+    c.line("q = 0")
+    c.line("n_ = rcounts[part, rg]")
+    c.line("while q < n_:")
+    c.depth = 4
+    # A group of successors, then their first slots and rows read with no branch on
+    # them in between (the reads miss the cache, and overlap), then the probes in
+    # order, which find those lines in the cache.
     c.line("g = 0")
-    c.line(f"while J < end and g < {GROUP}:")
-    c.line("    if res[J] == -1:")
-    c.depth = 5
+    c.line(f"while q < n_ and g < {GROUP}:")
+    c.line("    j = rlists[part, rg, q]")
+    c.line("    q += 1")
+    c.line("    if j < keep:")
+    c.depth = 6
+    c.line("J = off + j")
     _hash(c, words, "nb[J, {j}]", key)
-    c.line("rg = (h & tmask) >> rshift")
-    c.line("if rg >= first and rg < last:")
-    c.line("    hs[g] = h")
-    c.line("    js[g] = J")
-    c.line("    g += 1")
-    c.depth = 3
-    c.line("    J += 1")
-    c.line("for q in range(g):")
-    c.line("    ts[q] = table[hs[q] & tmask]")
-    c.line("for q in range(g):")
-    c.line("    t = ts[q]")
-    c.line("    if t != 0 and (t & tagmask) == ((hs[q] >> 32) & tagmask):")
+    c.line("hs[g] = h")
+    c.line("js[g] = J")
+    c.line("g += 1")
+    c.depth = 4
+    c.line("for e in range(g):")
+    c.line("    ts[e] = table[base | (hs[e] & rmask)]")
+    c.line("for e in range(g):")
+    c.line("    t = ts[e]")
+    c.line("    if t != 0 and (t & tagmask) == ((hs[e] >> 32) & tagmask):")
     c.line("        r = (t & tmask) - 1")
     c.line("        if r < count:")
     c.line("            touched += states[r, 0]")
-    c.line("for q in range(g):")
-    c.depth = 4
-    c.line("J2 = js[q]")
-    c.line("h = hs[q]")
+    c.line("for e in range(g):")
+    c.depth = 5
+    c.line("J = js[e]")
+    c.line("h = hs[e]")
     c.line("tag = (h >> 32) & tagmask")
-    c.line("home = h & tmask")
-    c.line("rg = home >> rshift")
-    c.line("base = home & ~rmask")
-    c.line("slot = home")
+    c.line("slot = base | (h & rmask)")
     c.line("while True:")
     c.line("    t = table[slot]")
     c.line("    if t == 0:")
@@ -711,43 +730,45 @@ def generate(
     c.line("    if (t & tagmask) == tag:")
     c.line("        r = (t & tmask) - 1")
     c.line("        if r < count:")
-    same = " and ".join(f"states[r, {j}] == nb[J2, {key + j}]" for j in range(words))
+    same = " and ".join(f"states[r, {j}] == nb[J, {key + j}]" for j in range(words))
     c.line(f"            if {same}:")
-    c.line("                res[J2] = r")
+    c.line("                res[J] = r")
     c.line("                break")
     c.line("        else:")
-    same = " and ".join(f"nb[r - count, {key + j}] == nb[J2, {key + j}]" for j in range(words))
+    same = " and ".join(f"nb[r - count, {key + j}] == nb[J, {key + j}]" for j in range(words))
     c.line(f"            if {same}:")
-    c.line("                res[J2] = -BATCH - (r - count)")
+    c.line("                res[J] = -BATCH - (r - count)")
     c.line("                break")
     c.line("    slot = base | ((slot + 1) & rmask)")
-    c.line("if res[J2] == -1:")
-    c.line("    table[slot] = tag | (count + J2 + 1)")
-    c.line("    res[J2] = NEW")
-    c.line("    rowof[J2] = slot")
+    c.line("if res[J] == -1:")
+    c.line("    table[slot] = tag | (count + J + 1)")
+    c.line("    res[J] = NEW")
+    c.line("    slots[J] = slot")
+    c.line("    pending[np_, 0] = J")
+    c.line("    pending[np_, 1] = slot")
+    c.line("    np_ += 1")
     c.line("    fill[rg] += 1")
     c.line("    news[part] += 1")
-    c.depth = 2
+    c.depth = 3
     c.line("if outs[part, O_STATUS] != DONE:")
     c.line("    break")
     c.depth = 1
+    c.line("npending[0] = np_")
     c.line("return touched")
     out.append("\n".join(c.lines))
 
     # --- number: a claimed part's new states, from a given row (a part of a batch in
-    # which nothing stops the search, so each part's first row is known) ---
+    # which nothing stops the search, so each part's first row is known); their
+    # entries in the table get the rows at their owner's next ``claim`` ---
     u = _Emitter(program, pre, post)
     u.depth = 0
     u.line("@njit(cache=True, nogil=True)")
-    u.line("def number(states, table, tmask, row, lo, hi, nb, res, rowof):")
+    u.line("def number(states, row, lo, hi, nb, res, rowof):")
     u.depth = 1
-    u.line("tagmask = TAG_BITS & ~tmask")
     u.line("for J in range(lo, hi):")
     u.line("    if res[J] == NEW:")
     for j in range(words):
         u.line(f"        states[row, {j}] = nb[J, {key + j}]")
-    u.line("        slot = rowof[J]")
-    u.line("        table[slot] = (table[slot] & tagmask) | (row + 1)")
     u.line("        rowof[J] = row")
     u.line("        row += 1")
     u.line("return row")
@@ -759,7 +780,7 @@ def generate(
     a.line("@njit(cache=True, nogil=True)")
     a.line(
         "def admit(states, table, ctl, found, found_succ, offsets, targets, acts, "
-        "lo, end, off, nb, bact, res, rowof, sstart, sflags, aflags):"
+        "lo, end, off, nb, bact, res, rowof, slots, sstart, sflags, aflags):"
     )
     a.depth = 1
     _admission_locals(a)
@@ -794,7 +815,7 @@ def generate(
     a.line("    return")
     for j in range(words):
         a.line(f"states[count, {j}] = nb[J, {key + j}]")
-    a.line("slot = rowof[J]")
+    a.line("slot = slots[J]")
     a.line("table[slot] = (table[slot] & tagmask) | (count + 1)")
     a.line("idx = count")
     a.line("count += 1")
@@ -953,33 +974,49 @@ def generate(
     out.append(
         "\n".join(
             [
-                "@njit(cache=True)",
-                "def rehash(states, count, table, tmask):",
-                "    for i in range(count):",
-                "        h = np.int64(0)",
-                *(f"        h = _mix(h, states[i, {j}])" for j in range(words)),
-                "        slot = h & tmask",
-                "        while table[slot] != 0:",
-                "            slot = (slot + 1) & tmask",
-                "        table[slot] = ((h >> 32) & TAG_BITS & ~tmask) | (i + 1)",
+                "@njit(cache=True, nogil=True)",
+                "def rehash_ranges(states, count, table, tmask, rshift, rlast, first, last, fill):",
+                "    # In groups: the home slots of a group are read first, with no branch on",
+                "    # them (their cache misses overlap), then the group is inserted.",
+                "    rmask = (np.int64(1) << rshift) - 1",
+                f"    hs = np.empty({GROUP}, np.int64)",
+                f"    rows = np.empty({GROUP}, np.int64)",
+                "    touched = np.int64(0)",
+                "    i = 0",
+                "    while i < count:",
+                "        g = 0",
+                f"        while i < count and g < {GROUP}:",
+                "            h = np.int64(0)",
+                *(f"            h = _mix(h, states[i, {j}])" for j in range(words)),
+                "            rg = _range(h, rlast)",
+                "            if rg >= first and rg < last:",
+                "                hs[g] = h",
+                "                rows[g] = i",
+                "                g += 1",
+                "            i += 1",
+                "        for q in range(g):",
+                "            h = hs[q]",
+                "            touched += table[(_range(h, rlast) << rshift) | (h & rmask)]",
+                "        for q in range(g):",
+                "            h = hs[q]",
+                "            rg = _range(h, rlast)",
+                "            base = rg << rshift",
+                "            slot = base | (h & rmask)",
+                "            while table[slot] != 0:",
+                "                slot = base | ((slot + 1) & rmask)",
+                "            table[slot] = ((h >> 32) & TAG_BITS & ~tmask) | (rows[q] + 1)",
+                "            fill[rg] += 1",
+                "    return touched",
                 "",
                 "",
                 "@njit(cache=True, nogil=True)",
-                "def rehash_ranges(states, count, table, tmask, rshift, first, last, fill):",
-                "    rmask = (np.int64(1) << rshift) - 1",
-                "    for i in range(count):",
-                "        h = np.int64(0)",
-                *(f"        h = _mix(h, states[i, {j}])" for j in range(words)),
-                "        home = h & tmask",
-                "        rg = home >> rshift",
-                "        if rg < first or rg >= last:",
-                "            continue",
-                "        base = home & ~rmask",
-                "        slot = home",
-                "        while table[slot] != 0:",
-                "            slot = base | ((slot + 1) & rmask)",
-                "        table[slot] = ((h >> 32) & TAG_BITS & ~tmask) | (i + 1)",
-                "        fill[rg] += 1",
+                "def rehash(states, count, table, tmask):",
+                "    # One range: the whole table (a probe wraps at its end).",
+                "    bits = 0",
+                "    while (np.int64(1) << bits) <= tmask:",
+                "        bits += 1",
+                "    fill = np.zeros(1, np.int64)",
+                "    rehash_ranges(states, count, table, tmask, bits, 0, 0, 1, fill)",
             ]
         )
     )

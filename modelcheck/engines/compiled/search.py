@@ -107,6 +107,9 @@ PARTS_PER_WORKER = 2
 START = 1 << 16
 #: The visited table grows (doubling) when it is this full.
 LOAD = 0.7
+#: One worker searches in batches (``_Workers``) once the visited table has this many
+#: slots (a table past the cache, where grouped reads pay), and with ``run`` before.
+BATCHED_FROM = 1 << 23
 #: With several workers, the table also doubles before any of its ranges is this full.
 RANGE_LOAD = 0.85
 #: Property kinds the kernel evaluates.
@@ -204,25 +207,25 @@ def _warm_up(module: Any, width: int, props: int) -> None:
 
 
 def _warm_up_workers(module: Any, width: int, props: int) -> None:
-    """Compile what several workers run (``expand``, ``claim``, ``number``, ``admit``,
-    ``rehash_ranges``): about a third of a cold JIT, paid only by a search with
-    ``--workers`` above one."""
+    """Compile what the batched search runs (``expand``, ``claim``, ``number``, ``admit``,
+    ``rehash_ranges``)."""
     states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
     batch = _Buffers(width, props, 1, 1, 1)
     part = batch.parts[0]
-    fill = np.zeros(1, np.int64)
-    module.expand(states, table, 1, 1, found, 0, 0, False, *part.views)
+    fill, pending = np.zeros(1, np.int64), np.zeros((1, 2), np.int64)
+    module.expand(states, table, 1, 1, 0, found, 0, 0, False, *part.views)
     module.claim(
-        *(states, 0, table, 1, 1, 0, 1, batch.nb, batch.res, batch.rowof, batch.outs, 1, 0),
-        *(fill, fill),
+        *(states, 0, table, 1, 1, 0, 1, batch.nb, batch.res, batch.rowof, batch.slots),
+        *(batch.outs, 1, 0),
+        *(batch.rlists, batch.rcounts, fill, fill, pending, fill),
     )
-    module.number(states, table, 1, 0, 0, 0, batch.nb, batch.res, batch.rowof)
+    module.number(states, 0, 0, 0, batch.nb, batch.res, batch.rowof)
     module.admit(
         *(states, table, ctl, found, found_succ, offsets, targets, acts),
-        *(0, 0, 0, batch.nb, batch.bact, batch.res, batch.rowof),
+        *(0, 0, 0, batch.nb, batch.bact, batch.res, batch.rowof, batch.slots),
         *(part.sstart, part.sflags, batch.aflags),
     )
-    module.rehash_ranges(states, 0, table, 1, 1, 0, 1, fill)
+    module.rehash_ranges(states, 0, table, 1, 1, 0, 0, 1, fill)
 
 
 def _empty(width: int, props: int) -> tuple[np.ndarray, ...]:
@@ -249,13 +252,16 @@ class _Buffers:
     ``expand`` and ``admit`` take their views.
     """
 
-    def __init__(self, width: int, props: int, states: int, most: int, parts: int) -> None:
+    def __init__(
+        self, width: int, props: int, states: int, most: int, parts: int, ranges: int = 1
+    ) -> None:
         self.cap = cap = states * most
         rows = parts * cap
         self.nb = np.empty((rows, width), np.int64)
         self.bact = np.empty(rows, np.int16)
         self.res = np.empty(rows, np.int64)
         self.rowof = np.empty(rows, np.int64)
+        self.slots = np.empty(rows, np.int64)  # where claim put each new state's entry
         self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
         # Each part's own set of successors: room for all of them at most 2/3 full.
         self.local = np.zeros((parts, 1 << max(1, (3 * cap // 2).bit_length())), np.int32)
@@ -263,6 +269,9 @@ class _Buffers:
         self.sstart = np.empty((parts, states + 1), np.int64)
         self.sflags = np.zeros((parts, states, max(props, 1)), np.bool_)
         self.outs = np.zeros((parts, OUT_SIZE), np.int64)
+        # Each part's successors to look up, listed by the range of the table they fall in.
+        self.rlists = np.empty((parts, ranges, cap), np.int32)
+        self.rcounts = np.zeros((parts, ranges), np.int64)
         self.parts = [_Part(self, p) for p in range(parts)]
 
 
@@ -285,6 +294,8 @@ class _Part:
             self.sflags,
             batch.aflags[rows],
             self.out,
+            batch.rlists[p],
+            batch.rcounts[p],
         )
 
 
@@ -462,6 +473,10 @@ def check(
             frontier = max_depth is not None and depth >= max_depth
             ctl[FRONTIER] = int(frontier)
             while done < level_end:
+                if several is None and len(arrays.table) >= BATCHED_FROM:
+                    # Past the cache, one worker too goes faster in batches (the same
+                    # table: one range is the table ``run`` built).
+                    several = _Workers(module, arrays, ctl, kernel, 1)
                 if several is None:
                     stopped_by = _run(module, arrays, ctl, done, level_end, kernel.buffer)
                     if stopped_by == "problem":
@@ -509,7 +524,10 @@ def check(
     finally:
         if several is not None:
             several.close()  # a worker finishes its part within milliseconds
-    seconds = before + time.perf_counter() - started
+    # Compiling the batched search's functions (at its start, where a cached kernel
+    # lacked them) is compile time, not search time.
+    warm = 0.0 if several is None else several.compile_seconds
+    seconds = before + time.perf_counter() - started - warm
     if stopped_by in ("time_limit", MEMORY_LIMIT):
         # Stopped between two kernel calls: go on from there.  (Ctrl-C may land
         # anywhere, so the last checkpoint stays the place to go on from.)
@@ -558,7 +576,7 @@ def check(
         depth,
         seconds,
         peak_memory_bytes(),
-        compile_seconds=prepared.seconds,
+        compile_seconds=prepared.seconds + warm,
         workers=options.workers,
     )
     return CheckResult(
@@ -601,26 +619,35 @@ class _Workers:
         self.n = n
         # (Compiled already where ``prepare`` knew of the workers; a kernel prepared for
         # one gets them here, before any thread runs them.)
+        started = time.perf_counter()
         _warm_up_workers(module, kernel.width, len(kernel.properties))
+        self.compile_seconds = time.perf_counter() - started
         self.per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
         parts = PARTS_PER_WORKER * n
-        self.buffers = _Buffers(
-            kernel.width, len(kernel.properties), self.per_part, kernel.buffer, parts
-        )
-        self.reserve = parts * self.buffers.cap  # claimed entries are marked count + batch row
+        props = len(kernel.properties)
         self.ranges = 1 << (n - 1).bit_length()  # a power of two, at least one per worker
+        self.buffers = _Buffers(
+            kernel.width, props, self.per_part, kernel.buffer, parts, self.ranges
+        )
+        rows = parts * self.buffers.cap
+        self.reserve = rows  # claimed entries are marked count + batch row
+        # Each thread's claimed entries of the last batch (batch row, slot), and how many.
+        self.pending = np.zeros((n, rows, 2), np.int64)
+        self.npending = np.zeros((n, 1), np.int64)
         self.spans = [(t * self.ranges // n, (t + 1) * self.ranges // n) for t in range(n)]
         self.fill = np.zeros(self.ranges, np.int64)  # entries in each range
         self.news = np.zeros((n, parts), np.int64)  # new states per thread and part
         self.marks = np.array([codegen.NEW, codegen.BATCH, codegen.LOCAL], np.int64)
-        self.pool = ThreadPoolExecutor(n - 1)
-        # The table ``check`` built wraps at its end: rebuild it in ranges.
-        arrays.grow(ctl, 0, 0, reserve=self.reserve)
-        arrays.table[:] = 0
-        self._rehash()
+        self.pool = ThreadPoolExecutor(n - 1) if n > 1 else None
+        # The table ``run`` built is one range; for more, rebuild it in ranges.
+        if arrays.grow(ctl, 0, 0, reserve=self.reserve) or self.ranges > 1:
+            arrays.table[:] = 0
+            self._rehash()
+        else:
+            self.fill[0] = ctl[COUNT]
 
     def _rshift(self) -> int:
-        """The range of home slot ``h`` is ``h >> rshift``."""
+        """Range ``r`` of the table is its slots from ``r << rshift``."""
         return len(self.arrays.table).bit_length() - self.ranges.bit_length()
 
     def _each(self, work: Any, items: int | None = None) -> None:
@@ -633,7 +660,7 @@ class _Workers:
                 while (k := next(taken)) < items:
                     work(k)
 
-            futures = [self.pool.submit(loop) for _ in range(self.n - 1)]
+            futures = [self.pool.submit(loop) for _ in range(self.n - 1)] if self.pool else []
             loop()
         else:
             futures = [self.pool.submit(work, t, *span) for t, span in enumerate(self.spans) if t]
@@ -646,9 +673,27 @@ class _Workers:
         states, count, table = arrays.states, int(ctl[COUNT]), arrays.table
         tmask, rshift = len(table) - 1, self._rshift()
         self.fill[:] = 0
+        self.npending[:] = 0  # the new table has their rows
+        rlast = self.ranges - 1
         self._each(
             lambda t, a, b: self.module.rehash_ranges(
-                states, count, table, tmask, rshift, a, b, self.fill
+                states, count, table, tmask, rshift, rlast, a, b, self.fill
+            )
+        )
+
+    def _claim(self, count: int, parts: int) -> None:
+        """Each thread claims its ranges' successors of the first ``parts`` parts (after
+        giving the last batch's new entries their rows)."""
+        arrays, buffers, module = self.arrays, self.buffers, self.module
+        table = arrays.table
+        tmask, rshift, cap = len(table) - 1, self._rshift(), buffers.cap
+        self._each(
+            lambda t, a, b: module.claim(
+                *(arrays.states, count, table, tmask, rshift, a, b),
+                *(buffers.nb, buffers.res, buffers.rowof, buffers.slots),
+                *(buffers.outs, cap, parts),
+                *(buffers.rlists, buffers.rcounts, self.fill, self.news[t]),
+                *(self.pending[t], self.npending[t]),
             )
         )
 
@@ -664,13 +709,16 @@ class _Workers:
             (a, min(a + span, level_end))
             for a in range(done, min(done + span * len(buffers.parts), level_end), span)
         ]
+        if frontier:  # its parts look their successors up: the table's entries are due
+            self._claim(int(ctl[COUNT]), 0)
         states, table, found = arrays.states, arrays.table, arrays.found
-        tmask, rshift = len(table) - 1, self._rshift()
+        tmask, rshift, rlast = len(table) - 1, self._rshift(), self.ranges - 1
 
         def expand(k: int) -> None:
             lo, hi = ranges[k]
             module.expand(
-                states, table, tmask, rshift, found, lo, hi, frontier, *buffers.parts[k].views
+                *(states, table, tmask, rshift, rlast, found, lo, hi, frontier),
+                *buffers.parts[k].views,
             )
 
         self._each(expand, len(ranges))
@@ -687,26 +735,20 @@ class _Workers:
         least = 2 * len(arrays.table) if self.fill.max() + fresh > RANGE_LOAD * room else 0
         if arrays.grow(ctl, fresh, steps, reserve=self.reserve, least=least):
             self._rehash()
-        count, table = int(ctl[COUNT]), arrays.table
-        tmask, rshift, cap = len(table) - 1, self._rshift(), buffers.cap
+        count = int(ctl[COUNT])
         if not frontier:
             self.news[:] = 0
-            self._each(
-                lambda t, a, b: module.claim(
-                    *(arrays.states, count, table, tmask, rshift, a, b),
-                    *(buffers.nb, buffers.res, buffers.rowof, outs, cap, used, self.fill),
-                    self.news[t],
-                )
-            )
+            self._claim(count, used)
             news = self.news.sum(axis=0)[:used]
             if self._unstopped(ranges, used, count + int(news.sum())):
                 self._number(ranges, used, news)
                 return None, None
+        self.npending[:] = 0  # ``admit`` gives the claimed entries their rows
         for part, (lo, _) in zip(buffers.parts[:used], ranges, strict=False):
             module.admit(
                 *arrays.shared(ctl),
                 *(lo, int(part.out[O_END]), part.offset),
-                *(buffers.nb, buffers.bact, buffers.res, buffers.rowof),
+                *(buffers.nb, buffers.bact, buffers.res, buffers.rowof, buffers.slots),
                 *(part.sstart, part.sflags, buffers.aflags),
             )
             status = ctl[STATUS]
@@ -746,12 +788,12 @@ class _Workers:
         keeps = buffers.outs[:used, O_KEEP]
         rows = count + np.concatenate(([0], np.cumsum(news)))
         firsts = edges + np.concatenate(([0], np.cumsum(keeps)))
-        states, table, tmask = arrays.states, arrays.table, len(arrays.table) - 1
+        states = arrays.states
 
         def number(k: int) -> None:
             off = k * buffers.cap
             module.number(
-                *(states, table, tmask, int(rows[k]), off, off + int(keeps[k])),
+                *(states, int(rows[k]), off, off + int(keeps[k])),
                 *(buffers.nb, buffers.res, buffers.rowof),
             )
 
@@ -773,7 +815,8 @@ class _Workers:
         ctl[STATUS] = codegen.DONE
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
