@@ -30,12 +30,17 @@ The model, in those terms:
   propagation lag, as in the incident, where it went on until the operator
   stepped in.  With ``churn_restales=false`` the lag ends the flapping by
   itself (every liveness verdict holds under weak fairness).
-- ``window()`` (with ``velocity_limit``): the velocity control's window
-  closes.  ``removals`` counts removals since the window opened, and a
-  removal is allowed only while ``removals < max_removals``; a new window
-  starts from the targets still out of DNS (a target removed and not yet
-  returned still counts against the limit).  So at most ``max_removals``
-  targets are ever out of DNS at once.  Weakly fair: windows keep closing.
+- ``velocity_limit``: the velocity control, a limit on the capacity
+  health-check failover may remove.  ``removals`` counts the removals of
+  the incident (a run is one incident), and a removal is allowed only while
+  ``removals < max_removals``; a failing check past that is not acted on.
+  So at most ``max_removals`` targets ever leave DNS.
+- ``window()`` (with ``velocity_limit`` and ``window_resets``): the limit
+  read as a *rate* instead.  The control's window closes and the count
+  starts again from the targets still out of DNS (a target removed and not
+  yet returned still counts), so at most ``max_removals`` targets are out
+  at once, but a window lets new removals in.  Weakly fair: windows keep
+  closing.
 - ``disable_automation()`` is the operator: automatic failover off and
   every target back in DNS (what the engineers did at 9:36 AM PDT).  It is
   *not* fair, so no run is forced to take it: the liveness properties are
@@ -50,20 +55,24 @@ Properties and verdicts (pinned in ``tests/test_nlb_failover.py``):
 - ``membership_settles`` (``<>[]stable``, stable: every target propagated
   and in DNS, after which nothing changes membership): violated by default
   with the flip-flop as the lasso: fail, removed, pass, returned, again.
-  **The velocity limit does not fix it**: it bounds how much capacity is
-  out at once, not how often a target flips, and the lasso stays fair
-  (windows keep closing).  The second half of the fix is
-  ``hold_until_propagated``: the automation does not act on a failing
-  check of a target whose network state has not propagated (the checker
-  knows the check is not yet meaningful).  With it the property holds, and
-  so does the invariant (nothing unpropagated is removed, and a propagated
-  target never fails).  The write-ups name the cause (checks before
-  propagation) and only the velocity control as the remedy; this flag is
-  the model's reading of that cause, not a quoted AWS fix.
+  The velocity limit fixes it: once the incident's removals are spent, a
+  failing check removes nothing, every removed target comes back on a pass
+  and propagates, and membership settles.  Read as a rate
+  (``window_resets``) it does not: it bounds how much capacity is out at
+  once, not how often a target flips, and the lasso stays fair (windows
+  keep closing).  ``hold_until_propagated`` is a fix on its own: the
+  automation does not act on a failing check of a target whose network
+  state has not propagated (the checker knows the check is not yet
+  meaningful); nothing unpropagated is removed and a propagated target
+  never fails, so both properties hold.  The write-ups name the cause
+  (checks before propagation) and only the velocity control as the
+  remedy; this flag is the model's reading of that cause, not a quoted AWS
+  fix.
 
     modelcheck check specs/nlb_failover.py
     modelcheck check specs/nlb_failover.py -p velocity_limit=true
-    modelcheck check specs/nlb_failover.py -p velocity_limit=true -p hold_until_propagated=true
+    modelcheck check specs/nlb_failover.py -p velocity_limit=true -p window_resets=true
+    modelcheck check specs/nlb_failover.py -p hold_until_propagated=true
 """
 
 from __future__ import annotations
@@ -86,7 +95,7 @@ class NlbState(State):
     in_dns: tuple[bool, ...]
     # automatic failover is on (the operator can turn it off)
     automation: bool
-    # removals in the current velocity window (always 0 without velocity_limit)
+    # removals counted by the velocity control (always 0 without velocity_limit)
     removals: int
 
 
@@ -104,6 +113,7 @@ class NlbFailover(Spec):
     min_capacity: int = 1
     max_removals: int = 2
     velocity_limit: bool = False
+    window_resets: bool = False
     hold_until_propagated: bool = False
     churn_restales: bool = True
 
@@ -151,10 +161,13 @@ class NlbFailover(Spec):
         propagated = _put(s.propagated, t, False) if self.churn_restales else s.propagated
         return s.replace(in_dns=_put(s.in_dns, t, in_dns), propagated=propagated)
 
-    @action(actor="Failover", fair=lambda self: "weak" if self.velocity_limit else None)
+    @action(
+        actor="Failover",
+        fair=lambda self: "weak" if self.velocity_limit and self.window_resets else None,
+    )
     def window(self, s: NlbState) -> NlbState | None:
         """The velocity window closes; the next counts the targets still out of DNS."""
-        if not self.velocity_limit:
+        if not (self.velocity_limit and self.window_resets):
             return None
         out = s.in_dns.count(False)
         if s.removals == out:
