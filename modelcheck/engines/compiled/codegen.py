@@ -575,7 +575,7 @@ def generate(
     x.line("@njit(cache=True, nogil=True)")
     x.line(
         "def expand(states, table, tmask, rshift, rlast, found, lo, hi, frontier, "
-        "nb, bact, res, rowof, local, used, sstart, sflags, aflags, out, rlist, rcount):"
+        "nb, bact, res, rowof, local, used, nlocal, sstart, sflags, aflags, out, rlist, rcount):"
     )
     x.depth = 1
     x.line("tagmask = TAG_BITS & ~tmask")
@@ -583,10 +583,10 @@ def generate(
     x.line("lmask = len(local) - 1")
     if canon is not None:
         x.line(f"sc = np.empty({canon.scratch}, np.int64)")
-    x.line("for q in range(out[O_LOCAL]):  # the part's own set, emptied of the last part")
+    x.line("for q in range(nlocal[0]):  # the thread's set, emptied of its last part")
     x.line("    local[used[q]] = 0")
     x.line("nl = 0")
-    x.line("out[O_LOCAL] = 0")
+    x.line("nlocal[0] = 0")
     x.line("k = 0")
     x.line("fresh = 0")
     x.line("rcount[:] = 0")
@@ -617,7 +617,7 @@ def generate(
     x.line("local[ls] = j + 1")
     x.line("used[nl] = ls")
     x.line("nl += 1")
-    x.line("out[O_LOCAL] = nl")
+    x.line("nlocal[0] = nl")
     x.line("res[j] = -1")
     x.line("fresh += 1")
     x.line("rg = _range(h, rlast)")

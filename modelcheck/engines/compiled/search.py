@@ -32,6 +32,7 @@ import bisect
 import itertools
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -101,7 +102,7 @@ PART = 1 << 12
 #: state can have many successors).
 PART_ROWS = 1 << 20
 #: Parts per worker in a batch (more: finer sharing of a batch between threads).
-PARTS_PER_WORKER = 2
+PARTS_PER_WORKER = 4
 #: Rows of the edge offsets, edges, and half the visited table's slots, at the start
 #: (all grow by doubling; state rows are reserved at once, see ``reserve_rows``).
 START = 1 << 16
@@ -213,7 +214,8 @@ def _warm_up_workers(module: Any, width: int, props: int) -> None:
     batch = _Buffers(width, props, 1, 1, 1)
     part = batch.parts[0]
     fill, pending = np.zeros(1, np.int64), np.zeros((1, 2), np.int64)
-    module.expand(states, table, 1, 1, 0, found, 0, 0, False, *part.views)
+    seen = _Seen(1)
+    module.expand(states, table, 1, 1, 0, found, 0, 0, False, *part.head, *seen.views, *part.tail)
     module.claim(
         *(states, 0, table, 1, 1, 0, 1, batch.nb, batch.res, batch.rowof, batch.slots),
         *(batch.outs, 1, 0),
@@ -263,9 +265,6 @@ class _Buffers:
         self.rowof = np.empty(rows, np.int64)
         self.slots = np.empty(rows, np.int64)  # where claim put each new state's entry
         self.aflags = np.zeros((rows, max(props, 1)), np.bool_)
-        # Each part's own set of successors: room for all of them at most 2/3 full.
-        self.local = np.zeros((parts, 1 << max(1, (3 * cap // 2).bit_length())), np.int32)
-        self.used = np.empty(rows, np.int64)
         self.sstart = np.empty((parts, states + 1), np.int64)
         self.sflags = np.zeros((parts, states, max(props, 1)), np.bool_)
         self.outs = np.zeros((parts, OUT_SIZE), np.int64)
@@ -273,6 +272,20 @@ class _Buffers:
         self.rlists = np.empty((parts, ranges, cap), np.int32)
         self.rcounts = np.zeros((parts, ranges), np.int64)
         self.parts = [_Part(self, p) for p in range(parts)]
+
+
+class _Seen:
+    """A thread's own set of the successors of the part it expands (``expand`` empties
+    it of the last part's): room for a part's successors at most 2/3 full."""
+
+    def __init__(self, cap: int) -> None:
+        self.local = np.zeros(1 << max(1, (3 * cap // 2).bit_length()), np.int32)
+        self.used = np.empty(cap, np.int64)
+        self.count = np.zeros(1, np.int64)
+
+    @property
+    def views(self) -> tuple[np.ndarray, ...]:
+        return self.local, self.used, self.count
 
 
 class _Part:
@@ -283,13 +296,8 @@ class _Part:
         self.offset = p * batch.cap
         self.out = batch.outs[p]
         self.sstart, self.sflags = batch.sstart[p], batch.sflags[p]
-        self.views = (
-            batch.nb[rows],
-            batch.bact[rows],
-            batch.res[rows],
-            batch.rowof[rows],
-            batch.local[p],
-            batch.used[rows],
+        self.head = (batch.nb[rows], batch.bact[rows], batch.res[rows], batch.rowof[rows])
+        self.tail = (
             self.sstart,
             self.sflags,
             batch.aflags[rows],
@@ -639,12 +647,20 @@ class _Workers:
         self.news = np.zeros((n, parts), np.int64)  # new states per thread and part
         self.marks = np.array([codegen.NEW, codegen.BATCH, codegen.LOCAL], np.int64)
         self.pool = ThreadPoolExecutor(n - 1) if n > 1 else None
+        self.local = threading.local()
         # The table ``run`` built is one range; for more, rebuild it in ranges.
         if arrays.grow(ctl, 0, 0, reserve=self.reserve) or self.ranges > 1:
             arrays.table[:] = 0
             self._rehash()
         else:
             self.fill[0] = ctl[COUNT]
+
+    def _seen(self) -> _Seen:
+        """This thread's set of a part's successors."""
+        seen = getattr(self.local, "seen", None)
+        if seen is None:
+            seen = self.local.seen = _Seen(self.buffers.cap)
+        return seen
 
     def _rshift(self) -> int:
         """Range ``r`` of the table is its slots from ``r << rshift``."""
@@ -716,9 +732,10 @@ class _Workers:
 
         def expand(k: int) -> None:
             lo, hi = ranges[k]
+            part, seen = buffers.parts[k], self._seen()
             module.expand(
                 *(states, table, tmask, rshift, rlast, found, lo, hi, frontier),
-                *buffers.parts[k].views,
+                *(*part.head, *seen.views, *part.tail),
             )
 
         self._each(expand, len(ranges))
