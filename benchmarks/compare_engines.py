@@ -2,6 +2,7 @@
 
     python benchmarks/compare_engines.py                  # E=4 M=3 G=5, all properties
     python benchmarks/compare_engines.py -e 3 -m 3 -g 5 --property active_plan_never_deleted
+    python benchmarks/compare_engines.py --workers 1,2    # the compiled engine on 1, then 2
 
 Prints each engine's statistics (search seconds, compile seconds, peak
 memory) and, per property, the verdict, the counterexample's length and
@@ -30,33 +31,48 @@ def main() -> int:
     parser.add_argument("-m", "--endpoints", type=int, default=3)
     parser.add_argument("-g", "--generations", type=int, default=5)
     parser.add_argument("--property", action="append", help="check only this (repeatable)")
+    parser.add_argument(
+        "--workers", default="1", help="comma-separated worker counts for the compiled engine"
+    )
     args = parser.parse_args()
+    try:
+        counts = [int(w) for w in args.workers.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        parser.error(
+            f"--workers must be positive integers separated by commas, not {args.workers!r}"
+        )
     spec = DnsRace(enactors=args.enactors, endpoints=args.endpoints, generations=args.generations)
     results = {}
-    for engine in ("compiled", "python"):
+    runs = [(f"compiled on {w}", "compiled", w) for w in counts] + [("python", "python", 1)]
+    for name, engine, workers in runs:
         started = time.perf_counter()
-        result = check(spec, engine=engine, properties=args.property)
+        result = check(spec, engine=engine, properties=args.property, workers=workers)
         wall = time.perf_counter() - started
         st = result.statistics
         print(
-            f"{engine}: ran {result.engine}, {st.states:,} states, {st.transitions:,} "
+            f"{name}: ran {result.engine}, {st.states:,} states, {st.transitions:,} "
             f"transitions, depth {st.depth}; search {st.seconds:.1f} s, compile "
             f"{st.compile_seconds:.1f} s, {wall:.1f} s in all, peak RSS "
             f"{st.peak_memory_bytes / 1e9:.2f} GB",
             flush=True,
         )
-        results[engine] = result
-    compiled, python = results["compiled"], results["python"]
-    counts = [
-        (r.statistics.states, r.statistics.transitions, r.statistics.depth)
-        for r in results.values()
-    ]
-    same = counts[0] == counts[1]
-    print(f"counts equal: {same}")
-    for a, b in zip(compiled.verdicts, python.verdicts, strict=True):
-        steps = len(a.counterexample.steps) if a.counterexample else None
-        print(f"  {a.property}: {a.status.value}, {steps} steps, {'equal' if a == b else 'DIFFER'}")
-        same = same and a == b
+        results[name] = result
+    python = results.pop("python")
+    same = True
+    for name, compiled in results.items():
+        equal = all(
+            getattr(compiled.statistics, f) == getattr(python.statistics, f)
+            for f in ("states", "transitions", "depth")
+        )
+        print(f"{name}: counts equal to the Python engine's: {equal}")
+        same = same and equal
+        for a, b in zip(compiled.verdicts, python.verdicts, strict=True):
+            steps = len(a.counterexample.steps) if a.counterexample else None
+            verdict = "equal" if a == b else "DIFFER"
+            print(f"  {a.property}: {a.status.value}, {steps} steps, {verdict}")
+            same = same and a == b
     return 0 if same else 1
 
 

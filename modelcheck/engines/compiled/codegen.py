@@ -64,13 +64,13 @@ DONE, GROW, MAX_STATES, FIRST_VIOLATION, OUTSIDE_TYPES, INEXACT, RENAMED_OUTSIDE
 CONTROL_SIZE = 16
 #: Slots of the array in which ``expand`` says how far it got: the state it stopped
 #: before, why (``DONE`` or a problem), the problem's detail, the successors it
-#: wrote, how many of them were not in the visited set (past --max-depth) or were
-#: the first in the part, how many the part's own set holds, and how many belong
-#: to the states before the one it stopped at (the successors to admit).
-O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW, O_LOCAL, O_KEEP = range(7)
-OUT_SIZE = 7
+#: wrote, how many of them were the first of their state in the part (the most that
+#: can be new), and how many belong to the states before the one it stopped at
+#: (the successors to admit).
+O_END, O_STATUS, O_DETAIL, O_SUCC, O_NEW, O_KEEP = range(6)
+OUT_SIZE = 6
 #: ``expand``'s result for a successor made before in the same part is -LOCAL - that
-#: one's number (table slots, the other negative results, are far fewer).
+#: one's number in the part (the other negative results are -1 and NEW).
 LOCAL = 1 << 40
 #: ``claim``'s result for a successor that an earlier part of the same batch made
 #: first (and claimed) is -BATCH - that one's batch row.
@@ -570,14 +570,13 @@ def generate(
     # ``claim``'s to say; past --max-depth (nothing is stored, so the table does not
     # change) the part looks its successors up itself, since only the steps to
     # stored states are taken.
-    x = _Emitter(program, pre, post)
-    x.depth = 0
-    x.line("@njit(cache=True, nogil=True)")
-    x.line(
-        "def expand(states, table, tmask, rshift, rlast, found, lo, hi, frontier, "
-        "nb, bact, res, rowof, local, used, nlocal, sstart, sflags, aflags, out, rlist, rcount):"
+    x = _function(
+        program,
+        pre,
+        post,
+        "expand(states, table, tmask, rshift, rlast, found, lo, hi, frontier, "
+        "nb, bact, res, rowof, local, used, nlocal, sstart, sflags, aflags, out, rlist, rcount)",
     )
-    x.depth = 1
     x.line("tagmask = TAG_BITS & ~tmask")
     x.line("rmask = (np.int64(1) << rshift) - 1")
     x.line("lmask = len(local) - 1")
@@ -665,14 +664,13 @@ def generate(
     # a stored one gets its row, the first of a new one an entry marked by a row past
     # the stored ones (count + its batch row), which ``number`` then numbers in BFS
     # order; the worker writes the final rows into its entries at its next call.
-    c = _Emitter(program, pre, post)
-    c.depth = 0
-    c.line("@njit(cache=True, nogil=True)")
-    c.line(
-        "def claim(states, count, table, tmask, rshift, first, last, nb, res, rowof, slots, "
-        "outs, cap, nparts, rlists, rcounts, fill, news, pending, npending):"
+    c = _function(
+        program,
+        pre,
+        post,
+        "claim(states, count, table, tmask, rshift, first, last, nb, res, rowof, slots, "
+        "outs, cap, nparts, rlists, rcounts, fill, news, pending, npending)",
     )
-    c.depth = 1
     c.line("tagmask = TAG_BITS & ~tmask")
     c.line("rmask = (np.int64(1) << rshift) - 1")
     c.line("for m in range(npending[0]):  # the last batch's new states: their rows")
@@ -760,11 +758,7 @@ def generate(
     # --- number: a claimed part's new states, from a given row (a part of a batch in
     # which nothing stops the search, so each part's first row is known); their
     # entries in the table get the rows at their owner's next ``claim`` ---
-    u = _Emitter(program, pre, post)
-    u.depth = 0
-    u.line("@njit(cache=True, nogil=True)")
-    u.line("def number(states, row, lo, hi, nb, res, rowof):")
-    u.depth = 1
+    u = _function(program, pre, post, "number(states, row, lo, hi, nb, res, rowof)")
     u.line("for J in range(lo, hi):")
     u.line("    if res[J] == NEW:")
     for j in range(words):
@@ -775,14 +769,13 @@ def generate(
     out.append("\n".join(u.lines))
 
     # --- admit: an expanded, claimed part's successors, in order ---
-    a = _Emitter(program, pre, post)
-    a.depth = 0
-    a.line("@njit(cache=True, nogil=True)")
-    a.line(
-        "def admit(states, table, ctl, found, found_succ, offsets, targets, acts, "
-        "lo, end, off, nb, bact, res, rowof, slots, sstart, sflags, aflags):"
+    a = _function(
+        program,
+        pre,
+        post,
+        "admit(states, table, ctl, found, found_succ, offsets, targets, acts, "
+        "lo, end, off, nb, bact, res, rowof, slots, sstart, sflags, aflags)",
     )
-    a.depth = 1
     _admission_locals(a)
     a.line("for i in range(lo, end):")
     a.depth = 2
@@ -849,11 +842,12 @@ def generate(
     # ``settle`` an action property is judged only up to its first violation in the
     # range (every step is taken), without it on every step (past --max-depth, where
     # only the owner knows which steps are taken).
-    y = _Emitter(program, pre, post)
-    y.depth = 0
-    y.line("@njit(cache=True, nogil=True)")
-    y.line("def spread(states, lo, hi, found, settle, nb, bact, sstart, sflags, aflags, out):")
-    y.depth = 1
+    y = _function(
+        program,
+        pre,
+        post,
+        "spread(states, lo, hi, found, settle, nb, bact, sstart, sflags, aflags, out)",
+    )
     y.line("k = 0")
     halt_spread = (
         "out[O_STATUS] = {status}; out[O_DETAIL] = {detail}; out[O_END] = i; "
@@ -886,11 +880,9 @@ def generate(
     out.append("\n".join(y.lines))
 
     # --- place: rows sent to a shard, in the given order, into its visited set ---
-    z = _Emitter(program, pre, post)
-    z.depth = 0
-    z.line("@njit(cache=True, nogil=True)")
-    z.line("def place(states, table, tmask, count, nb, order, frontier, rows, fresh):")
-    z.depth = 1
+    z = _function(
+        program, pre, post, "place(states, table, tmask, count, nb, order, frontier, rows, fresh)"
+    )
     z.line("tagmask = TAG_BITS & ~tmask")
     z.line("for q in range(len(order)):")
     z.depth = 2
@@ -915,11 +907,7 @@ def generate(
     out.append("\n".join(z.lines))
 
     # --- find: the first state of a range that has a given row as a successor ---
-    f = _Emitter(program, pre, None)
-    f.depth = 0
-    f.line("@njit(cache=True, nogil=True)")
-    f.line("def find(states, row, lo, hi):")
-    f.depth = 1
+    f = _function(program, pre, None, "find(states, row, lo, hi)")
     if canon is not None:
         f.line(f"nb = np.empty((1, {width}), np.int64)")
         f.line(f"sc = np.empty({canon.scratch}, np.int64)")
@@ -1050,7 +1038,6 @@ def generate(
             "O_DETAIL",
             "O_SUCC",
             "O_NEW",
-            "O_LOCAL",
             "O_KEEP",
             "LOCAL",
             "BATCH",
@@ -1066,6 +1053,19 @@ def generate(
 
 #: Lines that hand the admission's running totals back in ``ctl``.
 _SAVE = "ctl[COUNT] = count; ctl[TRANSITIONS] += n; ctl[EDGES] = edges; ctl[TRUNCATED] = truncated"
+
+
+def _function(
+    program: Program, pre: Sequence[str], post: Sequence[str] | None, signature: str
+) -> _Emitter:
+    """An emitter of one GIL-free kernel function (``signature``: its name and
+    parameters), at the start of its body."""
+    em = _Emitter(program, pre, post)
+    em.depth = 0
+    em.line("@njit(cache=True, nogil=True)")
+    em.line(f"def {signature}:")
+    em.depth = 1
+    return em
 
 
 def _admission_locals(e: _Emitter) -> None:

@@ -9,11 +9,14 @@ that discovered it, so a trace's parents are found by re-running the kernel
 over one level per step, only for the states a trace needs (4 bytes per
 state saved, at the cost of a fraction of a search per trace).
 The generated kernel (:mod:`modelcheck.engines.compiled.codegen`) expands
-one chunk of a BFS level per call, in the same order as the Python engine
-(states in order, action instances in declaration order, successors in the
-order the action gives them), so every state gets the same number, and
-counts, depth, verdicts and the first-found shortest counterexamples are
-the Python engine's.  Between chunks this driver grows the arrays, reports
+one chunk of a BFS level per call (``run``), in the same order as the
+Python engine (states in order, action instances in declaration order,
+successors in the order the action gives them), so every state gets the
+same number, and counts, depth, verdicts and the first-found shortest
+counterexamples are the Python engine's.  Once the table outgrows the
+cache, and on several workers from the start, the search goes on in
+batches (``_Workers``: expand, claim, number), which give every state the
+same number too.  Between calls this driver grows the arrays, reports
 progress and checks limits; Ctrl-C ends the search with what was found.
 
 Traces are rebuilt from the parent rows, decoded into states and re-run by
