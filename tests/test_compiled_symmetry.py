@@ -203,10 +203,13 @@ def test_limits_stop_the_reduced_compiled_search_where_they_stop_the_python_one(
     assert not compiled.complete
 
 
-def test_several_workers_give_the_one_worker_reduction():
+def test_several_workers_and_one_in_batches_give_the_one_worker_reduction(monkeypatch):
+    from modelcheck.engines.compiled import search
+
     spec = LOCK  # (one kernel compiled for workers: id-holding fields, two words)
     python = check(spec, engine="python", symmetry=True)
-    for options in ({"workers": 2}, {"workers": 3, "max_states": 50}):
+    monkeypatch.setattr(search, "BATCHED_FROM", 1)  # one worker: in batches from the start
+    for options in ({"workers": 1}, {"workers": 2}, {"workers": 3, "max_states": 50}):
         compiled = check(spec, engine="compiled", symmetry=True, **options)
         assert compiled.engine == "compiled", compiled.engine_note
         if "max_states" in options:
