@@ -426,16 +426,11 @@ def generate(
             em.line(f"    {stop.format(status='INEXACT', detail=number)}")
 
     def probe(
-        em: _Emitter,
-        start: str,
-        found_lines: list[str],
-        trusted: str = "",
-        wrap: str = "(slot + 1) & tmask",
+        em: _Emitter, start: str, found_lines: list[str], wrap: str = "(slot + 1) & tmask"
     ) -> None:
         """The probe for row ``nb[j]`` from slot ``start``: ``found_lines`` where it is stored
-        (``r`` is its row); ends with ``slot`` at the empty slot where it is not, or (with
-        ``trusted``, a condition on ``r``) at the first entry with its tag whose row it may
-        not read.  ``wrap`` is the next slot (several workers' table wraps within ranges)."""
+        (``r`` is its row); ends with ``slot`` at the empty slot where it is not.  ``wrap``
+        is the next slot (in batches the table wraps within ranges)."""
         em.line(f"slot = {start}")
         em.line("while True:")
         em.line("    t = table[slot]")
@@ -443,9 +438,6 @@ def generate(
         em.line("        break")
         em.line("    if (t & tagmask) == tag:")
         em.line("        r = (t & tmask) - 1")
-        if trusted:
-            em.line(f"        if not ({trusted}):")
-            em.line("            break")
         same = " and ".join(f"states[r, {j}] == nb[j, {key + j}]" for j in range(words))
         em.line(f"        if {same}:")
         for text in found_lines:
