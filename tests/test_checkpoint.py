@@ -110,11 +110,14 @@ def test_a_time_limit_stop_mid_level_saves_where_it_stopped_and_resume_finishes(
         monkeypatch.setattr(search, "CHUNK", 50)  # look at the clock every 50 states
     folder = str(tmp_path / "cp")
     whole = check(DnsRace(), engine=engine)
-    workers = (1, 2) if engine == "compiled" else (1,)
-    for n in workers:
+    # (compiled: one worker, two, and one in batches from the start)
+    runs = [(1, False), (2, False), (1, True)] if engine == "compiled" else [(1, False)]
+    for n, batched in runs:
         options = {"engine": engine, "progress_every": 50}
         if n > 1:
             options["workers"] = n
+        if batched:
+            monkeypatch.setattr(search, "BATCHED_FROM", 1)
         stopped = check(DnsRace(), checkpoint=folder, time_limit=1e-9, **options)
         assert stopped.stopped_by == "time_limit" and not stopped.complete
         manifest = _manifest(Path(folder))

@@ -480,6 +480,8 @@ def check(
             else:
                 level_end = int(ctl[COUNT])
                 starts.append(level_end)  # the first row of the next level
+                if several is not None:
+                    several.flush()  # (the rows a checkpoint saves)
                 saver.between_levels(done, depth, starts, before + time.perf_counter() - started)
             frontier = max_depth is not None and depth >= max_depth
             ctl[FRONTIER] = int(frontier)
@@ -637,9 +639,13 @@ class _Workers:
         parts = PARTS_PER_WORKER * n
         props = len(kernel.properties)
         self.ranges = 1 << (n - 1).bit_length()  # a power of two, at least one per worker
-        self.buffers = _Buffers(
-            kernel.width, props, self.per_part, kernel.buffer, parts, self.ranges
-        )
+        # Two sets of buffers: a batch is expanded in one while the last is numbered.
+        self.sets = [
+            _Buffers(kernel.width, props, self.per_part, kernel.buffer, parts, self.ranges)
+            for _ in (0, 1)
+        ]
+        self.buffers, self.last = self.sets
+        self.deferred: _Numbering | None = None
         rows = parts * self.buffers.cap
         self.reserve = rows  # claimed entries are marked count + batch row
         # Each thread's claimed entries of the last batch (batch row, slot), and how many.
@@ -702,18 +708,52 @@ class _Workers:
 
     def _claim(self, count: int, parts: int) -> None:
         """Each thread claims its ranges' successors of the first ``parts`` parts (after
-        giving the last batch's new entries their rows)."""
+        giving the last batch's new entries their rows), then links its share of the
+        last batch's parts."""
         arrays, buffers, module = self.arrays, self.buffers, self.module
-        table = arrays.table
+        table, last, deferred = arrays.table, self.last, self.deferred
         tmask, rshift, cap = len(table) - 1, self._rshift(), buffers.cap
-        self._each(
-            lambda t, a, b: module.claim(
+
+        def work(t: int, a: int, b: int) -> None:
+            module.claim(
                 *(arrays.states, count, table, tmask, rshift, a, b),
-                *(buffers.nb, buffers.res, buffers.rowof, buffers.slots),
+                *(buffers.nb, buffers.res, last.rowof, buffers.slots),
                 *(buffers.outs, cap, parts),
                 *(buffers.rlists, buffers.rcounts, self.fill, self.news[t]),
                 *(self.pending[t], self.npending[t]),
             )
+            if deferred is not None:
+                for k in range(t, deferred.used, self.n):
+                    self._link(deferred, k)
+
+        self._each(work)
+        self.deferred = None
+
+    def flush(self) -> None:
+        """Number (and link) the last batch now: its rows are about to be read."""
+        deferred = self.deferred
+        if deferred is not None:
+            self._each(lambda k: self._number_part(deferred, k), deferred.used)
+            self._each(lambda k: self._link(deferred, k), deferred.used)
+            self.deferred = None
+
+    def _number_part(self, deferred: _Numbering, k: int) -> None:
+        buffers = deferred.buffers
+        off = k * buffers.cap
+        self.module.number(
+            *(self.arrays.states, int(deferred.rows[k]), off, off + int(deferred.keeps[k])),
+            *(buffers.nb, buffers.res, buffers.rowof),
+        )
+
+    def _link(self, deferred: _Numbering, k: int) -> None:
+        arrays, buffers = self.arrays, deferred.buffers
+        if not arrays.record:
+            return
+        part, (lo, hi) = buffers.parts[k], deferred.ranges[k]
+        link_edges(
+            *(arrays.offsets, arrays.targets, arrays.acts, lo, part.sstart, hi - lo),
+            *(part.offset, int(deferred.keeps[k]), int(deferred.firsts[k])),
+            *(buffers.res, buffers.rowof, buffers.bact, self.marks),
         )
 
     def step(
@@ -721,13 +761,19 @@ class _Workers:
     ) -> tuple[str | None, _Part | None]:
         """Expand, claim and admit the batch of parts that starts at ``done``: why the
         search stops (``"max_states"``, ``"first_violation"``, or ``"problem"`` with the
-        part that met it) or None, ``ctl[AT]`` the next state."""
+        part that met it) or None, ``ctl[AT]`` the next state.  The last batch's
+        numbering runs with this batch's expansion, unless this batch reads its rows."""
+        self.last, self.buffers = self.buffers, self.last
         arrays, ctl, buffers, module = self.arrays, self.ctl, self.buffers, self.module
         span = self.per_part
         ranges = [
             (a, min(a + span, level_end))
             for a in range(done, min(done + span * len(buffers.parts), level_end), span)
         ]
+        deferred = self.deferred
+        if deferred is not None and (frontier or deferred.rows[0] < ranges[-1][1]):
+            self.flush()
+            deferred = None
         if frontier:  # its parts look their successors up: the table's entries are due
             self._claim(int(ctl[COUNT]), 0)
         states, table, found = arrays.states, arrays.table, arrays.found
@@ -741,7 +787,14 @@ class _Workers:
                 *(*part.head, *seen.views, *part.tail),
             )
 
-        self._each(expand, len(ranges))
+        if deferred is None:
+            self._each(expand, len(ranges))
+        else:
+            numbered = deferred.used
+            self._each(
+                lambda k: self._number_part(deferred, k) if k < numbered else expand(k - numbered),
+                numbered + len(ranges),
+            )
         # The parts to admit: up to the first that stopped (at a problem) included.
         outs = buffers.outs
         used = len(ranges)
@@ -802,41 +855,35 @@ class _Workers:
         return True
 
     def _number(self, ranges: list[tuple[int, int]], used: int, news: np.ndarray) -> None:
-        """Admit a batch that nothing stops: its parts numbered and linked at once."""
-        arrays, ctl, buffers, module = self.arrays, self.ctl, self.buffers, self.module
-        count, edges = int(ctl[COUNT]), int(ctl[EDGES])
-        keeps = buffers.outs[:used, O_KEEP]
-        rows = count + np.concatenate(([0], np.cumsum(news)))
-        firsts = edges + np.concatenate(([0], np.cumsum(keeps)))
-        states = arrays.states
-
-        def number(k: int) -> None:
-            off = k * buffers.cap
-            module.number(
-                *(states, int(rows[k]), off, off + int(keeps[k])),
-                *(buffers.nb, buffers.res, buffers.rowof),
-            )
-
-        self._each(number, used)
-        if arrays.record:
-
-            def link(k: int) -> None:
-                part, (lo, hi) = buffers.parts[k], ranges[k]
-                link_edges(
-                    *(arrays.offsets, arrays.targets, arrays.acts, lo, part.sstart, hi - lo),
-                    *(part.offset, int(keeps[k]), int(firsts[k])),
-                    *(buffers.res, buffers.rowof, buffers.bact, self.marks),
-                )
-
-            self._each(link, used)
+        """Admit a batch that nothing stops: its rows and edges counted now, its parts
+        numbered and linked at once with the next batch (or at ``flush``)."""
+        ctl, buffers = self.ctl, self.buffers
+        keeps = buffers.outs[:used, O_KEEP].copy()
+        rows = int(ctl[COUNT]) + np.concatenate(([0], np.cumsum(news)))
+        firsts = int(ctl[EDGES]) + np.concatenate(([0], np.cumsum(keeps)))
+        self.deferred = _Numbering(buffers, ranges, used, rows, firsts, keeps)
         ctl[COUNT], ctl[EDGES] = int(rows[-1]), int(firsts[-1])
         ctl[TRANSITIONS] += int(keeps.sum())
         ctl[AT] = ranges[used - 1][1]
         ctl[STATUS] = codegen.DONE
 
     def close(self) -> None:
+        self.flush()
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+
+
+@attrs.frozen
+class _Numbering:
+    """A batch counted but not yet numbered: its buffers, its parts' states, and per
+    part its first new row, its first edge and its successors."""
+
+    buffers: _Buffers
+    ranges: list[tuple[int, int]]
+    used: int
+    rows: np.ndarray
+    firsts: np.ndarray
+    keeps: np.ndarray
 
 
 def _settled_since(part: _Part, arrays: _Arrays, owners: list[int]) -> bool:
