@@ -207,7 +207,7 @@ def engine_line(result: CheckResult) -> str:
         line += f" on {result.statistics.shards} shards"
     if result.statistics.compile_seconds:
         line += (
-            f" (compiled in {result.statistics.compile_seconds:.2f} s before the search: "
+            f" (compiled in {result.statistics.compile_seconds:.2f} s, apart from the search: "
             "path extraction, code generation, JIT)"
         )
     if result.engine_note:
