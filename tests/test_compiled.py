@@ -461,7 +461,7 @@ def test_several_workers_number_unstopped_batches_at_once_and_the_rest_in_order(
     from modelcheck.engines.compiled import search
 
     ways = {"at once": 0, "in order": 0}
-    at_once, unstopped = search._Workers._number, search._Workers._unstopped
+    at_once, unstopped = search._Batches._number, search._Batches._unstopped
 
     def counted_number(self, *args):
         ways["at once"] += 1
@@ -472,8 +472,8 @@ def test_several_workers_number_unstopped_batches_at_once_and_the_rest_in_order(
         ways["in order"] += not answer
         return answer
 
-    monkeypatch.setattr(search._Workers, "_number", counted_number)
-    monkeypatch.setattr(search._Workers, "_unstopped", counted_unstopped)
+    monkeypatch.setattr(search._Batches, "_number", counted_number)
+    monkeypatch.setattr(search._Batches, "_unstopped", counted_unstopped)
     one = check(DnsRace(), engine="compiled")
     assert_same(one, check(DnsRace(), engine="compiled", workers=2))
     assert ways["at once"] > 10 and ways["in order"] > 0, ways
@@ -528,7 +528,7 @@ def test_one_worker_goes_on_in_batches_from_where_its_table_passes_the_cache(mon
     monkeypatch.setattr(search, "START", 64)  # a table of 128 slots, doubling from 90 states
     monkeypatch.setattr(search, "BATCHED_FROM", 512)
     switched = []
-    monkeypatch.setattr(search._Workers, "step", _counting(search._Workers.step, switched))
+    monkeypatch.setattr(search._Batches, "step", _counting(search._Batches.step, switched))
     assert_same(plain, check(spec, engine="compiled"))
     assert switched and 100 < switched[0] < 1614, switched[:1]  # in the middle of the search
 

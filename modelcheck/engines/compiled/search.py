@@ -15,7 +15,7 @@ successors in the order the action gives them), so every state gets the
 same number, and counts, depth, verdicts and the first-found shortest
 counterexamples are the Python engine's.  Once the table outgrows the
 cache, and on several workers from the start, the search goes on in
-batches (``_Workers``: expand, claim, number), which give every state the
+batches (``_Batches``: expand, claim, number), which give every state the
 same number too.  Between calls this driver grows the arrays, reports
 progress and checks limits; Ctrl-C ends the search with what was found.
 
@@ -111,7 +111,7 @@ PARTS_PER_WORKER = 4
 START = 1 << 16
 #: The visited table grows (doubling) when it is this full.
 LOAD = 0.7
-#: One worker searches in batches (``_Workers``) once the visited table has this many
+#: One worker searches in batches (``_Batches``) once the visited table has this many
 #: slots (a table past the cache, where grouped reads pay), and with ``run`` before.
 BATCHED_FROM = 1 << 23
 #: With several workers, the table also doubles before any of its ranges is this full.
@@ -467,7 +467,7 @@ def check(
     owners = [-1] * len(prepared.program.inexact)
     for p, name in enumerate(names):
         owners += [p] * len(prepared.program.property_inexact[name])
-    several = _Workers(module, arrays, ctl, kernel, workers) if workers > 1 else None
+    several = _Batches(module, arrays, ctl, kernel, workers) if workers > 1 else None
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     looked = done
@@ -489,7 +489,7 @@ def check(
                 if several is None and len(arrays.table) >= BATCHED_FROM:
                     # Past the cache, one worker too goes faster in batches (the same
                     # table: one range is the table ``run`` built).
-                    several = _Workers(module, arrays, ctl, kernel, 1)
+                    several = _Batches(module, arrays, ctl, kernel, 1)
                 if several is None:
                     stopped_by = _run(module, arrays, ctl, done, level_end, kernel.buffer)
                     if stopped_by == "problem":
@@ -607,19 +607,23 @@ def check(
     )
 
 
-class _Workers:
-    """Several threads on one level, in batches of parts, with the table cut into ranges.
+class _Batches:
+    """The search in batches of parts, on one thread or several, with the table cut
+    into ranges (one range: the table ``run`` builds).
 
     Per batch, every phase on all the threads at once:
 
     - ``expand`` makes each part's successors, finds the part's own duplicates
       and where each property settles (the states and ``found`` are only read);
-    - ``claim``: each thread takes the batch's successors whose home slot is in
-      its ranges of the table (a probe wraps within its range, so each range has
-      one writer): a stored one gets its row, the first of a new one an entry;
+    - ``claim``: each thread takes the batch's successors whose range of the
+      table is one of its own (a probe wraps within its range, so each range
+      has one writer): a stored one gets its row, the first of a new one a
+      marked entry;
     - the new states are numbered in BFS order: each part's first row is the
       rows before it plus the new states of the parts before it, so the parts
-      are numbered at once (``number``) and their edges linked (``link``).
+      are numbered (``number``) and their edges linked (``link``) at once, with
+      the next batch's expansion and claim (or at ``flush``, where their rows
+      are about to be read).
 
     So the answer is the one-worker answer.  A batch in which the search may
     stop (a property settles, ``--max-states`` is reached, a value outside the
