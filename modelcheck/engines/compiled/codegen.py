@@ -154,8 +154,9 @@ def _mix(h, w):
 
 @njit(cache=True)
 def _range(h, rlast):
-    # The table range of hash h (of rlast + 1, a power of two): bits that neither its
-    # home slot nor its tag uses, whatever the table's size.
+    # The table range of hash h (of rlast + 1, a power of two): the top bits of h
+    # times an odd constant, which mix all of h's bits, so that the range does not
+    # follow the bits of the home slot or the tag, whatever the table's size.
     return ((h * np.int64(-4658895280553007687)) >> 58) & rlast
 
 """
@@ -554,7 +555,7 @@ def generate(
         renamed = halt.format(status="RENAMED_OUTSIDE", detail="0") if canonicalise else ""
         _successors(em, program, layout, outside, store(em, [], renamed))
 
-    # --- expand: one part of a level, for one of several workers ---
+    # --- expand: one part of a level, for the batched search ---
     # It reads the states and ``found`` and writes only its own buffers: each
     # successor, whether it was made before in the part (the part's own small set,
     # in the cache: sibling states reach the same successor by two orders of two
@@ -567,7 +568,7 @@ def generate(
         pre,
         post,
         "expand(states, table, tmask, rshift, rlast, found, lo, hi, frontier, "
-        "nb, bact, res, rowof, local, used, nlocal, sstart, sflags, aflags, out, rlist, rcount)",
+        "nb, bact, res, local, used, nlocal, sstart, sflags, aflags, out, rlist, rcount)",
     )
     x.line("tagmask = TAG_BITS & ~tmask")
     x.line("rmask = (np.int64(1) << rshift) - 1")

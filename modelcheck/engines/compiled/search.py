@@ -114,7 +114,7 @@ LOAD = 0.7
 #: One worker searches in batches (``_Batches``) once the visited table has this many
 #: slots (a table past the cache, where grouped reads pay), and with ``run`` before.
 BATCHED_FROM = 1 << 23
-#: With several workers, the table also doubles before any of its ranges is this full.
+#: In batches, the table also doubles before any of its ranges is this full.
 RANGE_LOAD = 0.85
 #: Property kinds the kernel evaluates.
 KINDS = ("invariant", "action", "terminal", "recoverable", "reachable")
@@ -192,7 +192,7 @@ def _load(kernel: codegen.Kernel, workers: int = 1) -> Any:
             module = cache.load(kernel.source)
             _warm_up(module, kernel.width, len(kernel.properties))
             if workers > 1:
-                _warm_up_workers(module, kernel.width, len(kernel.properties))
+                _warm_up_batches(module, kernel.width, len(kernel.properties))
             return module
         except Exception:
             if attempt == 2:
@@ -210,7 +210,7 @@ def _warm_up(module: Any, width: int, props: int) -> None:
     recoverable_states(0, offsets, targets, acts, np.zeros(1, np.bool_), np.zeros(0, np.bool_))
 
 
-def _warm_up_workers(module: Any, width: int, props: int) -> None:
+def _warm_up_batches(module: Any, width: int, props: int) -> None:
     """Compile what the batched search runs (``expand``, ``claim``, ``number``, ``admit``,
     ``rehash_ranges``)."""
     states, ctl, table, found, found_succ, offsets, targets, acts = _empty(width, props)
@@ -253,8 +253,8 @@ class _Buffers:
     """The buffers of one batch of ``parts`` parts, each of up to ``states`` states.
 
     Each buffer is one array over the whole batch (part ``p`` has rows
-    ``p * cap`` on), so that ``claim`` walks every part in one call; a part's
-    ``expand`` and ``admit`` take their views.
+    ``p * cap`` on), so that ``claim``, ``admit`` and ``link`` reach any part's
+    successors by batch row; a part's ``expand`` takes its views.
     """
 
     def __init__(
@@ -299,7 +299,7 @@ class _Part:
         self.offset = p * batch.cap
         self.out = batch.outs[p]
         self.sstart, self.sflags = batch.sstart[p], batch.sflags[p]
-        self.head = (batch.nb[rows], batch.bact[rows], batch.res[rows], batch.rowof[rows])
+        self.head = (batch.nb[rows], batch.bact[rows], batch.res[rows])
         self.tail = (
             self.sstart,
             self.sflags,
@@ -342,7 +342,7 @@ class _Arrays:
         self, ctl: np.ndarray, states: int, edges: int, reserve: int = 0, least: int = 0
     ) -> bool:
         """Room for ``states`` more states and ``edges`` more edges; whether the table was
-        replaced (it is then empty, to be rehashed).  Several workers ask for ``reserve``
+        replaced (it is then empty, to be rehashed).  The batched search asks for ``reserve``
         row numbers past the stored ones (the marks of claimed entries) and, where a range
         of the table is fuller than the rest, for a table of at least ``least`` slots."""
         rehash = False
@@ -467,7 +467,7 @@ def check(
     owners = [-1] * len(prepared.program.inexact)
     for p, name in enumerate(names):
         owners += [p] * len(prepared.program.property_inexact[name])
-    several = _Batches(module, arrays, ctl, kernel, workers) if workers > 1 else None
+    batches = _Batches(module, arrays, ctl, kernel, workers) if workers > 1 else None
     max_depth = options.max_depth
     deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
     looked = done
@@ -480,23 +480,23 @@ def check(
             else:
                 level_end = int(ctl[COUNT])
                 starts.append(level_end)  # the first row of the next level
-                if several is not None:
-                    several.flush()  # (the rows a checkpoint saves)
+                if batches is not None:
+                    batches.flush()  # (the rows a checkpoint saves)
                 saver.between_levels(done, depth, starts, before + time.perf_counter() - started)
             frontier = max_depth is not None and depth >= max_depth
             ctl[FRONTIER] = int(frontier)
             while done < level_end:
-                if several is None and len(arrays.table) >= BATCHED_FROM:
+                if batches is None and len(arrays.table) >= BATCHED_FROM:
                     # Past the cache, one worker too goes faster in batches (the same
                     # table: one range is the table ``run`` built).
-                    several = _Batches(module, arrays, ctl, kernel, 1)
-                if several is None:
+                    batches = _Batches(module, arrays, ctl, kernel, 1)
+                if batches is None:
                     stopped_by = _run(module, arrays, ctl, done, level_end, kernel.buffer)
                     if stopped_by == "problem":
                         at, status, detail = int(ctl[AT]), ctl[STATUS], int(ctl[DETAIL])
                         raise NotCompilable(_problem(model, arrays, prepared, at, status, detail))
                 else:
-                    stopped_by, stuck = several.step(done, level_end, frontier, owners)
+                    stopped_by, stuck = batches.step(done, level_end, frontier, owners)
                     if stuck is not None:
                         at, status = int(stuck.out[O_END]), stuck.out[O_STATUS]
                         detail = int(stuck.out[O_DETAIL])
@@ -504,7 +504,7 @@ def check(
                 done = int(ctl[AT])
                 if stopped_by is not None:
                     break
-                if several is not None and done - looked < CHUNK and done < level_end:
+                if batches is not None and done - looked < CHUNK and done < level_end:
                     continue  # (a call of ``run`` is a whole CHUNK)
                 looked = done
                 if deadline is not None and time.monotonic() > deadline:
@@ -535,11 +535,11 @@ def check(
     except MemoryError:
         stopped_by = "out_of_memory"
     finally:
-        if several is not None:
-            several.close()  # a worker finishes its part within milliseconds
+        if batches is not None:
+            batches.close()  # a worker finishes its part within milliseconds
     # Compiling the batched search's functions (at its start, where a cached kernel
     # lacked them) is compile time, not search time.
-    warm = 0.0 if several is None else several.compile_seconds
+    warm = 0.0 if batches is None else batches.compile_seconds
     seconds = before + time.perf_counter() - started - warm
     if stopped_by in ("time_limit", MEMORY_LIMIT):
         # Stopped between two kernel calls: go on from there.  (Ctrl-C may land
@@ -637,7 +637,7 @@ class _Batches:
         # (Compiled already where ``prepare`` knew of the workers; a kernel prepared for
         # one gets them here, before any thread runs them.)
         started = time.perf_counter()
-        _warm_up_workers(module, kernel.width, len(kernel.properties))
+        _warm_up_batches(module, kernel.width, len(kernel.properties))
         self.compile_seconds = time.perf_counter() - started
         self.per_part = max(1, min(PART, PART_ROWS // kernel.buffer))
         parts = PARTS_PER_WORKER * n
